@@ -1,0 +1,1 @@
+"""The `trackboard` command line."""

@@ -1,0 +1,87 @@
+"""`trackboard` command: server, database migrations, version (more commands register here)."""
+
+import ipaddress
+from typing import Annotated
+
+import typer
+
+from trackboard._version import __version__
+from trackboard.cli.db import app as db_app
+
+app = typer.Typer(
+    name="trackboard",
+    help="Trackboard: fast, MLflow-compatible ML experiment tracking.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"trackboard {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Trackboard: fast, MLflow-compatible ML experiment tracking."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def server(
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 5005,
+    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+) -> None:
+    """Run the tracking server (embedded SQLite store unless TRACKBOARD_DATABASE_URL is set)."""
+    import uvicorn
+
+    from trackboard.server.config import Settings
+
+    settings = Settings(host=host, port=port)
+    if not is_loopback(host) and not settings.auth:
+        typer.secho(
+            f"WARNING: binding to {host} with authentication off: anyone who can reach this "
+            "address can read and change all data. Set TRACKBOARD_AUTH=on.",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
+    if workers > 1 and settings.should_migrate_on_start():
+        # Migrate once here, not racing in every worker.
+        import asyncio
+
+        from trackboard.server.backends.database import create_engine
+        from trackboard.server.migrate import upgrade_database
+
+        settings.home.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(settings.resolved_database_url())
+        asyncio.run(upgrade_database(engine))
+        asyncio.run(engine.dispose())
+    uvicorn.run(
+        "trackboard.server.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    app()

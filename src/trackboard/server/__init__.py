@@ -1,0 +1,1 @@
+"""The Trackboard tracking service: FastAPI app, store, queue consumers."""

@@ -1,0 +1,1 @@
+"""Backing services (database, cache, queue, broadcast) behind small interfaces."""

@@ -1,0 +1,1 @@
+"""Experiments: create, list, rename, tag, soft-delete and restore."""

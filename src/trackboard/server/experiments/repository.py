@@ -1,0 +1,57 @@
+"""SQL for experiments and their tags."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.models import Experiment, ExperimentTag, Run
+
+
+async def select_experiment(session: AsyncSession, experiment_id: int) -> Experiment | None:
+    return await session.get(Experiment, experiment_id)
+
+
+async def select_active_experiment_by_name(session: AsyncSession, name: str) -> Experiment | None:
+    query = select(Experiment).where(
+        Experiment.name == name, Experiment.lifecycle_stage == "active"
+    )
+    return (await session.scalars(query)).first()
+
+
+async def select_experiments(
+    session: AsyncSession,
+    *,
+    name_contains: str | None,
+    lifecycle_stages: Sequence[str],
+    after_id: int | None,
+    limit: int,
+) -> Sequence[Experiment]:
+    query = select(Experiment).where(Experiment.lifecycle_stage.in_(lifecycle_stages))
+    if name_contains:
+        query = query.where(func.lower(Experiment.name).contains(name_contains.lower(), autoescape=True))
+    if after_id is not None:
+        query = query.where(Experiment.id > after_id)
+    return (await session.scalars(query.order_by(Experiment.id).limit(limit))).all()
+
+
+async def upsert_experiment_tags(
+    session: AsyncSession, experiment: Experiment, tags: dict[str, str]
+) -> None:
+    existing = {tag.key: tag for tag in experiment.tags}
+    for key, value in tags.items():
+        if key in existing:
+            existing[key].value = value
+        else:
+            experiment.tags.append(ExperimentTag(key=key, value=value))
+    await session.flush()
+
+
+async def update_runs_lifecycle(
+    session: AsyncSession, experiment_id: int, lifecycle_stage: str
+) -> None:
+    await session.execute(
+        update(Run)
+        .where(Run.experiment_id == experiment_id)
+        .values(lifecycle_stage=lifecycle_stage)
+    )

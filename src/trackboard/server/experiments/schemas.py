@@ -1,0 +1,31 @@
+"""Request and response bodies of the experiments API."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+LifecycleFilter = Literal["active", "deleted", "all"]
+
+
+class ExperimentCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=500)
+    tags: dict[str, str] = {}
+
+
+class ExperimentUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=500)
+    tags: dict[str, str] | None = None
+
+
+class ExperimentRead(BaseModel):
+    id: int
+    name: str
+    lifecycle_stage: str
+    tags: dict[str, str]
+    creation_time: int
+    last_update_time: int
+
+
+class ExperimentPage(BaseModel):
+    experiments: list[ExperimentRead]
+    next_page_token: str | None

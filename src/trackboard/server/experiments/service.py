@@ -1,0 +1,161 @@
+"""Experiment rules: unique active names, tag merging, soft delete that takes the runs along."""
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.clock import now_ms
+from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
+from trackboard.server.experiments import repository
+from trackboard.server.experiments.schemas import ExperimentRead, LifecycleFilter
+from trackboard.server.limits import (
+    MAX_EXPERIMENT_NAME_LENGTH,
+    MAX_EXPERIMENT_TAG_VALUE_LENGTH,
+    check_key,
+    check_value_length,
+)
+from trackboard.server.models import Experiment, ExperimentTag
+
+LIFECYCLE_STAGES: dict[str, tuple[str, ...]] = {
+    "active": ("active",),
+    "deleted": ("deleted",),
+    "all": ("active", "deleted"),
+}
+
+
+def to_read(experiment: Experiment) -> ExperimentRead:
+    return ExperimentRead(
+        id=experiment.id,
+        name=experiment.name,
+        lifecycle_stage=experiment.lifecycle_stage,
+        tags={tag.key: tag.value for tag in experiment.tags},
+        creation_time=experiment.creation_time,
+        last_update_time=experiment.last_update_time,
+    )
+
+
+def check_experiment_tags(tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        check_key("tag", key)
+        check_value_length("tag", key, value, MAX_EXPERIMENT_TAG_VALUE_LENGTH)
+
+
+def check_experiment_name(name: str) -> None:
+    if not name.strip():
+        raise InvalidParameter("experiment name must not be empty")
+    if len(name) > MAX_EXPERIMENT_NAME_LENGTH:
+        raise InvalidParameter(f"experiment name exceeds {MAX_EXPERIMENT_NAME_LENGTH} characters")
+
+
+async def get_experiment(session: AsyncSession, experiment_id: int) -> Experiment:
+    experiment = await repository.select_experiment(session, experiment_id)
+    if experiment is None:
+        raise NotFound(f"experiment {experiment_id} does not exist")
+    return experiment
+
+
+async def get_active_experiment(session: AsyncSession, experiment_id: int) -> Experiment:
+    experiment = await get_experiment(session, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise InvalidParameter(f"experiment {experiment_id} is deleted")
+    return experiment
+
+
+async def get_experiment_by_name(session: AsyncSession, name: str) -> Experiment:
+    experiment = await repository.select_active_experiment_by_name(session, name)
+    if experiment is None:
+        raise NotFound(f"experiment {name!r} does not exist")
+    return experiment
+
+
+async def _ensure_name_free(session: AsyncSession, name: str) -> None:
+    if await repository.select_active_experiment_by_name(session, name) is not None:
+        raise AlreadyExists(f"experiment {name!r} already exists")
+
+
+async def create_experiment(
+    session: AsyncSession,
+    name: str,
+    tags: dict[str, str],
+    artifact_location: str | None = None,
+) -> Experiment:
+    check_experiment_name(name)
+    check_experiment_tags(tags)
+    await _ensure_name_free(session, name)
+    now = now_ms()
+    experiment = Experiment(
+        name=name,
+        lifecycle_stage="active",
+        artifact_location=artifact_location,
+        creation_time=now,
+        last_update_time=now,
+        tags=[ExperimentTag(key=key, value=value) for key, value in tags.items()],
+    )
+    try:
+        # A savepoint, so that losing a race on the name leaves the transaction usable.
+        async with session.begin_nested():
+            session.add(experiment)
+    except IntegrityError as exc:
+        raise AlreadyExists(f"experiment {name!r} already exists") from exc
+    return experiment
+
+
+async def list_experiments(
+    session: AsyncSession,
+    *,
+    name_contains: str | None,
+    lifecycle: LifecycleFilter,
+    after_id: int | None,
+    limit: int,
+) -> list[Experiment]:
+    return list(
+        await repository.select_experiments(
+            session,
+            name_contains=name_contains,
+            lifecycle_stages=LIFECYCLE_STAGES[lifecycle],
+            after_id=after_id,
+            limit=limit,
+        )
+    )
+
+
+async def update_experiment(
+    session: AsyncSession,
+    experiment_id: int,
+    name: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> Experiment:
+    experiment = await get_experiment(session, experiment_id)
+    if name is not None and name != experiment.name:
+        check_experiment_name(name)
+        if experiment.lifecycle_stage == "active":
+            await _ensure_name_free(session, name)
+        experiment.name = name
+    if tags:
+        check_experiment_tags(tags)
+        await repository.upsert_experiment_tags(session, experiment, tags)
+    experiment.last_update_time = now_ms()
+    await session.flush()
+    return experiment
+
+
+async def delete_experiment(session: AsyncSession, experiment_id: int) -> Experiment:
+    experiment = await get_experiment(session, experiment_id)
+    if experiment_id == 0:
+        raise InvalidParameter("the Default experiment (id 0) cannot be deleted")
+    experiment.lifecycle_stage = "deleted"
+    experiment.last_update_time = now_ms()
+    await repository.update_runs_lifecycle(session, experiment_id, "deleted")
+    await session.flush()
+    return experiment
+
+
+async def restore_experiment(session: AsyncSession, experiment_id: int) -> Experiment:
+    experiment = await get_experiment(session, experiment_id)
+    if experiment.lifecycle_stage == "active":
+        return experiment
+    await _ensure_name_free(session, experiment.name)
+    experiment.lifecycle_stage = "active"
+    experiment.last_update_time = now_ms()
+    await repository.update_runs_lifecycle(session, experiment_id, "active")
+    await session.flush()
+    return experiment

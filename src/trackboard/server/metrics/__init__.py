@@ -1,0 +1,1 @@
+"""Metric series: batch ingestion, per-key summaries, history and downsampling."""

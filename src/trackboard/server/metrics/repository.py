@@ -1,0 +1,96 @@
+"""SQL for metric chunks, summaries and applied batch ids (one dialect pair: upserts)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Row, case, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.models import AppliedBatch, MetricChunk, MetricSummary
+
+
+def _dialect_insert(session: AsyncSession, table: Any) -> Any:
+    if session.bind.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_applied_batch(
+    session: AsyncSession, run_id: str, batch_id: str, applied_at: int
+) -> bool:
+    """Record a batch id; False when the run already has it (the batch is a repeat)."""
+    statement = (
+        _dialect_insert(session, AppliedBatch)
+        .values(run_id=run_id, batch_id=batch_id, applied_at=applied_at)
+        .on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
+    )
+    result = await session.execute(statement)
+    return bool(result.rowcount)
+
+
+async def insert_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]) -> None:
+    if chunks:
+        await session.execute(insert(MetricChunk), chunks)
+
+
+async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[str, Any]]) -> None:
+    """Merge batch summaries into stored ones: latest by (step, timestamp), min, max, count."""
+    if not summaries:
+        return
+    statement = _dialect_insert(session, MetricSummary)
+    new = statement.excluded
+    old = MetricSummary.__table__.c
+    newer = (new.last_step > old.last_step) | (
+        (new.last_step == old.last_step) & (new.last_timestamp >= old.last_timestamp)
+    )
+
+    def latest(column: str) -> Any:
+        return case((newer, new[column]), else_=old[column])
+
+    def extreme(column: str, take_new_when: Any) -> Any:
+        return case(
+            (old[column].is_(None), new[column]),
+            (new[column].is_(None), old[column]),
+            (take_new_when, new[column]),
+            else_=old[column],
+        )
+
+    statement = statement.on_conflict_do_update(
+        index_elements=["run_id", "key"],
+        set_={
+            "last_value": latest("last_value"),
+            "last_step": latest("last_step"),
+            "last_timestamp": latest("last_timestamp"),
+            "min_value": extreme("min_value", new.min_value < old.min_value),
+            "max_value": extreme("max_value", new.max_value > old.max_value),
+            "count": old["count"] + new["count"],
+        },
+    )
+    await session.execute(statement, summaries)
+
+
+async def select_chunks(
+    session: AsyncSession,
+    run_id: str,
+    key: str,
+    start_step: int | None,
+    end_step: int | None,
+) -> Sequence[Row[tuple[bytes]]]:
+    query = select(MetricChunk.data).where(MetricChunk.run_id == run_id, MetricChunk.key == key)
+    if start_step is not None:
+        query = query.where(MetricChunk.max_step >= start_step)
+    if end_step is not None:
+        query = query.where(MetricChunk.min_step <= end_step)
+    return (await session.execute(query.order_by(MetricChunk.min_step, MetricChunk.id))).all()
+
+
+async def select_summaries(
+    session: AsyncSession, run_ids: Sequence[str]
+) -> Sequence[MetricSummary]:
+    query = select(MetricSummary).where(MetricSummary.run_id.in_(run_ids))
+    return (await session.scalars(query)).all()
+
+
+async def select_summary(session: AsyncSession, run_id: str, key: str) -> MetricSummary | None:
+    return await session.get(MetricSummary, (run_id, key))

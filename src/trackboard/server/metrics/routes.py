@@ -1,0 +1,76 @@
+"""HTTP routes of /api/v1/runs/{run_id}/metrics."""
+
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Query, Response
+
+from trackboard.server.metrics import service
+from trackboard.server.metrics.batch import parse_batch
+from trackboard.server.metrics.schemas import BatchAccepted, MetricBatch
+from trackboard.server.metrics.values import render_values
+from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
+from trackboard.server.runs import service as runs
+from trackboard.server.unit_of_work import ReadSession, WriteSession
+
+router = APIRouter(prefix="/api/v1/runs/{run_id}/metrics", tags=["metrics"])
+
+HISTORY_EXAMPLE = {
+    "key": "loss",
+    "points": [{"step": 0, "value": 0.5, "timestamp": 1700000000000}],
+    "next_page_token": None,
+}
+
+
+@router.post("")
+async def log_metrics(run_id: str, body: MetricBatch, session: WriteSession) -> BatchAccepted:
+    """Store one batch, all or nothing; a repeated `batch_id` is stored once."""
+    batch = parse_batch(body)
+    run = await runs.get_active_run(session, run_id)
+    stored = await service.store_batch(session, run.id, run.experiment_id, batch)
+    return BatchAccepted(accepted=batch.point_count if stored else 0, duplicate=not stored)
+
+
+@router.get(
+    "/{key:path}",
+    responses={200: {"content": {"application/json": {"example": HISTORY_EXAMPLE}}}},
+)
+async def get_metric_history(
+    run_id: str,
+    key: str,
+    session: ReadSession,
+    max_points: Annotated[int | None, Query(ge=10, le=100_000)] = None,
+    start_step: int | None = None,
+    end_step: int | None = None,
+    page_token: str | None = None,
+    format: Literal["rows", "columns"] = "rows",
+) -> Response:
+    """A series in step order: whole (paged past 100,000 points) or downsampled."""
+    await runs.get_run(session, run_id)
+    offset = token_int(decode_page_token(page_token), "offset")
+    page = await service.read_history(
+        session,
+        run_id,
+        key,
+        start_step=start_step,
+        end_step=end_step,
+        max_points=max_points,
+        offset=offset,
+    )
+    points = page.points
+    token = None if page.next_offset is None else encode_page_token({"offset": page.next_offset})
+    steps = points.steps.tolist()
+    values = render_values(points.values)
+    timestamps = points.timestamps.tolist()
+    if format == "columns":
+        body = {"key": key, "steps": steps, "values": values, "timestamps": timestamps}
+    else:
+        body = {
+            "key": key,
+            "points": [
+                {"step": s, "value": v, "timestamp": t}
+                for s, v, t in zip(steps, values, timestamps, strict=True)
+            ],
+        }
+    body["next_page_token"] = token
+    return Response(orjson.dumps(body), media_type="application/json")

@@ -1,0 +1,46 @@
+"""Request and response bodies of the metrics API."""
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trackboard.server.limits import MAX_POINTS_PER_BATCH
+
+MetricValue = float | str
+
+
+class MetricPointIn(BaseModel):
+    key: str
+    value: MetricValue
+    step: int = 0
+    timestamp: int | None = None
+
+
+class MetricColumnsIn(BaseModel):
+    """One key's points as parallel arrays: cheaper to parse than one object a point."""
+
+    key: str
+    steps: list[int]
+    values: list[MetricValue]
+    timestamps: list[int] | None = None
+
+
+class MetricBatch(BaseModel):
+    batch_id: str | None = Field(default=None, min_length=1, max_length=64)
+    metrics: list[MetricPointIn] = Field(default=[], max_length=MAX_POINTS_PER_BATCH)
+    columns: list[MetricColumnsIn] = []
+
+
+class BatchAccepted(BaseModel):
+    accepted: int
+    duplicate: bool
+
+
+class MetricSummaryRead(BaseModel):
+    # Non-finite values travel as "NaN", "Infinity", "-Infinity", as MLflow does.
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    value: float
+    step: int
+    timestamp: int
+    min: float | None
+    max: float | None
+    count: int

@@ -1,0 +1,1 @@
+"""Alembic migrations, runnable on SQLite and PostgreSQL (`trackboard db upgrade`)."""

@@ -1,0 +1,45 @@
+"""Runs, their params (immutable once set) and tags."""
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trackboard.server.models.base import Base
+
+
+class Run(Base):
+    __tablename__ = "runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    experiment_id: Mapped[int] = mapped_column(ForeignKey("experiments.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(20))
+    start_time: Mapped[int] = mapped_column(BigInteger)
+    end_time: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    user: Mapped[str] = mapped_column(String(256), default="")
+    lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
+    artifact_uri: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+    __table_args__ = (
+        # The default listing order of an experiment's runs.
+        Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+    )
+
+
+class RunParam(Base):
+    __tablename__ = "run_params"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(String(6000))
+
+
+class RunTag(Base):
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    value: Mapped[str] = mapped_column(String(8000))

@@ -1,0 +1,1 @@
+"""Prometheus instrumentation and structured logs (never about ML metrics)."""

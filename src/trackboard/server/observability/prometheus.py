@@ -1,0 +1,76 @@
+"""RED metrics per route template, on a registry of the app's own (tests build many apps)."""
+
+import time
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+@dataclass
+class Instruments:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        self.requests = Counter(
+            "trackboard_http_requests_total",
+            "HTTP requests by method, route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "trackboard_http_request_duration_seconds",
+            "HTTP request latency by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.points_ingested = Counter(
+            "trackboard_metric_points_ingested_total",
+            "Metric points accepted for storage.",
+            registry=self.registry,
+        )
+        self.runs_created = Counter(
+            "trackboard_runs_created_total", "Runs created.", registry=self.registry
+        )
+        self.experiments_created = Counter(
+            "trackboard_experiments_created_total", "Experiments created.", registry=self.registry
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (set by the router), so ids don't explode labels."""
+    route = scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
+class PrometheusMiddleware:
+    def __init__(self, app: ASGIApp, instruments: Instruments) -> None:
+        self.app = app
+        self.instruments = instruments
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_and_record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_record)
+        finally:
+            route = route_template(scope)
+            method = scope["method"]
+            self.instruments.requests.labels(method, route, str(status)).inc()
+            self.instruments.latency.labels(method, route).observe(time.perf_counter() - started)

@@ -1,0 +1,1 @@
+"""Runs: lifecycle, status, params (immutable) and tags."""

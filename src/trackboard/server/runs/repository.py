@@ -1,0 +1,54 @@
+"""SQL for runs, params and tags."""
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.models import Run, RunParam, RunTag
+
+
+async def select_run(session: AsyncSession, run_id: str) -> Run | None:
+    return await session.get(Run, run_id)
+
+
+async def select_params(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[RunParam]:
+    return (await session.scalars(select(RunParam).where(RunParam.run_id.in_(run_ids)))).all()
+
+
+async def select_tags(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[RunTag]:
+    return (await session.scalars(select(RunTag).where(RunTag.run_id.in_(run_ids)))).all()
+
+
+async def select_param_values(
+    session: AsyncSession, run_id: str, keys: Sequence[str]
+) -> dict[str, str]:
+    query = select(RunParam.key, RunParam.value).where(
+        RunParam.run_id == run_id, RunParam.key.in_(keys)
+    )
+    return {key: value for key, value in (await session.execute(query)).tuples()}
+
+
+def insert_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
+    session.add_all(RunParam(run_id=run_id, key=k, value=v) for k, v in params.items())
+
+
+async def upsert_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) -> None:
+    existing = {
+        tag.key: tag
+        for tag in await session.scalars(
+            select(RunTag).where(RunTag.run_id == run_id, RunTag.key.in_(list(tags)))
+        )
+    }
+    for key, value in tags.items():
+        if key in existing:
+            existing[key].value = value
+        else:
+            session.add(RunTag(run_id=run_id, key=key, value=value))
+
+
+async def delete_tag(session: AsyncSession, run_id: str, key: str) -> int:
+    result = await session.execute(
+        delete(RunTag).where(RunTag.run_id == run_id, RunTag.key == key)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,79 @@
+"""HTTP routes of /api/v1/runs and run creation under an experiment."""
+
+from fastapi import APIRouter, Response, status
+
+from trackboard.server.runs import service
+from trackboard.server.runs.schemas import (
+    ParamsBody,
+    ParamsRead,
+    RunCreate,
+    RunRead,
+    RunUpdate,
+    TagsBody,
+    TagsRead,
+)
+from trackboard.server.unit_of_work import ReadSession, WriteSession
+
+router = APIRouter(prefix="/api/v1", tags=["runs"])
+
+
+@router.post("/experiments/{experiment_id}/runs", status_code=status.HTTP_201_CREATED)
+async def create_run(
+    experiment_id: int, body: RunCreate, session: WriteSession, response: Response
+) -> RunRead:
+    run, created = await service.create_run(
+        session,
+        experiment_id,
+        run_id=body.id,
+        name=body.name,
+        start_time=body.start_time,
+        user=body.user,
+        status=body.status,
+        tags=body.tags,
+        params=body.params,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return await service.describe_run(session, run)
+
+
+@router.get("/runs/{run_id}")
+async def get_run(run_id: str, session: ReadSession) -> RunRead:
+    return await service.describe_run(session, await service.get_run(session, run_id))
+
+
+@router.patch("/runs/{run_id}")
+async def update_run(run_id: str, body: RunUpdate, session: WriteSession) -> RunRead:
+    run = await service.update_run(
+        session, run_id, name=body.name, status=body.status, end_time=body.end_time
+    )
+    return await service.describe_run(session, run)
+
+
+@router.delete("/runs/{run_id}")
+async def delete_run(run_id: str, session: WriteSession) -> RunRead:
+    run = await service.set_lifecycle(session, run_id, "deleted")
+    return await service.describe_run(session, run)
+
+
+@router.post("/runs/{run_id}/restore")
+async def restore_run(run_id: str, session: WriteSession) -> RunRead:
+    run = await service.set_lifecycle(session, run_id, "active")
+    return await service.describe_run(session, run)
+
+
+@router.post("/runs/{run_id}/params")
+async def log_params(run_id: str, body: ParamsBody, session: WriteSession) -> ParamsRead:
+    await service.log_params(session, run_id, body.params)
+    return ParamsRead(params=await service.get_params(session, run_id))
+
+
+@router.post("/runs/{run_id}/tags")
+async def set_tags(run_id: str, body: TagsBody, session: WriteSession) -> TagsRead:
+    await service.set_tags(session, run_id, body.tags)
+    return TagsRead(tags=await service.get_tags(session, run_id))
+
+
+@router.delete("/runs/{run_id}/tags/{key:path}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_tag(run_id: str, key: str, session: WriteSession) -> None:
+    await service.delete_tag(session, run_id, key)

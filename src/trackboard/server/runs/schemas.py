@@ -1,0 +1,62 @@
+"""Request and response bodies of the runs API."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from trackboard.server.metrics.schemas import MetricSummaryRead
+
+RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
+TERMINAL_STATUSES = frozenset({"FINISHED", "FAILED", "KILLED"})
+
+
+class RunCreate(BaseModel):
+    id: str | None = Field(
+        default=None,
+        pattern="^[0-9a-f]{32}$",
+        description="Client-chosen id (32 hex); creating it again returns the existing run.",
+    )
+    name: str | None = Field(default=None, max_length=250)
+    start_time: int | None = Field(default=None, ge=0)
+    user: str = Field(default="", max_length=256)
+    status: RunStatus = "RUNNING"
+    tags: dict[str, str] = {}
+    params: dict[str, str] = {}
+
+
+class RunUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=250)
+    status: RunStatus | None = None
+    end_time: int | None = Field(default=None, ge=0)
+
+
+class RunRead(BaseModel):
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+    id: str
+    experiment_id: int
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None
+    user: str
+    lifecycle_stage: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: dict[str, MetricSummaryRead]
+
+
+class ParamsBody(BaseModel):
+    params: dict[str, str]
+
+
+class ParamsRead(BaseModel):
+    params: dict[str, str]
+
+
+class TagsBody(BaseModel):
+    tags: dict[str, str]
+
+
+class TagsRead(BaseModel):
+    tags: dict[str, str]

@@ -1,0 +1,202 @@
+"""Run rules: creation (idempotent for client-chosen ids), status moves, immutable params."""
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.clock import now_ms
+from trackboard.server.errors import InvalidParameter, NotFound
+from trackboard.server.experiments import service as experiments
+from trackboard.server.limits import (
+    MAX_PARAM_VALUE_LENGTH,
+    MAX_TAG_VALUE_LENGTH,
+    check_key,
+    check_value_length,
+)
+from trackboard.server.metrics import service as metrics
+from trackboard.server.models import Run
+from trackboard.server.runs import repository
+from trackboard.server.runs.run_names import random_run_name
+from trackboard.server.runs.schemas import TERMINAL_STATUSES, RunRead
+
+RUN_NAME_TAG = "mlflow.runName"
+
+
+async def get_run(session: AsyncSession, run_id: str) -> Run:
+    run = await repository.select_run(session, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id!r} does not exist")
+    return run
+
+
+async def get_active_run(session: AsyncSession, run_id: str) -> Run:
+    """The run, if it can take writes (MLflow refuses writes to deleted runs)."""
+    run = await get_run(session, run_id)
+    if run.lifecycle_stage != "active":
+        raise InvalidParameter(f"run {run_id!r} is deleted; restore it before writing to it")
+    return run
+
+
+def check_params(params: dict[str, str]) -> None:
+    for key, value in params.items():
+        check_key("param", key)
+        check_value_length("param", key, value, MAX_PARAM_VALUE_LENGTH)
+
+
+def check_tags(tags: dict[str, str]) -> None:
+    for key, value in tags.items():
+        check_key("tag", key)
+        check_value_length("tag", key, value, MAX_TAG_VALUE_LENGTH)
+
+
+async def create_run(
+    session: AsyncSession,
+    experiment_id: int,
+    *,
+    run_id: str | None = None,
+    name: str | None = None,
+    start_time: int | None = None,
+    user: str = "",
+    status: str = "RUNNING",
+    tags: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+) -> tuple[Run, bool]:
+    """Create a run; returns it and whether it is new (a repeated client id is not)."""
+    tags = dict(tags or {})
+    params = dict(params or {})
+    await experiments.get_active_experiment(session, experiment_id)
+    check_tags(tags)
+    check_params(params)
+    if run_id is not None:
+        existing = await repository.select_run(session, run_id)
+        if existing is not None:
+            if existing.experiment_id != experiment_id:
+                raise InvalidParameter(f"run {run_id!r} exists in another experiment")
+            return existing, False
+    name = name or tags.get(RUN_NAME_TAG) or random_run_name()
+    tags[RUN_NAME_TAG] = name
+    run = Run(
+        id=run_id or uuid.uuid4().hex,
+        experiment_id=experiment_id,
+        name=name,
+        status=status,
+        start_time=start_time if start_time is not None else now_ms(),
+        end_time=None,
+        user=user,
+        lifecycle_stage="active",
+    )
+    session.add(run)
+    await session.flush()
+    if tags:
+        await repository.upsert_tags(session, run.id, tags)
+    if params:
+        repository.insert_params(session, run.id, params)
+    await session.flush()
+    return run, True
+
+
+async def update_run(
+    session: AsyncSession,
+    run_id: str,
+    *,
+    name: str | None = None,
+    status: str | None = None,
+    end_time: int | None = None,
+) -> Run:
+    run = await get_run(session, run_id)
+    if name is not None:
+        run.name = name
+        await repository.upsert_tags(session, run.id, {RUN_NAME_TAG: name})
+    if status is not None:
+        run.status = status
+        if status in TERMINAL_STATUSES and end_time is None and run.end_time is None:
+            end_time = now_ms()
+    if end_time is not None:
+        run.end_time = end_time
+    await session.flush()
+    return run
+
+
+async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str) -> Run:
+    run = await get_run(session, run_id)
+    if lifecycle_stage == "active":
+        await experiments.get_active_experiment(session, run.experiment_id)
+    run.lifecycle_stage = lifecycle_stage
+    await session.flush()
+    return run
+
+
+async def log_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
+    """Add params; one already set with another value fails the whole call."""
+    await get_active_run(session, run_id)
+    check_params(params)
+    existing = await repository.select_param_values(session, run_id, list(params))
+    conflicts = {k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v}
+    if conflicts:
+        key, (old, new) = next(iter(conflicts.items()))
+        raise InvalidParameter(
+            f"param {key!r} of run {run_id!r} is already {old!r} and cannot change to {new!r} "
+            "(params are immutable)"
+        )
+    new_params = {k: v for k, v in params.items() if k not in existing}
+    repository.insert_params(session, run_id, new_params)
+    await session.flush()
+
+
+async def set_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) -> None:
+    run = await get_active_run(session, run_id)
+    check_tags(tags)
+    await repository.upsert_tags(session, run_id, tags)
+    if RUN_NAME_TAG in tags:
+        run.name = tags[RUN_NAME_TAG]
+    await session.flush()
+
+
+async def delete_tag(session: AsyncSession, run_id: str, key: str) -> None:
+    await get_active_run(session, run_id)
+    if await repository.delete_tag(session, run_id, key) == 0:
+        raise NotFound(f"no tag {key!r} on run {run_id!r}")
+
+
+async def get_params(session: AsyncSession, run_id: str) -> dict[str, str]:
+    return {p.key: p.value for p in await repository.select_params(session, [run_id])}
+
+
+async def get_tags(session: AsyncSession, run_id: str) -> dict[str, str]:
+    return {t.key: t.value for t in await repository.select_tags(session, [run_id])}
+
+
+async def describe_runs(session: AsyncSession, runs: Sequence[Run]) -> list[RunRead]:
+    """Full views of runs with params, tags and metric summaries, in three queries."""
+    run_ids = [run.id for run in runs]
+    if not run_ids:
+        return []
+    params: dict[str, dict[str, str]] = defaultdict(dict)
+    for param in await repository.select_params(session, run_ids):
+        params[param.run_id][param.key] = param.value
+    tags: dict[str, dict[str, str]] = defaultdict(dict)
+    for tag in await repository.select_tags(session, run_ids):
+        tags[tag.run_id][tag.key] = tag.value
+    summaries = await metrics.get_summaries(session, run_ids)
+    return [
+        RunRead(
+            id=run.id,
+            experiment_id=run.experiment_id,
+            name=run.name,
+            status=run.status,
+            start_time=run.start_time,
+            end_time=run.end_time,
+            user=run.user,
+            lifecycle_stage=run.lifecycle_stage,
+            params=params[run.id],
+            tags=tags[run.id],
+            metrics=summaries.get(run.id, {}),
+        )
+        for run in runs
+    ]
+
+
+async def describe_run(session: AsyncSession, run: Run) -> RunRead:
+    return (await describe_runs(session, [run]))[0]

@@ -1,0 +1,1 @@
+"""Run search: MLflow's filter and order-by language, compiled into parameterised SQL."""
