@@ -1,0 +1,1 @@
+"""The Python client's private modules; the public surface is `trackboard/__init__.py`."""

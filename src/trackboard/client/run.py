@@ -1,0 +1,250 @@
+"""A live run: `init` creates it (on the server, or in the spool when offline), `log` hands
+points to the background sender, `finish` (or the exit hook) closes it."""
+
+from __future__ import annotations
+
+import atexit
+import getpass
+import logging
+import sys
+import time
+from collections import deque
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from trackboard.client.delivery import RunDelivery, create_run, ensure_experiment
+from trackboard.client.records import (
+    Entry,
+    Record,
+    create_run_record,
+    new_id,
+    params_record,
+    status_record,
+    tags_record,
+)
+from trackboard.client.sender import Sender
+from trackboard.client.settings import ClientSettings
+from trackboard.client.spool import spool_path
+from trackboard.client.system_metrics import SystemMonitor
+from trackboard.client.transport import RequestRejectedError, TransientError, Transport
+from trackboard.client.values import flatten_params, stringify_tags
+
+logger = logging.getLogger("trackboard")
+
+TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
+
+# Bound once: `log` is called in the training loop's hot path.
+_now = time.time
+
+
+def _current_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return ""
+
+
+class Run:
+    """A run being logged. Made by `trackboard.init`; use it as a context manager or call
+    `finish()`."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        experiment: str,
+        experiment_id: int | None,
+        name: str | None,
+        settings: ClientSettings,
+        sender: Sender,
+        buffer: deque[Entry | Record],
+    ) -> None:
+        self.id = run_id
+        self.experiment = experiment
+        self.experiment_id = experiment_id
+        self.name = name
+        self.url = f"{settings.url}/runs/{run_id}"
+        self._settings = settings
+        self._sender = sender
+        self._buffer = buffer
+        self._append = buffer.append
+        self._step = 0
+        self._system_step = 0
+        self._finished = False
+        self._monitor: SystemMonitor | None = None
+        atexit.register(self._finish_at_exit)
+
+    def __repr__(self) -> str:
+        return f"<trackboard.Run {self.id} experiment={self.experiment!r} name={self.name!r}>"
+
+    def log(self, metrics: Mapping[str, Any], step: int | None = None) -> None:
+        """Records `metrics` at `step` (by default the step after the last one).
+
+        Only copies the dict into a buffer: converting and sending happen in the background."""
+        if self._finished:
+            raise RuntimeError(f"run {self.id} is finished; start another with trackboard.init")
+        if step is None:
+            step = self._step
+        self._step = step + 1
+        self._append((step, _now(), dict(metrics)))
+
+    def _log_system(self, metrics: Mapping[str, float]) -> None:
+        # System metrics count their own samples so they never move the training step.
+        if not self._finished:
+            self._append((self._system_step, _now(), dict(metrics)))
+            self._system_step += 1
+
+    def log_params(self, params: Mapping[str, Any]) -> None:
+        """Sets params (nested dicts flattened with `.`); a param once set cannot change."""
+        self._append(params_record(flatten_params(params)))
+
+    def set_tags(self, tags: Mapping[str, Any]) -> None:
+        self._append(tags_record(stringify_tags(tags)))
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Waits until everything logged so far is stored; False if `timeout` ran out first."""
+        return self._sender.flush(timeout)
+
+    def finish(self, status: str = "FINISHED", timeout: float | None = None) -> None:
+        """Sends what is buffered and the final status, waiting at most `timeout` seconds
+        (default `TRACKBOARD_FINISH_TIMEOUT`, 15 s); what could not be sent stays in the spool
+        for `trackboard sync`."""
+        if status not in TERMINAL_STATUSES:
+            raise ValueError(
+                f"status must be one of {', '.join(TERMINAL_STATUSES)}, got {status!r}"
+            )
+        if self._finished:
+            return
+        if self._monitor is not None:
+            self._monitor.stop()
+        self._finished = True
+        atexit.unregister(self._finish_at_exit)
+        self._append(status_record(status, int(_now() * 1000)))
+        left = self._sender.close(self._settings.finish_timeout if timeout is None else timeout)
+        if left is not None:
+            logger.warning(
+                "trackboard: run %s is saved in %s; upload it with `trackboard sync`", self.id, left
+            )
+
+    def _finish_at_exit(self) -> None:
+        # A script that died of an uncaught exception leaves it in sys.last_value.
+        last = getattr(sys, "last_value", None) if not hasattr(sys, "ps1") else None
+        if isinstance(last, KeyboardInterrupt):
+            self.finish("KILLED")
+        elif isinstance(last, BaseException):
+            self.finish("FAILED")
+        else:
+            self.finish("FINISHED")
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.finish("FINISHED")
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish("KILLED")
+        else:
+            self.finish("FAILED")
+
+    def _start_system_metrics(self, interval: float) -> None:
+        self._monitor = SystemMonitor(self._log_system, interval)
+        self._monitor.start()
+
+
+def _create_online(
+    transport: Transport, experiment: str, body: dict[str, Any], settings: ClientSettings
+) -> tuple[int, dict[str, Any]]:
+    """Creates experiment and run, retrying for `init_timeout` seconds; TransientError then."""
+    deadline = time.monotonic() + settings.init_timeout
+    delay = 0.1
+    while True:
+        remaining = deadline - time.monotonic()
+        try:
+            experiment_id = ensure_experiment(transport, experiment, timeout=max(0.5, remaining))
+            return experiment_id, create_run(
+                transport, experiment_id, body, timeout=max(0.5, remaining)
+            )
+        except TransientError:
+            if time.monotonic() + delay >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
+def start_run(
+    settings: ClientSettings,
+    experiment: str,
+    name: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    tags: Mapping[str, Any] | None = None,
+    system_metrics: bool = False,
+    system_metrics_interval: float = 10.0,
+    http_transport: httpx.BaseTransport | None = None,
+) -> Run:
+    """What `trackboard.init` does, with every setting explicit."""
+    if not experiment:
+        raise ValueError("experiment must be a non-empty name")
+    run_id = new_id()
+    body: dict[str, Any] = {
+        "id": run_id,
+        "start_time": int(_now() * 1000),
+        "user": _current_user(),
+        "tags": stringify_tags(tags or {}),
+        "params": flatten_params(config or {}),
+    }
+    if name is not None:
+        body["name"] = name
+    transport = Transport(
+        settings.url, settings.api_key, settings.request_timeout, http_transport=http_transport
+    )
+    experiment_id: int | None = None
+    first_record: Record | None = None
+    if settings.mode == "online":
+        try:
+            experiment_id, created = _create_online(transport, experiment, body, settings)
+        except TransientError as exc:
+            logger.warning(
+                "trackboard: cannot reach %s (%s); run %s is kept on disk and sent when it is back",
+                settings.url,
+                exc.reason,
+                run_id,
+            )
+            first_record = create_run_record(experiment, body)
+        except RequestRejectedError:
+            transport.close()
+            raise
+        else:
+            run_id, name = str(created["id"]), str(created.get("name") or name)
+    else:
+        first_record = create_run_record(experiment, body)
+
+    buffer: deque[Entry | Record] = deque()
+    sender = Sender(
+        settings,
+        buffer,
+        RunDelivery(transport, None if first_record else run_id),
+        spool_path(settings.spool_dir, run_id),
+        first_record,
+        network=settings.mode == "online",
+    )
+    run = Run(
+        run_id=run_id,
+        experiment=experiment,
+        experiment_id=experiment_id,
+        name=name,
+        settings=settings,
+        sender=sender,
+        buffer=buffer,
+    )
+    if system_metrics:
+        run._start_system_metrics(system_metrics_interval)
+    return run
