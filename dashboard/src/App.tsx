@@ -1,0 +1,87 @@
+// Shell: query client, live socket, top bar and the lazily loaded pages.
+import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { lazy, Suspense, useState, type ReactNode } from "react";
+import { ApiError } from "./api/client";
+import { LiveProvider, useLiveStatus } from "./live/LiveProvider";
+import { defaultLiveUrl, LiveSocket } from "./live/socket";
+import { Link, matchRoute, useLocation } from "./router";
+
+const ExperimentsPage = lazy(() => import("./features/experiments/ExperimentsPage"));
+const RunsPage = lazy(() => import("./features/runs/RunsPage"));
+const RunPage = lazy(() => import("./features/run/RunPage"));
+const ComparePage = lazy(() => import("./features/compare/ComparePage"));
+
+function makeQueryClient(): QueryClient {
+  return new QueryClient({
+    defaultOptions: {
+      queries: {
+        staleTime: 10_000,
+        refetchOnWindowFocus: false,
+        // A 4xx will not get better by asking again.
+        retry: (count, error) => !(error instanceof ApiError && error.status < 500) && count < 2,
+      },
+    },
+  });
+}
+
+function LiveIndicator() {
+  const status = useLiveStatus();
+  const label =
+    status === "open" ? "live" : status === "connecting" ? "connecting…" : "polling every 5 s";
+  return (
+    <span className="live" data-testid="live-status" data-status={status} title="Live updates">
+      <span className={`dot ${status}`} />
+      {label}
+    </span>
+  );
+}
+
+function Page() {
+  const location = useLocation();
+  const route = matchRoute(location.pathname);
+  let page: ReactNode;
+  switch (route.name) {
+    case "experiments":
+      page = <ExperimentsPage />;
+      break;
+    case "experiment":
+      page = <RunsPage experimentId={route.experimentId} />;
+      break;
+    case "run":
+      page = <RunPage runId={route.runId} />;
+      break;
+    case "compare":
+      page = <ComparePage />;
+      break;
+    default:
+      page = (
+        <main>
+          <h1>Not found</h1>
+          <Link to="/">Back to experiments</Link>
+        </main>
+      );
+  }
+  return <Suspense fallback={<main className="muted">Loading…</main>}>{page}</Suspense>;
+}
+
+export function App() {
+  const [queryClient] = useState(makeQueryClient);
+  const [socket] = useState(() => new LiveSocket(defaultLiveUrl()));
+  return (
+    <QueryClientProvider client={queryClient}>
+      <LiveProvider socket={socket}>
+        <div className="app">
+          <header className="topbar">
+            <Link to="/" className="brand">
+              <img src="/favicon.svg" alt="" />
+              Trackboard
+            </Link>
+            <span className="spacer" />
+            <LiveIndicator />
+          </header>
+          <Page />
+        </div>
+      </LiveProvider>
+    </QueryClientProvider>
+  );
+}

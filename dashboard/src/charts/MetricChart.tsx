@@ -1,0 +1,135 @@
+// uPlot wrapper: rebuilt when the series or axes change, fed new data in place
+// otherwise. Drag to zoom (reported, not applied: the caller re-fetches at the
+// finer resolution); double-click to reset.
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import { formatValue } from "../components/format";
+import type { XAxis } from "../state/urlState";
+import type { Aligned } from "./shape";
+import { readTheme, useDarkMode } from "./theme";
+
+// uPlot's Distr is an ambient const enum, which isolatedModules cannot read.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+const LOG_DISTR = 3 as uPlot.Scale.Distr;
+
+export interface ChartSeries {
+  label: string;
+  color: string;
+}
+
+interface Props {
+  data: Aligned;
+  series: ChartSeries[];
+  axis: XAxis;
+  log: boolean;
+  height?: number;
+  onZoom?: (min: number, max: number) => void;
+  onResetZoom?: () => void;
+  testId?: string;
+}
+
+function buildOptions(
+  width: number,
+  height: number,
+  series: ChartSeries[],
+  axis: XAxis,
+  log: boolean,
+  callbacks: React.RefObject<Pick<Props, "onZoom" | "onResetZoom">>,
+): uPlot.Options {
+  const theme = readTheme();
+  const axisStyle = {
+    stroke: theme.muted,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  };
+  return {
+    width,
+    height,
+    pxAlign: false,
+    legend: { show: series.length <= 12, live: true },
+    cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 5 } },
+    scales: {
+      x: { time: axis === "time" },
+      y: log ? { distr: LOG_DISTR, log: 10 } : {},
+    },
+    axes: [
+      axisStyle,
+      { ...axisStyle, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) },
+    ],
+    series: [
+      { label: axis === "time" ? "time" : "step" },
+      ...series.map((s) => ({
+        label: s.label,
+        stroke: s.color,
+        width: 1.25,
+        points: { show: false },
+        spanGaps: false,
+        value: (_u: uPlot, v: number | null) => formatValue(v),
+      })),
+    ],
+    hooks: {
+      setSelect: [
+        (u) => {
+          const { left, width: w } = u.select;
+          if (w > 4) {
+            const min = u.posToVal(left, "x");
+            const max = u.posToVal(left + w, "x");
+            callbacks.current.onZoom?.(min, max);
+          }
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+        },
+      ],
+      ready: [
+        (u) => {
+          u.over.addEventListener("dblclick", () => callbacks.current.onResetZoom?.());
+        },
+      ],
+    },
+  };
+}
+
+export function MetricChart(props: Props) {
+  const { data, series, axis, log, height = 260, testId } = props;
+  const box = useRef<HTMLDivElement>(null);
+  const plot = useRef<uPlot | null>(null);
+  const callbacks = useRef<Pick<Props, "onZoom" | "onResetZoom">>({});
+  const dataRef = useRef(data);
+  const dark = useDarkMode();
+  useEffect(() => {
+    callbacks.current = { onZoom: props.onZoom, onResetZoom: props.onResetZoom };
+    dataRef.current = data;
+  });
+
+  const seriesKey = series.map((s) => `${s.label}\u0000${s.color}`).join("\u0001");
+
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const width = Math.max(el.clientWidth, 200);
+    const u = new uPlot(
+      buildOptions(width, height, series, axis, log, callbacks),
+      dataRef.current,
+      el,
+    );
+    plot.current = u;
+    const observer = new ResizeObserver(() => {
+      const w = Math.max(el.clientWidth, 200);
+      if (w !== u.width) u.setSize({ width: w, height });
+    });
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      u.destroy();
+      plot.current = null;
+    };
+    // seriesKey stands for `series`; dark re-reads the CSS theme.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [seriesKey, axis, log, height, dark]);
+
+  useEffect(() => {
+    plot.current?.setData(data);
+  }, [data]);
+
+  return <div ref={box} className="chart-host" data-testid={testId} />;
+}

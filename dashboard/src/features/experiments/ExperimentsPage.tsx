@@ -1,0 +1,111 @@
+// Experiments list with name search; run counts and last activity when the API gives them.
+import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import { useEffect, useMemo, useState } from "react";
+import { listExperiments } from "../../api/client";
+import { formatRelative, formatTime } from "../../components/format";
+import { usePollInterval } from "../../live/LiveProvider";
+import { Link, navigate, useLocation } from "../../router";
+
+export default function ExperimentsPage() {
+  const location = useLocation();
+  const applied = location.search.get("q") ?? "";
+  const [draft, setDraft] = useState(applied);
+  const poll = usePollInterval();
+
+  useEffect(() => {
+    if (draft === applied) return;
+    const t = setTimeout(() => {
+      navigate(draft ? `/?q=${encodeURIComponent(draft)}` : "/", { replace: true });
+    }, 200);
+    return () => clearTimeout(t);
+  }, [draft, applied]);
+
+  const experiments = useInfiniteQuery({
+    queryKey: ["experiments", applied],
+    queryFn: ({ pageParam, signal }) =>
+      listExperiments({ name: applied, limit: 200, page_token: pageParam }, signal),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last) => last.next_page_token ?? undefined,
+    placeholderData: keepPreviousData,
+    refetchInterval: poll,
+  });
+  const list = useMemo(
+    () => experiments.data?.pages.flatMap((p) => p.experiments) ?? [],
+    [experiments.data],
+  );
+  const hasCounts = list.some((e) => e.run_count !== undefined);
+
+  return (
+    <main data-testid="experiments-page">
+      <h1>Experiments</h1>
+      <div className="toolbar">
+        <input
+          type="search"
+          aria-label="Search experiments by name"
+          placeholder="Search by name"
+          value={draft}
+          onChange={(e) => setDraft(e.target.value)}
+          style={{ minWidth: "18rem" }}
+        />
+        <span className="muted">
+          {experiments.isPending ? "loading…" : `${list.length}${experiments.hasNextPage ? "+" : ""} experiments`}
+        </span>
+      </div>
+      {experiments.error ? <div className="error-banner">{experiments.error.message}</div> : null}
+      <table className="plain" data-testid="experiments-table">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>ID</th>
+            {hasCounts ? <th>Runs</th> : null}
+            <th>Last activity</th>
+            <th>Created</th>
+            <th>Tags</th>
+          </tr>
+        </thead>
+        <tbody>
+          {list.map((e) => {
+            const last = e.last_activity_time ?? e.last_update_time;
+            return (
+              <tr key={e.id} data-experiment-id={e.id}>
+                <td>
+                  <Link to={`/experiments/${e.id}`}>{e.name}</Link>
+                </td>
+                <td className="mono">{e.id}</td>
+                {hasCounts ? (
+                  <td className="mono">
+                    {e.run_count ?? "—"}
+                    {e.active_run_count ? (
+                      <span className="muted"> ({e.active_run_count} running)</span>
+                    ) : null}
+                  </td>
+                ) : null}
+                <td title={formatTime(last)}>{formatRelative(last)}</td>
+                <td>{formatTime(e.creation_time)}</td>
+                <td className="mono muted">
+                  {Object.entries(e.tags)
+                    .map(([k, v]) => `${k}=${v}`)
+                    .join(", ")}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+      {experiments.hasNextPage ? (
+        <button
+          type="button"
+          disabled={experiments.isFetchingNextPage}
+          onClick={() => void experiments.fetchNextPage()}
+        >
+          Load more
+        </button>
+      ) : null}
+      {!experiments.isPending && list.length === 0 ? (
+        <p className="muted">
+          {applied ? `No experiment name contains “${applied}”.` : "No experiments yet."}
+        </p>
+      ) : null}
+    </main>
+  );
+}
