@@ -1,26 +1,27 @@
 """Request and response bodies of the metrics API."""
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from trackboard.server.limits import MAX_POINTS_PER_BATCH
 
-MetricValue = float | str
+# Strict: a JSON `true` or a quoted step is a client bug, not a number to coerce.
+MetricValue = StrictFloat | StrictInt | str
 
 
 class MetricPointIn(BaseModel):
     key: str
     value: MetricValue
-    step: int = 0
-    timestamp: int | None = None
+    step: StrictInt = 0
+    timestamp: StrictInt | None = None
 
 
 class MetricColumnsIn(BaseModel):
     """One key's points as parallel arrays: cheaper to parse than one object a point."""
 
     key: str
-    steps: list[int]
+    steps: list[StrictInt]
     values: list[MetricValue]
-    timestamps: list[int] | None = None
+    timestamps: list[StrictInt] | None = None
 
 
 class MetricBatch(BaseModel):

@@ -26,7 +26,7 @@ async def select_param_values(
     query = select(RunParam.key, RunParam.value).where(
         RunParam.run_id == run_id, RunParam.key.in_(keys)
     )
-    return {key: value for key, value in (await session.execute(query)).tuples()}
+    return {key: value for key, value in (await session.execute(query)).all()}
 
 
 def insert_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
