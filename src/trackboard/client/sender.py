@@ -245,7 +245,7 @@ class Sender:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
     def _upload_loop(self) -> None:
-        backoff = Backoff()
+        backoff = Backoff(self._settings.retry_base, self._settings.retry_cap)
         while True:
             remaining = self._remaining()
             if remaining is not None and remaining <= 0:
@@ -295,7 +295,7 @@ class Sender:
             else:
                 backoff.reset()
                 self.delivered_points += int(record.get("points", 0))
-                if self._outage:
+                if self._outage and record.get("kind") != "run":  # "run" sends nothing
                     self._outage = False
                     logger.warning("trackboard: server reachable again; sending what was spooled")
             self._acknowledge(source, record, end)

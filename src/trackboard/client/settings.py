@@ -44,6 +44,9 @@ class ClientSettings:
     # How long `finish` (and the exit hook) waits for the server before spooling the rest.
     finish_timeout: float = 15.0
     request_timeout: float = 10.0
+    # Retry delays double from `retry_base` up to `retry_cap` seconds (Retry-After overrides).
+    retry_base: float = 0.2
+    retry_cap: float = 10.0
     # Largest batch the API takes.
     max_batch_points: int = 10_000
 

@@ -1,0 +1,223 @@
+"""An in-memory stand-in for the API, served through httpx.MockTransport, with switches to
+make it unreachable or answer 429/503 — for unit tests that need no real server."""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+
+
+def _decode(value: Any) -> float:
+    if isinstance(value, str):
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
+    return float(value)
+
+
+def _error(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    return httpx.Response(
+        status, json={"error": {"code": code, "message": message}}, headers=headers or {}
+    )
+
+
+@dataclass
+class FakeRun:
+    id: str
+    experiment_id: int
+    name: str
+    status: str = "RUNNING"
+    end_time: int | None = None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    points: dict[str, list[tuple[int, float, int]]] = field(default_factory=dict)
+    batch_ids: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "experiment_id": self.experiment_id,
+            "name": self.name,
+            "status": self.status,
+            "start_time": 1,
+            "end_time": self.end_time,
+            "user": "",
+            "lifecycle_stage": "active",
+            "params": self.params,
+            "tags": self.tags,
+            "metrics": {},
+        }
+
+
+class FakeServer:
+    """Thread-safe: the client's threads call it concurrently."""
+
+    def __init__(self, page_size: int = 1000) -> None:
+        self.page_size = page_size
+        self.experiments: dict[int, str] = {}
+        self.runs: dict[str, FakeRun] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.search_bodies: list[dict[str, Any]] = []
+        self.down = False
+        # Each queued fault answers one request: (status, Retry-After or None).
+        self.faults: deque[tuple[int, str | None]] = deque()
+        # Store the batch, then answer 503 as if the answer got lost on the way.
+        self.lose_answers = 0
+        self.auth_key: str | None = None
+        self._lock = threading.Lock()
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def fail(self, status: int, times: int, retry_after: str | None = None) -> None:
+        self.faults.extend([(status, retry_after)] * times)
+
+    def series(self, run_id: str, key: str) -> list[tuple[int, float]]:
+        return [(step, value) for step, value, _ in self.runs[run_id].points.get(key, [])]
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        with self._lock:
+            path = request.url.raw_path.decode().split("?")[0]
+            assert path.startswith("/api/v1/"), path
+            path = path[len("/api/v1") :]
+            self.requests.append((request.method, path))
+            if self.down:
+                raise httpx.ConnectError("connection refused", request=request)
+            if self.faults:
+                status, retry_after = self.faults.popleft()
+                headers = {"Retry-After": retry_after} if retry_after else {}
+                return _error(status, "TEMPORARILY_UNAVAILABLE", "injected", headers)
+            if self.auth_key and request.headers.get("Authorization") != f"Bearer {self.auth_key}":
+                return _error(401, "UNAUTHENTICATED", "bad API key")
+            body = json.loads(request.content) if request.content else None
+            response = self._route(request.method, path, body, request.url.params)
+            if self.lose_answers and request.method == "POST" and path.endswith("/metrics"):
+                self.lose_answers -= 1
+                return _error(503, "TEMPORARILY_UNAVAILABLE", "answer lost")
+            return response
+
+    def _experiment(self, experiment_id: int) -> dict[str, Any]:
+        return {
+            "id": experiment_id,
+            "name": self.experiments[experiment_id],
+            "lifecycle_stage": "active",
+            "tags": {},
+            "creation_time": 1,
+            "last_update_time": 1,
+        }
+
+    def _route(self, method: str, path: str, body: Any, query: httpx.QueryParams) -> httpx.Response:
+        parts = [unquote(p) for p in path.strip("/").split("/")]
+        if parts == ["experiments"] and method == "POST":
+            if body["name"] in self.experiments.values():
+                return _error(409, "RESOURCE_ALREADY_EXISTS", "exists")
+            experiment_id = len(self.experiments) + 1
+            self.experiments[experiment_id] = body["name"]
+            return httpx.Response(201, json=self._experiment(experiment_id))
+        if parts == ["experiments"] and method == "GET":
+            ids = sorted(self.experiments)
+            start = int(query.get("page_token") or 0)
+            page = ids[start : start + self.page_size]
+            token = str(start + self.page_size) if start + self.page_size < len(ids) else None
+            return httpx.Response(
+                200,
+                json={
+                    "experiments": [self._experiment(i) for i in page],
+                    "next_page_token": token,
+                },
+            )
+        if parts[:2] == ["experiments", "by-name"]:
+            for experiment_id, name in self.experiments.items():
+                if name == "/".join(parts[2:]):
+                    return httpx.Response(200, json=self._experiment(experiment_id))
+            return _error(404, "RESOURCE_DOES_NOT_EXIST", "no such experiment")
+        if len(parts) == 3 and parts[0] == "experiments" and parts[2] == "runs":
+            run_id = body.get("id") or f"{len(self.runs):032x}"
+            if run_id in self.runs:
+                return httpx.Response(200, json=self.runs[run_id].to_json())
+            run = FakeRun(run_id, int(parts[1]), body.get("name") or f"run-{len(self.runs)}")
+            run.params.update(body.get("params", {}))
+            run.tags.update(body.get("tags", {}))
+            self.runs[run_id] = run
+            return httpx.Response(201, json=run.to_json())
+        if parts == ["runs", "search"]:
+            self.search_bodies.append(body)
+            runs = [r for r in self.runs.values() if r.experiment_id in body["experiment_ids"]]
+            start = int(body.get("page_token") or 0)
+            limit = min(body.get("limit", 100), self.page_size)
+            token = str(start + limit) if start + limit < len(runs) else None
+            return httpx.Response(
+                200,
+                json={
+                    "runs": [r.to_json() for r in runs[start : start + limit]],
+                    "next_page_token": token,
+                },
+            )
+        if parts[0] != "runs" or parts[1] not in self.runs:
+            return _error(404, "RESOURCE_DOES_NOT_EXIST", f"no {path}")
+        run = self.runs[parts[1]]
+        if len(parts) == 2:
+            if method == "PATCH":
+                run.status = body.get("status", run.status)
+                run.end_time = body.get("end_time", run.end_time)
+            return httpx.Response(200, json=run.to_json())
+        if parts[2] == "params":
+            for key, value in body["params"].items():
+                if run.params.get(key, value) != value:
+                    return _error(400, "INVALID_PARAMETER_VALUE", f"param {key!r} already set")
+            run.params.update(body["params"])
+            return httpx.Response(200, json={"params": run.params})
+        if parts[2] == "tags":
+            run.tags.update(body["tags"])
+            return httpx.Response(200, json={"tags": run.tags})
+        if parts[2] == "metrics" and method == "POST":
+            return self._store(run, body)
+        if parts[2] == "metrics":
+            return self._history(run, "/".join(parts[3:]), query)
+        return _error(404, "RESOURCE_DOES_NOT_EXIST", f"no {path}")
+
+    def _store(self, run: FakeRun, body: dict[str, Any]) -> httpx.Response:
+        count = sum(len(c["steps"]) for c in body.get("columns", []))
+        if count > 10_000:
+            return _error(400, "INVALID_PARAMETER_VALUE", "too many points")
+        if body.get("batch_id") in run.batch_ids:
+            return httpx.Response(200, json={"accepted": 0, "duplicate": True})
+        run.batch_ids.add(body["batch_id"])
+        for column in body.get("columns", []):
+            series = run.points.setdefault(column["key"], [])
+            for step, value, stamp in zip(
+                column["steps"], column["values"], column["timestamps"], strict=True
+            ):
+                series.append((step, _decode(value), stamp))
+        return httpx.Response(200, json={"accepted": count, "duplicate": False})
+
+    def _history(self, run: FakeRun, key: str, query: httpx.QueryParams) -> httpx.Response:
+        points = sorted(run.points.get(key, []))
+        start = int(query.get("page_token") or 0)
+        page = points[start : start + self.page_size]
+        token = str(start + self.page_size) if start + self.page_size < len(points) else None
+        values: list[Any] = []
+        for _, value, _ in page:
+            if math.isnan(value):
+                values.append("NaN")
+            elif math.isinf(value):
+                values.append("Infinity" if value > 0 else "-Infinity")
+            else:
+                values.append(value)
+        return httpx.Response(
+            200,
+            json={
+                "key": key,
+                "steps": [p[0] for p in page],
+                "values": values,
+                "timestamps": [p[2] for p in page],
+                "next_page_token": token,
+            },
+        )
