@@ -138,6 +138,10 @@ class FakeServer:
                 if name == "/".join(parts[2:]):
                     return httpx.Response(200, json=self._experiment(experiment_id))
             return _error(404, "RESOURCE_DOES_NOT_EXIST", "no such experiment")
+        if len(parts) == 2 and parts[0] == "experiments" and method == "GET":
+            if int(parts[1]) not in self.experiments:
+                return _error(404, "RESOURCE_DOES_NOT_EXIST", "no such experiment")
+            return httpx.Response(200, json=self._experiment(int(parts[1])))
         if len(parts) == 3 and parts[0] == "experiments" and parts[2] == "runs":
             run_id = body.get("id") or f"{len(self.runs):032x}"
             if run_id in self.runs:
