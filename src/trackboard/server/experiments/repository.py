@@ -55,3 +55,23 @@ async def update_runs_lifecycle(
         .where(Run.experiment_id == experiment_id)
         .values(lifecycle_stage=lifecycle_stage)
     )
+
+
+async def select_experiments_by_name(session: AsyncSession, name: str) -> Sequence[Experiment]:
+    """Every experiment with that name: at most one active, any number deleted."""
+    query = (
+        select(Experiment)
+        .where(Experiment.name == name)
+        .order_by(Experiment.lifecycle_stage, Experiment.last_update_time.desc())
+    )
+    return (await session.scalars(query)).all()
+
+
+async def delete_experiment_tag(session: AsyncSession, experiment: Experiment, key: str) -> bool:
+    """Remove one tag; False when the experiment has no tag with that key."""
+    for tag in experiment.tags:
+        if tag.key == key:
+            experiment.tags.remove(tag)
+            await session.flush()
+            return True
+    return False

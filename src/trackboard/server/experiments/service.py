@@ -159,3 +159,18 @@ async def restore_experiment(session: AsyncSession, experiment_id: int) -> Exper
     await repository.update_runs_lifecycle(session, experiment_id, "active")
     await session.flush()
     return experiment
+
+
+async def find_experiment_by_name(session: AsyncSession, name: str) -> Experiment | None:
+    """The active experiment of that name, else the last deleted one (MLflow's get-by-name)."""
+    candidates = await repository.select_experiments_by_name(session, name)
+    # "active" sorts before "deleted"; among deleted ones the latest change comes first.
+    return candidates[0] if candidates else None
+
+
+async def delete_experiment_tag(session: AsyncSession, experiment_id: int, key: str) -> None:
+    experiment = await get_active_experiment(session, experiment_id)
+    if not await repository.delete_experiment_tag(session, experiment, key):
+        raise NotFound(f"no tag {key!r} on experiment {experiment_id}")
+    experiment.last_update_time = now_ms()
+    await session.flush()

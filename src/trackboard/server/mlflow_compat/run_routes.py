@@ -1,0 +1,226 @@
+"""MLflow's run endpoints: lifecycle, params, tags, inputs and search, on our run services."""
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.errors import InvalidParameter
+from trackboard.server.experiments import service as experiments
+from trackboard.server.limits import MAX_TAG_VALUE_LENGTH
+from trackboard.server.mlflow_compat import schemas, validation
+from trackboard.server.mlflow_compat.errors import MlflowRoute
+from trackboard.server.mlflow_compat.messages import read_message
+from trackboard.server.mlflow_compat.translate import (
+    INPUTS_TAG,
+    json_response,
+    run_info_json,
+    run_json,
+)
+from trackboard.server.models import Run
+from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
+from trackboard.server.runs import service as runs
+from trackboard.server.search import service as search
+from trackboard.server.search.filter_parser import parse_order_by
+from trackboard.server.unit_of_work import ReadSession, WriteSession
+
+router = APIRouter(route_class=MlflowRoute)
+
+RUN_NAME_TAG = runs.RUN_NAME_TAG
+
+
+async def describe(session: AsyncSession, run_list: Sequence[Run]) -> list[dict[str, Any]]:
+    reads = await runs.describe_runs(session, run_list)
+    described = []
+    for run, read in zip(run_list, reads, strict=True):
+        experiment = await experiments.get_experiment(session, run.experiment_id)
+        described.append(run_json(run, read, experiment))
+    return described
+
+
+def _tags(items: Sequence[schemas.KeyValue], path: str) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for index, tag in enumerate(items):
+        key = validation.check_key(tag.key, f"{path}[{index}].key", "tag")
+        tags[key] = validation.tag_value(tag.value)
+    return tags
+
+
+@router.post("/runs/create")
+async def create_run(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.CreateRun)
+    experiment_id = validation.experiment_id(message.experiment_id)
+    tags = _tags(message.tags, "tags")
+    name_tag = tags.get(RUN_NAME_TAG)
+    if message.run_name and name_tag and message.run_name != name_tag:
+        raise InvalidParameter(
+            "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with "
+            f"different values (run_name='{message.run_name}', mlflow.runName='{name_tag}')."
+        )
+    experiment = await experiments.get_experiment(session, experiment_id)
+    if experiment.lifecycle_stage != "active":
+        raise InvalidParameter(
+            f"The experiment {experiment_id} must be in the 'active' state. "
+            f"Current state is {experiment.lifecycle_stage}."
+        )
+    run, _ = await runs.create_run(
+        session,
+        experiment_id,
+        name=message.run_name or None,
+        start_time=message.start_time,
+        user=message.user_id or "",
+        tags=tags,
+    )
+    return json_response({"run": (await describe(session, [run]))[0]})
+
+
+@router.get("/runs/get")
+async def get_run(request: Request, session: ReadSession) -> Response:
+    message = await read_message(request, schemas.RunMessage)
+    run = await runs.get_run(session, message.required_run_id())
+    return json_response({"run": (await describe(session, [run]))[0]})
+
+
+async def active_run(session: AsyncSession, run_id: str) -> Run:
+    run = await runs.get_run(session, run_id)
+    if run.lifecycle_stage != "active":
+        raise InvalidParameter(
+            f"The run {run_id} must be in the 'active' state. "
+            f"Current state is {run.lifecycle_stage}."
+        )
+    return run
+
+
+@router.post("/runs/update")
+async def update_run(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.UpdateRun)
+    run_id = message.required_run_id()
+    status = schemas.enum_name(message.status, schemas.RUN_STATUSES, "status")
+    await active_run(session, run_id)
+    run = await runs.update_run(
+        session,
+        run_id,
+        name=message.run_name or None,
+        status=status,
+        end_time=message.end_time,
+    )
+    experiment = await experiments.get_experiment(session, run.experiment_id)
+    return json_response({"run_info": run_info_json(run, experiment)})
+
+
+@router.post("/runs/delete")
+async def delete_run(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.RunMessage)
+    await runs.set_lifecycle(session, message.required_run_id(), "deleted")
+    return json_response({})
+
+
+@router.post("/runs/restore")
+async def restore_run(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.RunMessage)
+    await runs.set_lifecycle(session, message.required_run_id(), "active")
+    return json_response({})
+
+
+@router.post("/runs/log-parameter")
+async def log_param(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.LogParam)
+    run_id = message.required_run_id()
+    key = validation.check_key(schemas.required(message.key, "key"), "key", "param")
+    await active_run(session, run_id)
+    await runs.log_params(session, run_id, {key: validation.param_value(message.value)})
+    return json_response({})
+
+
+@router.post("/runs/set-tag")
+async def set_tag(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.SetTag)
+    run_id = message.required_run_id()
+    key = validation.check_key(schemas.required(message.key, "key"), "key", "tag")
+    await active_run(session, run_id)
+    await runs.set_tags(session, run_id, {key: validation.tag_value(message.value)})
+    return json_response({})
+
+
+@router.post("/runs/delete-tag")
+async def delete_tag(request: Request, session: WriteSession) -> Response:
+    message = await read_message(request, schemas.DeleteTag)
+    run_id = message.required_run_id()
+    key = schemas.required(message.key, "key")
+    await active_run(session, run_id)
+    await runs.delete_tag(session, run_id, key)
+    return json_response({})
+
+
+def _dataset_input(item: dict[str, Any]) -> dict[str, Any]:
+    """The part of one DatasetInput we keep: the dataset's identity and the input tags."""
+    dataset = item.get("dataset")
+    if not isinstance(dataset, dict) or not dataset.get("name") or not dataset.get("digest"):
+        raise InvalidParameter("each dataset input needs a dataset with a name and a digest")
+    kept = {k: str(dataset[k]) for k in ("name", "digest", "source_type") if k in dataset}
+    tags = item.get("tags") or []
+    if not isinstance(tags, list):
+        raise InvalidParameter("dataset input tags must be a list")
+    return {"tags": tags, "dataset": kept}
+
+
+@router.post("/runs/log-inputs")
+async def log_inputs(request: Request, session: WriteSession) -> Response:
+    """Dataset inputs are kept by name, digest and source type (schemas and profiles are not)."""
+    message = await read_message(request, schemas.LogInputs)
+    run_id = message.required_run_id()
+    await active_run(session, run_id)
+    if not message.datasets:
+        return json_response({})
+    existing = (await runs.get_tags(session, run_id)).get(INPUTS_TAG)
+    inputs: list[dict[str, Any]] = orjson.loads(existing) if existing else []
+    for item in message.datasets:
+        entry = _dataset_input(item)
+        if entry not in inputs:
+            inputs.append(entry)
+    text = orjson.dumps(inputs).decode()
+    if len(text) > MAX_TAG_VALUE_LENGTH:
+        raise InvalidParameter(
+            f"the run's dataset inputs would exceed {MAX_TAG_VALUE_LENGTH} characters"
+        )
+    await runs.set_tags(session, run_id, {INPUTS_TAG: text})
+    return json_response({})
+
+
+def _check_order_by(order_by: Sequence[str]) -> None:
+    """MLflow refuses to sort by one field twice (its server then fails with a 500)."""
+    targets = [parse_order_by(term).target for term in order_by]
+    if len(set(targets)) != len(targets):
+        raise InvalidParameter(f"order_by names a field more than once: {list(order_by)}")
+
+
+@router.post("/runs/search")
+async def search_runs(request: Request, session: ReadSession) -> Response:
+    message = await read_message(request, schemas.SearchRuns)
+    limit = validation.check_max_results(message.max_results, 1000, validation.MAX_SEARCH_RESULTS)
+    experiment_ids = [validation.experiment_id(e) for e in message.experiment_ids]
+    _check_order_by(message.order_by)
+    page = await search.search_runs(
+        session,
+        experiment_ids=experiment_ids,
+        filter_text=message.filter,
+        order_by=message.order_by,
+        lifecycle=schemas.lifecycle_of_view(message.run_view_type, "run_view_type"),
+        offset=token_int(decode_page_token(message.page_token), "offset"),
+        limit=limit,
+    )
+    body: dict[str, Any] = {}
+    if page.runs:
+        body["runs"] = await describe(session, page.runs)
+    if page.next_offset is not None:
+        body["next_page_token"] = encode_page_token({"offset": page.next_offset})
+    return json_response(body)
+
+
+@router.post("/logged-models/search")
+async def search_logged_models(request: Request) -> Response:
+    """Logged models are not kept; the client asks while listing artifacts and needs `{}`."""
+    await read_message(request, schemas.Message)
+    return json_response({})

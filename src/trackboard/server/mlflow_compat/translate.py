@@ -1,0 +1,95 @@
+"""Our experiments and runs as MLflow's JSON entities (proto field names, snake_case).
+
+Times and steps go out as JSON numbers and non-finite metric values as "NaN"/"Infinity",
+as MLflow's own server writes them; empty lists are left out as protobuf does.
+"""
+
+from typing import Any
+
+import orjson
+from fastapi import Response
+
+from trackboard.server.metrics.values import render_value
+from trackboard.server.models import Experiment, Run
+from trackboard.server.runs.schemas import RunRead
+
+# Dataset inputs (mlflow.log_input) are kept in this run tag and shown as `inputs`, not tags.
+INPUTS_TAG = "trackboard.mlflow.inputs"
+
+
+def json_response(body: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def experiment_artifact_location(experiment: Experiment) -> str:
+    """Where the experiment's artifacts go: through our mlflow-artifacts proxy by default."""
+    return experiment.artifact_location or f"mlflow-artifacts:/{experiment.id}"
+
+
+def run_artifact_uri(run: Run, experiment: Experiment) -> str:
+    if run.artifact_uri:
+        return run.artifact_uri
+    return f"{experiment_artifact_location(experiment)}/{run.id}/artifacts"
+
+
+def key_values(items: dict[str, str]) -> list[dict[str, str]]:
+    return [{"key": key, "value": value} for key, value in items.items()]
+
+
+def experiment_json(experiment: Experiment) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "experiment_id": str(experiment.id),
+        "name": experiment.name,
+        "artifact_location": experiment_artifact_location(experiment),
+        "lifecycle_stage": experiment.lifecycle_stage,
+        "last_update_time": experiment.last_update_time,
+        "creation_time": experiment.creation_time,
+    }
+    if experiment.tags:
+        body["tags"] = key_values({tag.key: tag.value for tag in experiment.tags})
+    return body
+
+
+def run_info_json(run: Run, experiment: Experiment) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "run_id": run.id,
+        "run_uuid": run.id,
+        "run_name": run.name,
+        "experiment_id": str(run.experiment_id),
+        "user_id": run.user,
+        "status": run.status,
+        "start_time": run.start_time,
+        "artifact_uri": run_artifact_uri(run, experiment),
+        "lifecycle_stage": run.lifecycle_stage,
+    }
+    if run.end_time is not None:
+        info["end_time"] = run.end_time
+    return info
+
+
+def metric_json(key: str, value: float, timestamp: int, step: int) -> dict[str, Any]:
+    return {"key": key, "value": render_value(value), "timestamp": timestamp, "step": step}
+
+
+def run_json(run: Run, read: RunRead, experiment: Experiment) -> dict[str, Any]:
+    tags = dict(read.tags)
+    inputs_text = tags.pop(INPUTS_TAG, None)
+    data: dict[str, Any] = {}
+    if read.metrics:
+        data["metrics"] = [
+            metric_json(key, summary.value, summary.timestamp, summary.step)
+            for key, summary in read.metrics.items()
+        ]
+    if read.params:
+        data["params"] = key_values(read.params)
+    if tags:
+        data["tags"] = key_values(tags)
+    inputs: dict[str, Any] = {}
+    if inputs_text:
+        inputs["dataset_inputs"] = orjson.loads(inputs_text)
+    return {
+        "info": run_info_json(run, experiment),
+        "data": data,
+        "inputs": inputs,
+        "outputs": {},
+    }
