@@ -1,0 +1,53 @@
+"""MLflow's artifact proxy endpoints (`/api/2.0/mlflow-artifacts/artifacts/...`).
+
+`mlflow.log_artifact` PUTs raw file bytes here because our runs' artifact URIs are
+`mlflow-artifacts:/<experiment>/<run>/artifacts`; listing and download follow MLflow's shapes.
+"""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import FileResponse
+
+from trackboard.server.artifacts.store import LocalArtifactStore, check_relative_path
+from trackboard.server.mlflow_compat.errors import MlflowRoute
+from trackboard.server.mlflow_compat.translate import json_response
+
+
+def artifact_store(request: Request) -> LocalArtifactStore:
+    """The store under the data dir (a shared object store for many instances is not built)."""
+    return LocalArtifactStore(request.app.state.settings.home / "artifacts")
+
+
+Store = Annotated[LocalArtifactStore, Depends(artifact_store)]
+
+router = APIRouter(prefix="/api/2.0/mlflow-artifacts", route_class=MlflowRoute, tags=["mlflow"])
+
+
+@router.put("/artifacts/{artifact_path:path}")
+async def upload_artifact(artifact_path: str, request: Request, store: Store) -> Response:
+    await store.write(artifact_path, request.stream())
+    return json_response({})
+
+
+@router.get("/artifacts/{artifact_path:path}")
+async def download_artifact(artifact_path: str, store: Store) -> Response:
+    return FileResponse(store.file(artifact_path))
+
+
+@router.get("/artifacts")
+async def list_artifacts(store: Store, path: str = "") -> Response:
+    relative = check_relative_path(path)
+    files = [
+        {"path": entry.path, "is_dir": True}
+        if entry.is_dir
+        else {"path": entry.path, "is_dir": False, "file_size": entry.file_size}
+        for entry in store.list(relative)
+    ]
+    return json_response({"files": files} if files else {})
+
+
+@router.delete("/artifacts/{artifact_path:path}")
+async def delete_artifact(artifact_path: str, store: Store) -> Response:
+    store.delete(artifact_path)
+    return json_response({})

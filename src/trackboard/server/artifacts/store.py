@@ -1,0 +1,101 @@
+"""Artifact files under one root folder, with every path checked before it touches the disk.
+
+Paths come from URLs (`<experiment>/<run>/artifacts/<file>`): absolute paths, `..` parts,
+backslashes, NUL bytes and symlinks leading out of the root are refused, so a caller can
+never read or write outside the root.
+"""
+
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import anyio
+
+from trackboard.server.errors import InvalidParameter, NotFound
+
+
+@dataclass(frozen=True)
+class ArtifactEntry:
+    path: str  # relative to the listed folder
+    is_dir: bool
+    file_size: int | None
+
+
+def check_relative_path(path: str) -> str:
+    """`path` as a clean relative POSIX path ("" for the root), or InvalidParameter."""
+    if "\x00" in path or "\\" in path:
+        raise InvalidParameter(f"Invalid path: {path!r}")
+    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
+        raise InvalidParameter(f"Absolute paths are not allowed: {path!r}")
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise InvalidParameter(f"Path traversal is not allowed: {path!r}")
+    return str(PurePosixPath(*parts)) if parts else ""
+
+
+class LocalArtifactStore:
+    """Artifacts as plain files under `root` (embedded mode: `TRACKBOARD_HOME/artifacts`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def resolve(self, path: str) -> Path:
+        relative = check_relative_path(path)
+        root = self.root.resolve()
+        target = (root / relative).resolve() if relative else root
+        # A symlink inside the root must not lead out of it.
+        if target != root and root not in target.parents:
+            raise InvalidParameter(f"Invalid path: {path!r}")
+        return target
+
+    async def write(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+        """Store a file atomically: readers see the old file or the whole new one."""
+        target = self.resolve(path)
+        if not check_relative_path(path):
+            raise InvalidParameter("an artifact needs a file path")
+        if target.is_dir():
+            raise InvalidParameter(f"{path!r} is a folder")
+        await anyio.to_thread.run_sync(lambda: target.parent.mkdir(parents=True, exist_ok=True))
+        partial = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
+        try:
+            async with await anyio.open_file(partial, "wb") as file:
+                async for chunk in chunks:
+                    await file.write(chunk)
+            await anyio.to_thread.run_sync(os.replace, partial, target)
+        finally:
+            await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
+
+    def file(self, path: str) -> Path:
+        target = self.resolve(path)
+        if not target.is_file():
+            raise NotFound(f"Artifact '{path}' does not exist")
+        return target
+
+    def list(self, path: str) -> list[ArtifactEntry]:
+        """The folder's direct entries; empty for a file or a missing path (as MLflow)."""
+        folder = self.resolve(path)
+        if not folder.is_dir():
+            return []
+        entries = []
+        for child in sorted(folder.iterdir()):
+            if child.name.startswith(".") and child.name.endswith(".part"):
+                continue
+            if child.is_dir():
+                entries.append(ArtifactEntry(child.name, True, None))
+            elif child.is_file():
+                entries.append(ArtifactEntry(child.name, False, child.stat().st_size))
+        return entries
+
+    def delete(self, path: str) -> None:
+        target = self.resolve(path)
+        if target == self.root.resolve():
+            raise InvalidParameter("refusing to delete the artifact root")
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+        else:
+            raise NotFound(f"Artifact '{path}' does not exist")
