@@ -42,7 +42,7 @@ function precompress(): Plugin {
   };
 }
 
-const apiTarget = process.env.TRACKBOARD_DEV_API ?? "http://127.0.0.1:8000";
+const apiTarget = process.env.TRACKBOARD_DEV_API ?? "http://127.0.0.1:5005";
 
 export default defineConfig({
   plugins: [react(), precompress()],

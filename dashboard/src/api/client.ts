@@ -41,8 +41,8 @@ function decodeSummary(raw: MetricSummary): MetricSummary {
   return {
     ...raw,
     value: decodeNumber(raw.value),
-    min: decodeNumber(raw.min),
-    max: decodeNumber(raw.max),
+    min: raw.min === null ? null : decodeNumber(raw.min),
+    max: raw.max === null ? null : decodeNumber(raw.max),
   };
 }
 

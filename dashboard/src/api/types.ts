@@ -1,6 +1,11 @@
-// Shapes of /api/v1 as documented in docs/api-v1.md. Values the server sends as
-// "NaN"/"Infinity"/"-Infinity" are turned into numbers by api/client.ts, so the
-// rest of the app only ever sees `number`.
+// Shapes of /api/v1: generated from the server's OpenAPI (schema.d.ts, `npm run
+// gen:api`), narrowed where the schema is looser than docs/api-v1.md (status
+// enums, non-finite metric values). Values the server sends as "NaN"/"Infinity"/
+// "-Infinity" are turned into numbers by api/client.ts, so the rest of the app
+// only ever sees `number`.
+import type { components } from "./schema";
+
+type Schemas = components["schemas"];
 
 export type RunStatus = "RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED";
 export type LifecycleStage = "active" | "deleted";
@@ -8,13 +13,8 @@ export type LifecycleStage = "active" | "deleted";
 /** A metric value on the wire: a JSON number or one of the non-finite strings. */
 export type WireNumber = number | "NaN" | "Infinity" | "-Infinity";
 
-export interface Experiment {
-  id: number;
-  name: string;
+export interface Experiment extends Omit<Schemas["ExperimentRead"], "lifecycle_stage"> {
   lifecycle_stage: LifecycleStage;
-  tags: Record<string, string>;
-  creation_time: number;
-  last_update_time: number;
   /** Optional dashboard aggregates; shown when the server provides them. */
   run_count?: number;
   active_run_count?: number;
@@ -26,26 +26,12 @@ export interface ExperimentPage {
   next_page_token: string | null;
 }
 
-export interface MetricSummary {
-  value: number;
-  step: number;
-  timestamp: number;
-  min: number;
-  max: number;
-  count: number;
-}
+/** min/max are null while a key has only non-finite values. */
+export type MetricSummary = Schemas["MetricSummaryRead"];
 
-export interface Run {
-  id: string;
-  experiment_id: number;
-  name: string | null;
+export interface Run extends Omit<Schemas["RunRead"], "status" | "lifecycle_stage" | "metrics"> {
   status: RunStatus;
-  start_time: number;
-  end_time: number | null;
-  user: string | null;
   lifecycle_stage: LifecycleStage;
-  params: Record<string, string>;
-  tags: Record<string, string>;
   metrics: Record<string, MetricSummary>;
 }
 
@@ -54,14 +40,8 @@ export interface RunPage {
   next_page_token: string | null;
 }
 
-export interface RunSearchRequest {
-  experiment_ids: number[];
-  filter?: string;
-  order_by?: string[];
-  lifecycle_stage?: LifecycleStage | "all";
-  limit?: number;
-  page_token?: string | null;
-}
+export type RunSearchRequest = Pick<Schemas["RunSearch"], "experiment_ids"> &
+  Partial<Omit<Schemas["RunSearch"], "experiment_ids">>;
 
 /** Metric history in columnar form, already decoded to numbers. */
 export interface MetricColumns {

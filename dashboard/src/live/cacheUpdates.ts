@@ -21,7 +21,15 @@ export function applyPointsToRun(run: Run, points: Record<string, LivePoint[]>):
     let summary = metrics[key];
     for (const [step, value, timestamp] of triples) {
       if (!summary) {
-        summary = { value, step, timestamp, min: value, max: value, count: 1 };
+        const finite = Number.isFinite(value);
+        summary = {
+          value,
+          step,
+          timestamp,
+          min: finite ? value : null,
+          max: finite ? value : null,
+          count: 1,
+        };
         continue;
       }
       const later =
@@ -31,8 +39,8 @@ export function applyPointsToRun(run: Run, points: Record<string, LivePoint[]>):
         value: later ? value : summary.value,
         step: later ? step : summary.step,
         timestamp: later ? timestamp : summary.timestamp,
-        min: finite && !(value >= summary.min) ? value : summary.min,
-        max: finite && !(value <= summary.max) ? value : summary.max,
+        min: finite && (summary.min === null || value < summary.min) ? value : summary.min,
+        max: finite && (summary.max === null || value > summary.max) ? value : summary.max,
         count: summary.count + 1,
       };
     }

@@ -27,7 +27,7 @@ import {
 const MAX_POINTS = 1000;
 
 function runLabel(run: Run): string {
-  return run.name ?? run.id.slice(0, 8);
+  return run.name || run.id.slice(0, 8);
 }
 
 function LiveRun({ runId }: { runId: string }) {

@@ -198,7 +198,7 @@ export default function RunPage({ runId }: { runId: string }) {
         /
       </div>
       <h1>
-        {run.name ?? run.id} <StatusBadge status={run.status} />
+        {run.name || run.id} <StatusBadge status={run.status} />
       </h1>
       <dl className="meta">
         <div>
@@ -219,7 +219,7 @@ export default function RunPage({ runId }: { runId: string }) {
         </div>
         <div>
           <dt>user</dt>
-          <dd>{run.user ?? "—"}</dd>
+          <dd>{run.user || "—"}</dd>
         </div>
         <div>
           <dt>compare</dt>

@@ -288,7 +288,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
                         <div key={cell.id} className="cell" role="cell" style={{ width: cell.column.getSize() }}>
                           <input
                             type="checkbox"
-                            aria-label={`Select run ${row.original.name ?? row.id}`}
+                            aria-label={`Select run ${row.original.name || row.id}`}
                             checked={isSelected}
                             onChange={() => toggleRow(row.id)}
                           />

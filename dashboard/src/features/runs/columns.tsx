@@ -21,7 +21,7 @@ export const SELECT_COLUMN = "select";
 export function baseColumns() {
   return [
     helper.display({ id: SELECT_COLUMN, header: "", size: 36 }),
-    helper.accessor((r) => r.name ?? r.id.slice(0, 8), {
+    helper.accessor((r) => r.name || r.id.slice(0, 8), {
       id: "attributes.run_name",
       header: "Run",
       size: 220,
@@ -49,7 +49,7 @@ export function baseColumns() {
       size: 90,
       cell: (info) => formatDuration(info.row.original.start_time, info.getValue()),
     }),
-    helper.accessor((r) => r.user ?? "", {
+    helper.accessor((r) => r.user, {
       id: "attributes.user",
       header: "User",
       size: 100,

@@ -1,0 +1,1 @@
+"""The built web dashboard (`static/`, made by `npm run build` in dashboard/) and its serving."""

@@ -1,0 +1,150 @@
+"""Publishing live events after a commit, and subscribing to them by run or experiment.
+
+Topics: `run.<run_id>` carries every event of one run (metric points capped per key and
+event, see `max_points_per_key`); `experiment.<id>` carries run events and, for metrics,
+only the latest point of each key (what a runs table shows).
+"""
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from trackboard.server.backends.broadcast import Broadcast, Subscription
+
+DEFAULT_MAX_POINTS_PER_KEY = 1_000
+
+
+class PointColumns(Protocol):
+    """One key's points as columns (the metrics domain's `Points` fits)."""
+
+    @property
+    def steps(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def timestamps(self) -> npt.NDArray[np.int64]: ...
+
+    @property
+    def values(self) -> npt.NDArray[np.float64]: ...
+
+
+class RunDocument(Protocol):
+    """A run as the API returns it (`RunRead` fits): its JSON is the event's `run`."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def experiment_id(self) -> int: ...
+
+    def model_dump_json(self) -> str: ...
+
+
+def run_topic(run_id: str) -> str:
+    return f"run.{run_id}"
+
+
+def experiment_topic(experiment_id: int) -> str:
+    return f"experiment.{experiment_id}"
+
+
+def _wire_value(value: float) -> float | str:
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def _triples(steps: list[int], values: list[float], timestamps: list[int]) -> list[list[Any]]:
+    return [[s, _wire_value(v), t] for s, v, t in zip(steps, values, timestamps, strict=True)]
+
+
+def encode_points(
+    series: Mapping[str, PointColumns], max_points_per_key: int
+) -> tuple[dict[str, list[list[Any]]], bool, dict[str, list[list[Any]]]]:
+    """(points capped per key, whether any key was capped, latest point per key by step)."""
+    points: dict[str, list[list[Any]]] = {}
+    latest: dict[str, list[list[Any]]] = {}
+    truncated = False
+    for key, columns in series.items():
+        n = len(columns.steps)
+        if n == 0:
+            continue
+        start = max(0, n - max_points_per_key)
+        truncated = truncated or start > 0
+        points[key] = _triples(
+            columns.steps[start:].tolist(),
+            columns.values[start:].tolist(),
+            columns.timestamps[start:].tolist(),
+        )
+        # Latest by step, ties by timestamp: what the run's summary calls its value.
+        last = int(np.lexsort((columns.timestamps, columns.steps))[-1])
+        latest[key] = [
+            [
+                int(columns.steps[last]),
+                _wire_value(float(columns.values[last])),
+                int(columns.timestamps[last]),
+            ]
+        ]
+    return points, truncated, latest
+
+
+class LiveService:
+    """Turns committed changes into events on the broadcast; hands out subscriptions."""
+
+    def __init__(
+        self, broadcast: Broadcast, max_points_per_key: int = DEFAULT_MAX_POINTS_PER_KEY
+    ) -> None:
+        self._broadcast = broadcast
+        self._max_points_per_key = max_points_per_key
+
+    def subscribe(self, topic: str) -> Subscription:
+        return self._broadcast.subscribe(topic)
+
+    async def publish_metrics(
+        self, run_id: str, experiment_id: int, series: Mapping[str, PointColumns]
+    ) -> None:
+        """Call after the points' transaction committed (or the worker's, when queued)."""
+        points, truncated, latest = encode_points(series, self._max_points_per_key)
+        if not points:
+            return
+        head: dict[str, Any] = {
+            "event": "metrics",
+            "run_id": run_id,
+            "experiment_id": experiment_id,
+        }
+        run_event: dict[str, Any] = {**head, "points": points}
+        if truncated:
+            run_event["truncated"] = True
+        await self._broadcast.publish(run_topic(run_id), orjson.dumps(run_event))
+        await self._broadcast.publish(
+            experiment_topic(experiment_id), orjson.dumps({**head, "points": latest})
+        )
+
+    async def publish_run_created(self, run: RunDocument) -> None:
+        await self._publish_run("run_created", run)
+
+    async def publish_run_updated(self, run: RunDocument) -> None:
+        """Status, name, end time, params, tags, lifecycle: any change of the run's document."""
+        await self._publish_run("run_updated", run)
+
+    async def _publish_run(self, event: str, run: RunDocument) -> None:
+        # The document's own JSON keeps its non-finite values as the API writes them.
+        message = b'{"event":"%s","run":%s}' % (event.encode(), run.model_dump_json().encode())
+        await self._broadcast.publish(run_topic(run.id), message)
+        await self._broadcast.publish(experiment_topic(run.experiment_id), message)
+
+
+def live_service(connection: HTTPConnection) -> LiveService:
+    """The app's LiveService, built by the composition root into `app.state.live`."""
+    service: LiveService = connection.app.state.live
+    return service
+
+
+Live = Annotated[LiveService, Depends(live_service)]
