@@ -77,4 +77,5 @@ class ClientSettings:
             max_buffer_bytes=int(max_mb * 1024 * 1024),
             init_timeout=_env_float("TRACKBOARD_INIT_TIMEOUT", 5.0),
             finish_timeout=_env_float("TRACKBOARD_FINISH_TIMEOUT", 15.0),
+            retry_cap=_env_float("TRACKBOARD_RETRY_MAX_DELAY", 10.0),
         )
