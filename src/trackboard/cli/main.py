@@ -7,6 +7,7 @@ import typer
 
 from trackboard._version import __version__
 from trackboard.cli.db import app as db_app
+from trackboard.cli.worker import worker
 
 app = typer.Typer(
     name="trackboard",
@@ -15,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.command()(worker)
 
 
 def _print_version(value: bool) -> None:

@@ -1,18 +1,33 @@
 """Composition root of the API: `create_app(settings)` builds the backends at start-up."""
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from trackboard._version import __version__
+from trackboard.server.accounts.routes import router as accounts_router
+from trackboard.server.artifacts.routes import router as artifacts_router
+from trackboard.server.backends.cache import open_cache
+from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.queue import open_queue
 from trackboard.server.config import Settings
+from trackboard.server.dashboard_stats.routes import router as dashboard_stats_router
 from trackboard.server.experiments.routes import router as experiments_router
+from trackboard.server.gateway.authorization import authorize
 from trackboard.server.gateway.error_handlers import install_error_handlers
+from trackboard.server.gateway.middleware import GatewayMiddleware
+from trackboard.server.gateway.session_routes import router as session_router
+from trackboard.server.gateway.wiring import build_gateway
 from trackboard.server.health.routes import router as health_router
+from trackboard.server.metrics.ingest import Ingestor
+from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
+from trackboard.server.mlflow_compat.routes import router as mlflow_router
+from trackboard.server.observability.cache_stats import CacheStatsCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
 from trackboard.server.runs.routes import router as runs_router
@@ -22,6 +37,8 @@ from trackboard.server.search.routes import router as search_router
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     instruments = Instruments()
+    cache_stats = CacheStats()
+    instruments.registry.register(CacheStatsCollector(cache_stats))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -32,9 +49,44 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.should_migrate_on_start():
             await upgrade_database(database.engine)
         app.state.database = database
+        cache = open_cache(settings.redis_url, settings.redis_key_prefix)
+        app.state.gateway = build_gateway(
+            settings, database, cache, ReadThroughCache(cache, cache_stats)
+        )
+        # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
+        # writer, which answers each request after its commit.
+        embedded_writer = settings.amqp_url is None
+        queue = await open_queue(
+            settings.amqp_url,
+            settings.ingest_queue_name,
+            max_length=settings.ingest_max_queue_depth,
+        )
+        ingestor = Ingestor(
+            queue,
+            instruments,
+            waits_for_commit=embedded_writer,
+            max_depth=settings.ingest_max_queue_depth,
+            retry_after_s=settings.ingest_retry_after_s,
+            commit_timeout_s=settings.ingest_commit_timeout_s,
+        )
+        await ingestor.start()
+        app.state.ingestor = ingestor
+        writer = None
+        if embedded_writer:
+            limits = BatchLimits(settings.ingest_batch_max_messages, linger_s=0.0)
+            consumer = IngestConsumer(queue, database, instruments, limits, ingestor.written)
+            writer = asyncio.create_task(consumer.run(), name="ingest-writer")
         try:
             yield
         finally:
+            # Requests have finished (each waited for its commit): nothing is pending.
+            if writer is not None:
+                writer.cancel()
+                with suppress(asyncio.CancelledError):
+                    await writer
+            await ingestor.stop()
+            await queue.close()
+            await cache.close()
             await database.dispose()
 
     app = FastAPI(
@@ -42,6 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         summary="Fast, MLflow-compatible ML experiment tracking",
         lifespan=lifespan,
+        # The one authorization decision point, for every route (see gateway/access_policy).
+        dependencies=[Depends(authorize)],
     )
     app.state.settings = settings
     app.state.instruments = instruments
@@ -55,6 +109,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
     ):
         app.include_router(router)
+    app.include_router(mlflow_router)
+    app.include_router(artifacts_router)
+    for router in (session_router, accounts_router, dashboard_stats_router):
+        app.include_router(router)
+    app.add_middleware(GatewayMiddleware)
     app.add_middleware(PrometheusMiddleware, instruments=instruments)
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -1,9 +1,11 @@
 """Settings of the service, read from `TRACKBOARD_*` environment variables."""
 
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_home() -> Path:
@@ -27,6 +29,44 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     log_json: bool = True
     log_level: str = "INFO"
+    # Metric ingestion: the queue, its bound (503 past it), and how the writer merges.
+    ingest_queue_name: str = "trackboard.metrics"
+    ingest_max_queue_depth: int = 2_000
+    ingest_retry_after_s: int = 2
+    ingest_batch_max_messages: int = 200
+    ingest_batch_max_points: int = 500_000
+    ingest_batch_linger_s: float = 0.05
+    ingest_prefetch: int = 400
+    ingest_commit_timeout_s: float = 30.0
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 9105
+
+    # Gateway (docs/security.md): proxies whose X-Forwarded-For is believed (IPs or CIDRs,
+    # comma-separated), rate limits (on with auth unless set), sessions, key prefix in Redis.
+    trusted_proxies: Annotated[list[str], NoDecode] = []
+    rate_limit: bool | None = None
+    rate_limit_read_per_s: float = Field(default=100.0, gt=0)
+    rate_limit_ingest_per_s: float = Field(default=200.0, gt=0)
+    # Bucket size, in seconds of the rate: how long a burst at full speed may last.
+    rate_limit_burst: float = Field(default=5.0, gt=0)
+    login_attempts_per_min: float = Field(default=10.0, gt=0)
+    session_ttl_s: int = 86_400
+    cookie_secure: bool | None = None
+    redis_key_prefix: str = "trackboard:"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @property
+    def rate_limit_enabled(self) -> bool:
+        return self.auth if self.rate_limit is None else self.rate_limit
 
     def resolved_database_url(self) -> str:
         """The configured URL, else a SQLite file under the data dir (embedded mode)."""

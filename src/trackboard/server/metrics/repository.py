@@ -1,9 +1,13 @@
-"""SQL for metric chunks, summaries and applied batch ids (one dialect pair: upserts)."""
+"""SQL for metric chunks, summaries and applied batch ids.
+
+Dialect pairs: upserts (PostgreSQL and SQLite spell ON CONFLICT differently) and chunk
+inserts (binary COPY on PostgreSQL, executemany on SQLite).
+"""
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, case, insert, select
+from sqlalchemy import Row, case, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,7 +15,7 @@ from trackboard.server.models import AppliedBatch, MetricChunk, MetricSummary
 
 
 def _dialect_insert(session: AsyncSession, table: Any) -> Any:
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
@@ -25,13 +29,58 @@ async def insert_applied_batch(
         .values(run_id=run_id, batch_id=batch_id, applied_at=applied_at)
         .on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
     )
+    result = await session.execute(statement.returning(AppliedBatch.batch_id))
+    return result.first() is not None
+
+
+async def insert_applied_batches(
+    session: AsyncSession, ids: Sequence[tuple[str, str]], applied_at: int
+) -> set[tuple[str, str]]:
+    """Record (run_id, batch_id) pairs; returns those that were new (the others are repeats).
+
+    One statement for all ids; callers pass them sorted so that concurrent writers take the
+    row locks in the same order.
+    """
+    if not ids:
+        return set()
+    statement = (
+        _dialect_insert(session, AppliedBatch)
+        .values([{"run_id": r, "batch_id": b, "applied_at": applied_at} for r, b in ids])
+        .on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
+        .returning(AppliedBatch.run_id, AppliedBatch.batch_id)
+    )
     result = await session.execute(statement)
-    return bool(result.rowcount)
+    return {(row[0], row[1]) for row in result}
+
+
+CHUNK_COLUMNS = ("run_id", "key", "min_step", "max_step", "point_count", "data")
 
 
 async def insert_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]) -> None:
     if chunks:
         await session.execute(insert(MetricChunk), chunks)
+
+
+async def copy_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]) -> None:
+    """Insert chunks with binary COPY on PostgreSQL (in the session's transaction), else
+    with executemany."""
+    if not chunks:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        await insert_metric_chunks(session, chunks)
+        return
+    connection = await session.connection()
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert raw is not None
+    if not raw.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter opens the transaction at the first statement; COPY
+        # on the raw connection would otherwise run, and commit, on its own.
+        await session.execute(text("SELECT 1"))
+    await raw.copy_records_to_table(
+        MetricChunk.__tablename__,
+        records=[tuple(chunk[column] for column in CHUNK_COLUMNS) for chunk in chunks],
+        columns=CHUNK_COLUMNS,
+    )
 
 
 async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[str, Any]]) -> None:

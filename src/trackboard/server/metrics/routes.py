@@ -3,15 +3,17 @@
 from typing import Annotated, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from trackboard.server.metrics import service
 from trackboard.server.metrics.batch import parse_batch
+from trackboard.server.metrics.ingest import Ingestor, find_active_run, ingest_batch
 from trackboard.server.metrics.schemas import BatchAccepted, MetricBatch
 from trackboard.server.metrics.values import render_values
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
 from trackboard.server.runs import service as runs
-from trackboard.server.unit_of_work import ReadSession, WriteSession
+from trackboard.server.unit_of_work import ReadSession, database
 
 router = APIRouter(prefix="/api/v1/runs/{run_id}/metrics", tags=["metrics"])
 
@@ -22,13 +24,26 @@ HISTORY_EXAMPLE = {
 }
 
 
-@router.post("")
-async def log_metrics(run_id: str, body: MetricBatch, session: WriteSession) -> BatchAccepted:
-    """Store one batch, all or nothing; a repeated `batch_id` is stored once."""
+@router.post(
+    "",
+    responses={
+        202: {"model": BatchAccepted, "description": "Durably queued (distributed mode)."},
+        503: {"description": "The ingest queue is full or unreachable; see Retry-After."},
+    },
+)
+async def log_metrics(run_id: str, body: MetricBatch, request: Request) -> JSONResponse:
+    """Take one batch, all or nothing; a repeated `batch_id` is stored once.
+
+    200 once stored (embedded mode), 202 once durably queued (distributed mode).
+    """
     batch = parse_batch(body)
-    run = await runs.get_active_run(session, run_id)
-    stored = await service.store_batch(session, run.id, run.experiment_id, batch)
-    return BatchAccepted(accepted=batch.point_count if stored else 0, duplicate=not stored)
+    ingestor: Ingestor = request.app.state.ingestor
+    run = await find_active_run(ingestor, database(request), run_id)
+    result = await ingest_batch(ingestor, run, batch)
+    return JSONResponse(
+        {"accepted": result.accepted, "duplicate": result.duplicate},
+        status_code=200 if result.stored else 202,
+    )
 
 
 @router.get(

@@ -1,12 +1,22 @@
-"""RED metrics per route template, on a registry of the app's own (tests build many apps)."""
+"""RED metrics per route template and the ingest pipeline's instruments, on a registry of
+each app's or worker's own (tests build many apps)."""
 
 import time
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    start_http_server,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+FRESHNESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+SIZE_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 
 
 @dataclass
@@ -39,8 +49,64 @@ class Instruments:
             "trackboard_experiments_created_total", "Experiments created.", registry=self.registry
         )
 
+        self.ingest_freshness = Histogram(
+            "trackboard_ingest_freshness_seconds",
+            "Time from a metric batch's acceptance by the API to its commit (readable).",
+            buckets=FRESHNESS_BUCKETS,
+            registry=self.registry,
+        )
+        self.ingest_queue_depth = Gauge(
+            "trackboard_ingest_queue_depth",
+            "Metric batches waiting in the ingest queue.",
+            registry=self.registry,
+        )
+        self.ingest_write_messages = Histogram(
+            "trackboard_ingest_write_batch_messages",
+            "Queue messages merged into one database write.",
+            buckets=SIZE_BUCKETS,
+            registry=self.registry,
+        )
+        self.ingest_write_points = Histogram(
+            "trackboard_ingest_write_batch_points",
+            "Metric points in one database write.",
+            buckets=SIZE_BUCKETS,
+            registry=self.registry,
+        )
+        self.ingest_write_latency = Histogram(
+            "trackboard_ingest_write_duration_seconds",
+            "Duration of one ingest write transaction, commit included.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.ingest_write_retries = Counter(
+            "trackboard_ingest_write_retries_total",
+            "Ingest writes retried after a transient database error.",
+            registry=self.registry,
+        )
+        self.ingest_duplicates = Counter(
+            "trackboard_ingest_duplicate_batches_total",
+            "Batches not stored again because their batch id was already applied.",
+            registry=self.registry,
+        )
+        self.ingest_dead_letters = Counter(
+            "trackboard_ingest_dead_letters_total",
+            "Messages moved to the dead-letter queue.",
+            registry=self.registry,
+        )
+        self.ingest_rejected = Counter(
+            "trackboard_ingest_rejected_total",
+            "Batches refused with 503 because the queue was full or unreachable.",
+            ["reason"],
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def serve_exposition(instruments: Instruments, host: str, port: int) -> None:
+    """Expose the instruments over HTTP from a thread (the worker has no web app)."""
+    start_http_server(port, addr=host, registry=instruments.registry)
 
 
 def route_template(scope: Scope) -> str:

@@ -1,0 +1,285 @@
+"""The metric-batch queue: one small interface, an in-process and a RabbitMQ implementation.
+
+Both keep the same contract: `publish` returns only once the queue holds the message (for
+RabbitMQ: after the publisher confirm of a persistent message on a durable quorum queue) and
+raises `QueueFullError` past the length bound; `receive` hands out deliveries that stay owned by
+the consumer until `ack` or `dead_letter`; unacked deliveries of a consumer that goes away
+are delivered again (RabbitMQ) — so consumers must apply messages idempotently.
+"""
+
+import asyncio
+import logging
+import time
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+REASON_HEADER = "x-trackboard-reason"
+
+
+class QueueFullError(Exception):
+    """The queue holds as many messages as it may; the publisher should retry later."""
+
+
+class QueueUnavailableError(Exception):
+    """The broker did not confirm the message (connection lost, nack); it may or may not
+    be queued, so the publisher retries with the same idempotency key."""
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One message handed to a consumer; `delivery_count` is 1 on the first delivery."""
+
+    body: bytes
+    delivery_count: int = 1
+    handle: Any = field(default=None, repr=False)
+
+
+class Queue(Protocol):
+    async def publish(self, body: bytes) -> None: ...
+
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+        """Wait up to `timeout_s` for a message, then return all ready (≤ `max_messages`)."""
+        ...
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None: ...
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Move a message that can never be applied aside, with the reason in its headers."""
+        ...
+
+    async def depth(self) -> int:
+        """Messages ready for delivery (not counting those a consumer holds)."""
+        ...
+
+    async def dead_letter_depth(self) -> int: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass
+class DeadLetter:
+    body: bytes
+    reason: str
+
+
+class LocalQueue:
+    """In-process queue of the embedded mode, also the queue of the tests: nothing survives
+    the process, so its publisher answers only after the consumer committed (see ingest)."""
+
+    def __init__(self, max_length: int = 10_000) -> None:
+        self.max_length = max_length
+        self._ready: deque[Delivery] = deque()
+        self._unacked: set[Delivery] = set()
+        self._arrived = asyncio.Event()
+        self.dead_letters: list[DeadLetter] = []
+
+    async def publish(self, body: bytes) -> None:
+        if len(self._ready) >= self.max_length:
+            raise QueueFullError(f"the queue holds {len(self._ready)} messages")
+        self._ready.append(Delivery(body))
+        self._arrived.set()
+
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+        if not self._ready:
+            self._arrived.clear()
+            try:
+                await asyncio.wait_for(self._arrived.wait(), timeout_s)
+            except TimeoutError:
+                return []
+        taken = [self._ready.popleft() for _ in range(min(max_messages, len(self._ready)))]
+        self._unacked.update(taken)
+        return taken
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        self._unacked.difference_update(deliveries)
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        self.dead_letters.append(DeadLetter(delivery.body, reason))
+        self._unacked.discard(delivery)
+
+    def redeliver_unacked(self) -> None:
+        """What RabbitMQ does when a consumer dies: its unacked messages go back in front."""
+        for delivery in sorted(self._unacked, key=id):
+            self._ready.appendleft(
+                Delivery(delivery.body, delivery.delivery_count + 1, delivery.handle)
+            )
+        self._unacked.clear()
+        if self._ready:
+            self._arrived.set()
+
+    async def depth(self) -> int:
+        return len(self._ready)
+
+    async def dead_letter_depth(self) -> int:
+        return len(self.dead_letters)
+
+    async def close(self) -> None:
+        return None
+
+
+def queue_arguments(dead_letter_queue: str, max_length: int, delivery_limit: int) -> dict[str, Any]:
+    """A quorum queue that refuses publishes when full (so the API can answer 503) and
+    dead-letters, at least once, messages delivered `delivery_limit` times (crash loops)."""
+    return {
+        "x-queue-type": "quorum",
+        "x-max-length": max_length,
+        "x-overflow": "reject-publish",
+        "x-delivery-limit": delivery_limit,
+        "x-dead-letter-exchange": "",
+        "x-dead-letter-routing-key": dead_letter_queue,
+        "x-dead-letter-strategy": "at-least-once",
+    }
+
+
+class RabbitQueue:
+    """A durable quorum queue on RabbitMQ with publisher confirms and manual acks.
+
+    The connection is `connect_robust`: after a broker restart it reconnects, declares the
+    queues again and resumes consuming; publishes during the gap raise `QueueUnavailableError`.
+    """
+
+    def __init__(
+        self, connection: Any, publish_channel: Any, name: str, prefetch: int, timeout_s: float
+    ) -> None:
+        self._connection = connection
+        self._publish_channel = publish_channel
+        self.name = name
+        self.dead_letter_name = f"{name}.dead"
+        self._prefetch = prefetch
+        self._timeout_s = timeout_s
+        self._consume_channel: Any = None
+        self._buffer: asyncio.Queue[Any] = asyncio.Queue()
+
+    @classmethod
+    async def connect(
+        cls,
+        url: str,
+        name: str = "trackboard.metrics",
+        *,
+        max_length: int = 10_000,
+        prefetch: int = 200,
+        delivery_limit: int = 20,
+        timeout_s: float = 10.0,
+    ) -> "RabbitQueue":
+        import aio_pika
+
+        connection = await aio_pika.connect_robust(url, reconnect_interval=1.0, timeout=timeout_s)
+        try:
+            channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+            dead_letter_name = f"{name}.dead"
+            await channel.declare_queue(
+                dead_letter_name, durable=True, arguments={"x-queue-type": "quorum"}
+            )
+            await channel.declare_queue(
+                name,
+                durable=True,
+                arguments=queue_arguments(dead_letter_name, max_length, delivery_limit),
+            )
+        except BaseException:
+            await connection.close()
+            raise
+        return cls(connection, channel, name, prefetch, timeout_s)
+
+    async def _publish(self, body: bytes, routing_key: str, headers: dict[str, Any]) -> None:
+        import aio_pika
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
+
+        message = aio_pika.Message(
+            body,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            headers=headers,
+            timestamp=time.time(),
+        )
+        try:
+            await self._publish_channel.default_exchange.publish(
+                message, routing_key=routing_key, mandatory=True, timeout=self._timeout_s
+            )
+        except DeliveryError as error:
+            # reject-publish: the broker nacks what a full queue cannot take.
+            raise QueueFullError(f"the broker refused the message: {error}") from error
+        except PublishError as error:
+            raise QueueUnavailableError(f"the message could not be routed: {error}") from error
+        except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
+            raise QueueUnavailableError(
+                f"the broker did not confirm the message: {error!r}"
+            ) from error
+
+    async def publish(self, body: bytes) -> None:
+        await self._publish(body, self.name, {})
+
+    async def _start_consuming(self) -> None:
+        channel = await self._connection.channel()
+        await channel.set_qos(prefetch_count=self._prefetch)
+        queue = await channel.declare_queue(self.name, passive=True)
+        await queue.consume(self._buffer.put, no_ack=False)
+        self._consume_channel = channel
+
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+        if self._consume_channel is None:
+            await self._start_consuming()
+        try:
+            first = await asyncio.wait_for(self._buffer.get(), timeout_s)
+        except TimeoutError:
+            return []
+        messages = [first]
+        while len(messages) < max_messages and not self._buffer.empty():
+            messages.append(self._buffer.get_nowait())
+        return [
+            Delivery(
+                message.body,
+                int((message.headers or {}).get("x-delivery-count", 0) or 0) + 1,
+                message,
+            )
+            for message in messages
+        ]
+
+    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
+        for delivery in deliveries:
+            try:
+                await delivery.handle.ack()
+            except CONNECTION_EXCEPTIONS as error:
+                # The channel went away after the commit: the broker delivers the message
+                # again and the consumer finds it already applied.
+                log.warning("ack lost, the message will be redelivered: %r", error)
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        headers = dict(delivery.handle.headers or {})
+        headers[REASON_HEADER] = reason[:1000]
+        await self._publish(delivery.body, self.dead_letter_name, headers)
+        await self.ack([delivery])
+
+    async def _message_count(self, name: str) -> int:
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
+        try:
+            channel = await asyncio.wait_for(
+                self._publish_channel.get_underlay_channel(), self._timeout_s
+            )
+            declared = await channel.queue_declare(name, passive=True, timeout=self._timeout_s)
+        except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
+            raise QueueUnavailableError(f"cannot read the queue depth: {error!r}") from error
+        return int(declared.message_count or 0)
+
+    async def depth(self) -> int:
+        return await self._message_count(self.name)
+
+    async def dead_letter_depth(self) -> int:
+        return await self._message_count(self.dead_letter_name)
+
+    async def close(self) -> None:
+        await self._connection.close()
+
+
+async def open_queue(
+    amqp_url: str | None, name: str, *, max_length: int, prefetch: int = 200
+) -> Queue:
+    """RabbitMQ when a broker URL is configured, else the in-process queue."""
+    if amqp_url:
+        return await RabbitQueue.connect(amqp_url, name, max_length=max_length, prefetch=prefetch)
+    return LocalQueue(max_length)

@@ -1,0 +1,79 @@
+"""Composition root of `trackboard worker`: consume metric batches from RabbitMQ and write them.
+
+Any number of workers may run side by side: each takes its own messages (prefetch), merges
+them into large writes and acks after the commit; a batch that two workers both receive
+(redelivery) is stored once because its id is recorded in the same transaction.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from trackboard.server.backends.database import Database
+from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
+from trackboard.server.config import Settings
+from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
+from trackboard.server.observability.logging import configure_logging
+from trackboard.server.observability.prometheus import Instruments, serve_exposition
+
+log = logging.getLogger(__name__)
+
+DEPTH_POLL_S = 1.0
+
+
+async def watch_depth(queue: Queue, instruments: Instruments) -> None:
+    while True:
+        with contextlib.suppress(QueueUnavailableError):
+            instruments.ingest_queue_depth.set(await queue.depth())
+        await asyncio.sleep(DEPTH_POLL_S)
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Consume until `stop` is set (or SIGTERM/SIGINT); the batch in hand stays unacked."""
+    if not settings.amqp_url:
+        raise ValueError("the worker needs TRACKBOARD_AMQP_URL (embedded mode writes in-process)")
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    instruments = Instruments()
+    if settings.worker_metrics_port:
+        serve_exposition(instruments, settings.worker_metrics_host, settings.worker_metrics_port)
+    database = Database.connect(settings.resolved_database_url(), pool_size=2)
+    queue = await RabbitQueue.connect(
+        settings.amqp_url,
+        settings.ingest_queue_name,
+        max_length=settings.ingest_max_queue_depth,
+        prefetch=settings.ingest_prefetch,
+    )
+    limits = BatchLimits(
+        settings.ingest_batch_max_messages,
+        settings.ingest_batch_max_points,
+        settings.ingest_batch_linger_s,
+    )
+    consumer = IngestConsumer(queue, database, instruments, limits)
+    tasks = [
+        asyncio.create_task(consumer.run(), name="ingest-consumer"),
+        asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),
+    ]
+    log.info("worker consuming %s", settings.ingest_queue_name)
+    try:
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        for task in tasks:
+            if task.done():
+                task.result()  # a consumer that ended on its own raised: say why
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await queue.close()
+        await database.dispose()
+
+
+def main(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(run_worker(settings))
