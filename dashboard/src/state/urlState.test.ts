@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import {
+  parseChartView,
+  parseCompareView,
+  parseRunsView,
+  queryString,
+  serializeChartView,
+  serializeCompareView,
+  serializeRunsView,
+  type RunsView,
+} from "./urlState";
+
+const q = (s: string) => new URLSearchParams(s);
+
+describe("runs view in the URL", () => {
+  it("has defaults when the URL says nothing", () => {
+    expect(parseRunsView(q(""))).toEqual({ filter: "", sort: null, columns: null, selected: [] });
+  });
+
+  it("round-trips filter, sort, columns and selection", () => {
+    const view: RunsView = {
+      filter: "metrics.acc > 0.9 and params.lr = '0.01'",
+      sort: { column: { kind: "metrics", key: "val loss" }, desc: true },
+      columns: [
+        { kind: "metrics", key: "val.loss" },
+        { kind: "params", key: "lr" },
+        { kind: "tags", key: "a,b" },
+      ],
+      selected: ["abc", "def"],
+    };
+    const url = queryString(serializeRunsView(view));
+    expect(parseRunsView(new URLSearchParams(url.slice(1)))).toEqual(view);
+  });
+
+  it("writes nothing for the default view", () => {
+    expect(queryString(serializeRunsView(parseRunsView(q(""))))).toBe("");
+  });
+
+  it("keeps an explicitly empty column choice apart from 'not chosen'", () => {
+    const view = parseRunsView(q(""));
+    const none = serializeRunsView({ ...view, columns: [] });
+    expect(parseRunsView(none).columns).toEqual([]);
+  });
+
+  it("ignores a malformed sort and unknown column kinds", () => {
+    const view = parseRunsView(q("order=-bogus&col=weird.x&col=params.lr"));
+    expect(view.sort).toBeNull();
+    expect(view.columns).toEqual([{ kind: "params", key: "lr" }]);
+  });
+
+  it("drops duplicate and empty selected ids", () => {
+    expect(parseRunsView(q("sel=a,,b,a")).selected).toEqual(["a", "b"]);
+  });
+});
+
+describe("chart view in the URL", () => {
+  it("parses x axis, smoothing, log scale and zoom", () => {
+    expect(parseChartView(q("x=time&smooth=0.6&log=1&zoom=10..200"))).toEqual({
+      x: "time",
+      smoothing: 0.6,
+      log: true,
+      zoom: [10, 200],
+    });
+  });
+
+  it("clamps smoothing and rejects bad zooms", () => {
+    expect(parseChartView(q("smooth=5")).smoothing).toBe(0.99);
+    expect(parseChartView(q("smooth=-1")).smoothing).toBe(0);
+    expect(parseChartView(q("smooth=abc")).smoothing).toBe(0);
+    expect(parseChartView(q("zoom=200..10")).zoom).toBeNull();
+    expect(parseChartView(q("zoom=1.5..3")).zoom).toBeNull();
+  });
+
+  it("serialises only what differs from the defaults", () => {
+    expect(serializeChartView(parseChartView(q(""))).toString()).toBe("");
+    expect(serializeChartView({ x: "step", smoothing: 0.3, log: false, zoom: [0, 5] }).toString()).toBe(
+      "smooth=0.3&zoom=0..5",
+    );
+  });
+});
+
+describe("compare view in the URL", () => {
+  it("round-trips runs, metric, axes and chart options", () => {
+    const view = parseCompareView(q("runs=a,b,c&metric=acc&params=lr,bs&x=time&log=1"));
+    expect(view.runs).toEqual(["a", "b", "c"]);
+    expect(view.metric).toBe("acc");
+    expect(view.params).toEqual(["lr", "bs"]);
+    expect(parseCompareView(serializeCompareView(view))).toEqual(view);
+  });
+
+  it("uses every varying param when no axes are chosen", () => {
+    expect(parseCompareView(q("runs=a")).params).toBeNull();
+  });
+});
