@@ -31,6 +31,8 @@ function type(input: HTMLInputElement, text: string) {
   // React tracks the value through the native setter; set it the way a browser would.
   const descriptor = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value");
   act(() => {
+    // The prototype's setter, called on the element, bypasses React's value tracker.
+    // eslint-disable-next-line @typescript-eslint/unbound-method
     Reflect.apply(descriptor?.set ?? (() => undefined), input, [text]);
     input.dispatchEvent(new Event("input", { bubbles: true }));
   });
