@@ -14,6 +14,7 @@ from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import open_queue
 from trackboard.server.config import Settings
+from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
 from trackboard.server.dashboard_stats.routes import router as dashboard_stats_router
 from trackboard.server.experiments.routes import router as experiments_router
 from trackboard.server.gateway.authorization import authorize
@@ -113,6 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(artifacts_router)
     for router in (session_router, accounts_router, dashboard_stats_router):
         app.include_router(router)
+    mount_dashboard(app, STATIC_DIR)
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(PrometheusMiddleware, instruments=instruments)
     app.add_middleware(RequestIdMiddleware)
