@@ -246,3 +246,13 @@ def test_a_crash_loses_at_most_the_last_flush_interval_even_while_the_server_is_
     with trackboard.Api(server.url) as api:
         # Nobody said how it ended: it stays RUNNING, as MLflow leaves a crashed run.
         assert api.run(run_id).status == "RUNNING"
+
+
+def test_the_readme_example_works_as_written(server: LiveServer, client_home: Path) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "client.md").read_text()
+    example = text.split("```python\n", 1)[1].split("```", 1)[0]
+    assert len(example.strip().splitlines()) <= 12
+    result = _run_script(example, {"TRACKBOARD_URL": server.url})
+    assert result.returncode == 0, result.stderr
+    assert "100 points, last loss" in result.stdout
+    assert f"dashboard: {server.url}/runs/" in result.stdout

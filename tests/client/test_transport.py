@@ -12,6 +12,7 @@ from trackboard.client.transport import (
     RequestRejectedError,
     TransientError,
     Transport,
+    encode_json,
     parse_retry_after,
 )
 
@@ -91,12 +92,9 @@ def test_requests_go_under_api_v1_with_bearer_key_and_json_body() -> None:
     assert request.headers["User-Agent"].startswith("trackboard-python/")
 
 
-def test_a_body_with_a_raw_nan_is_refused_before_sending() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise AssertionError("must not be sent")
-
-    with pytest.raises(ValueError, match="JSON"):
-        _transport(handler).request("POST", "/x", {"v": float("nan")})
+def test_bodies_encode_to_compact_json_that_round_trips() -> None:
+    body = {"batch_id": "b", "columns": [{"key": "k", "steps": [1], "values": [0.1, "NaN"]}]}
+    assert json.loads(encode_json(body)) == body
 
 
 def test_an_empty_answer_is_none() -> None:

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from trackboard.client.values import to_metric_value
+from trackboard.client.values import encode_float, to_metric_value
 
 Record = dict[str, Any]
 # One `run.log` call as the training thread leaves it: (step, time.time(), {key: value}).
@@ -72,12 +72,21 @@ class MetricBatcher:
                 try:
                     if column is None:
                         column = columns[_check_key(key)] = ([], [], [])
-                    converted = to_metric_value(value)
+                    # Fast paths for plain floats and ints, by far the most common values
+                    # (x - x is 0.0 for a finite float, NaN for NaN and the infinities).
+                    kind = type(value)
+                    if kind is float:
+                        if value - value != 0.0:
+                            value = encode_float(value)
+                    elif kind is int:
+                        value = float(value)
+                    else:
+                        value = to_metric_value(value)
                 except (TypeError, ValueError, OverflowError) as exc:
                     self._on_invalid(str(key), str(exc))
                     continue
                 column[0].append(step)
-                column[1].append(converted)
+                column[1].append(value)
                 column[2].append(timestamp)
                 self._points += 1
                 if self._points >= self.max_points:
