@@ -1,0 +1,59 @@
+"""Run a real `trackboard server` process on a free loopback port for tests that need one."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"server at {url} did not become healthy in {timeout_s} s")
+
+
+@contextmanager
+def live_server(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
+    """Start the server with its data under `home`; yield its base URL; stop it afterwards."""
+    port = free_port()
+    env = {**os.environ, "TRACKBOARD_HOME": str(home), **(extra_env or {})}
+    home.mkdir(parents=True, exist_ok=True)
+    with (home / "server.log").open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "trackboard.cli.main", "server", "--host", "127.0.0.1",
+             "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_healthy(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
