@@ -9,9 +9,9 @@ export function seriesColor(index: number): string {
   return PALETTE[index % PALETTE.length] as string;
 }
 
-// Viridis stops: readable on light and dark backgrounds, ordered in lightness.
+// Blue → purple → pink → amber: every stop stays visible on light and dark backgrounds.
 const RAMP: [number, number, number][] = [
-  [68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37],
+  [59, 130, 246], [124, 58, 237], [219, 39, 119], [234, 88, 12], [245, 158, 11],
 ];
 
 export function rampColor(t: number | null, alpha = 1): string {

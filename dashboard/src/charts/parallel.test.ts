@@ -33,12 +33,21 @@ describe("parallel coordinates data", () => {
     expect(metricKeys(runs)).toEqual(["acc"]);
   });
 
-  it("scales numeric params to [0, 1]", () => {
+  it("scales numeric params to [0, 1], in log when they span decades", () => {
     const data = buildParallel(runs, ["lr"], null);
     expect(data.axes[0]?.kind).toBe("numeric");
+    expect(data.axes[0]?.label).toBe("lr (log)");
     const pos = data.lines.map((l) => l[0]);
     expect(pos[0]).toBeCloseTo(1);
+    expect(pos[1]).toBeCloseTo(0.5);
     expect(pos[2]).toBeCloseTo(0);
+  });
+
+  it("keeps a linear axis for values close together", () => {
+    const linear = [run("a", { bs: "32" }), run("b", { bs: "64" }), run("c", { bs: "128" })];
+    const data = buildParallel(linear, ["bs"], null);
+    expect(data.axes[0]?.label).toBe("bs");
+    expect(data.lines.map((l) => l[0])).toEqual([0, 1 / 3, 1]);
   });
 
   it("spreads categories evenly and leaves missing values null", () => {
@@ -50,7 +59,7 @@ describe("parallel coordinates data", () => {
 
   it("puts the metric last and colours by it; a NaN metric has no colour", () => {
     const data = buildParallel(runs, ["lr", "opt"], "acc");
-    expect(data.axes.map((a) => a.label)).toEqual(["lr", "opt", "acc"]);
+    expect(data.axes.map((a) => a.label)).toEqual(["lr (log)", "opt", "acc"]);
     expect(data.color).toEqual([0, 1, null]);
   });
 

@@ -39,19 +39,29 @@ function formatTick(v: number): string {
   return String(Number(v.toPrecision(4)));
 }
 
+/** Positive values spanning two decades or more (learning rates, weight decay) read better in log. */
+export function wantsLogScale(values: readonly number[]): boolean {
+  if (values.length < 2) return false;
+  const min = Math.min(...values);
+  return min > 0 && Math.max(...values) / min >= 100;
+}
+
 function numericAxis(label: string, raw: (number | null)[]): [ParallelAxis, (number | null)[]] {
   const finite = raw.filter((v): v is number => v !== null && Number.isFinite(v));
-  const min = finite.length ? Math.min(...finite) : 0;
-  const max = finite.length ? Math.max(...finite) : 1;
+  const log = wantsLogScale(finite);
+  const f = log ? Math.log10 : (v: number) => v;
+  const inv = log ? (v: number) => Math.pow(10, v) : (v: number) => v;
+  const min = finite.length ? f(Math.min(...finite)) : 0;
+  const max = finite.length ? f(Math.max(...finite)) : 1;
   const span = max - min;
   const pos = raw.map((v) =>
-    v === null || !Number.isFinite(v) ? null : span === 0 ? 0.5 : (v - min) / span,
+    v === null || !Number.isFinite(v) ? null : span === 0 ? 0.5 : (f(v) - min) / span,
   );
   const ticks =
     span === 0
-      ? [{ pos: 0.5, label: formatTick(min) }]
-      : [0, 0.25, 0.5, 0.75, 1].map((p) => ({ pos: p, label: formatTick(min + p * span) }));
-  return [{ label, kind: "numeric", ticks }, pos];
+      ? [{ pos: 0.5, label: formatTick(inv(min)) }]
+      : [0, 0.25, 0.5, 0.75, 1].map((p) => ({ pos: p, label: formatTick(inv(min + p * span)) }));
+  return [{ label: log ? `${label} (log)` : label, kind: "numeric", ticks }, pos];
 }
 
 function categoricalAxis(label: string, raw: (string | null)[]): [ParallelAxis, (number | null)[]] {

@@ -5,7 +5,7 @@ import { ApiError, getExperiment, getMetricHistory, getRun } from "../../api/cli
 import type { LiveEvent, Run } from "../../api/types";
 import { seriesColor } from "../../charts/colors";
 import { MetricChart, type ChartSeries } from "../../charts/MetricChart";
-import { alignSeries, shapeSeries, stepRangeFor, toXY, type Aligned } from "../../charts/shape";
+import { alignSeries, shapeSeries, stepRangeFor, type Aligned } from "../../charts/shape";
 import { ChartControls } from "../../components/ChartControls";
 import { formatDuration, formatTime, formatValue } from "../../components/format";
 import { StatusBadge } from "../../components/StatusBadge";
@@ -109,7 +109,7 @@ function MetricPanel({
     [history.data, view, setView],
   );
   const summary = run.metrics[metricKey];
-  const points = history.data ? toXY(history.data, "step").x.length : 0;
+  const points = history.data?.steps.length ?? 0;
 
   return (
     <div className="chart-card" data-testid="metric-chart" data-key={metricKey} data-points={points}>
@@ -201,7 +201,7 @@ export default function RunPage({ runId }: { runId: string }) {
         {run.name || run.id} <StatusBadge status={run.status} />
       </h1>
       <dl className="meta">
-        <div>
+        <div className="wide">
           <dt>run id</dt>
           <dd>{run.id}</dd>
         </div>

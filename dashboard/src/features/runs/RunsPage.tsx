@@ -233,7 +233,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
                   : "none";
               if (h.id === SELECT_COLUMN) {
                 return (
-                  <div key={h.id} className="cell head-cell" style={{ width: h.getSize() }} role="columnheader">
+                  <div key={h.id} className="cell head-cell select" style={{ width: h.getSize() }} role="columnheader">
                     <input
                       type="checkbox"
                       aria-label="Clear selection"
@@ -285,7 +285,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
                   {row.getAllCells().map((cell) => {
                     if (cell.column.id === SELECT_COLUMN) {
                       return (
-                        <div key={cell.id} className="cell" role="cell" style={{ width: cell.column.getSize() }}>
+                        <div key={cell.id} className="cell select" role="cell" style={{ width: cell.column.getSize() }}>
                           <input
                             type="checkbox"
                             aria-label={`Select run ${row.original.name || row.id}`}

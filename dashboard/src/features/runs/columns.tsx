@@ -20,7 +20,7 @@ export const SELECT_COLUMN = "select";
 
 export function baseColumns() {
   return [
-    helper.display({ id: SELECT_COLUMN, header: "", size: 36 }),
+    helper.display({ id: SELECT_COLUMN, header: "", size: 40 }),
     helper.accessor((r) => r.name || r.id.slice(0, 8), {
       id: "attributes.run_name",
       header: "Run",
@@ -40,7 +40,7 @@ export function baseColumns() {
     helper.accessor((r) => r.start_time, {
       id: "attributes.start_time",
       header: "Started",
-      size: 160,
+      size: 175,
       cell: (info) => formatTime(info.getValue()),
     }),
     helper.accessor((r) => r.end_time, {
