@@ -1,6 +1,6 @@
 """SQL for experiments and their tags."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,8 +26,11 @@ async def select_experiments(
     lifecycle_stages: Sequence[str],
     after_id: int | None,
     limit: int,
+    project_ids: Collection[int] | None = None,
 ) -> Sequence[Experiment]:
     query = select(Experiment).where(Experiment.lifecycle_stage.in_(lifecycle_stages))
+    if project_ids is not None:
+        query = query.where(Experiment.project_id.in_(sorted(project_ids)))
     if name_contains:
         query = query.where(func.lower(Experiment.name).contains(name_contains.lower(), autoescape=True))
     if after_id is not None:

@@ -10,6 +10,8 @@ LifecycleFilter = Literal["active", "deleted", "all"]
 class ExperimentCreate(BaseModel):
     name: str = Field(min_length=1, max_length=500)
     tags: dict[str, str] = {}
+    # With auth on: the project it goes to (default: the API key's project).
+    project_id: int | None = None
 
 
 class ExperimentUpdate(BaseModel):

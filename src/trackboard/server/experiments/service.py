@@ -1,5 +1,7 @@
 """Experiment rules: unique active names, tag merging, soft delete that takes the runs along."""
 
+from collections.abc import Collection
+
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -77,6 +79,7 @@ async def create_experiment(
     name: str,
     tags: dict[str, str],
     artifact_location: str | None = None,
+    project_id: int | None = None,
 ) -> Experiment:
     check_experiment_name(name)
     check_experiment_tags(tags)
@@ -86,6 +89,7 @@ async def create_experiment(
         name=name,
         lifecycle_stage="active",
         artifact_location=artifact_location,
+        project_id=project_id,
         creation_time=now,
         last_update_time=now,
         tags=[ExperimentTag(key=key, value=value) for key, value in tags.items()],
@@ -106,7 +110,9 @@ async def list_experiments(
     lifecycle: LifecycleFilter,
     after_id: int | None,
     limit: int,
+    project_ids: Collection[int] | None = None,
 ) -> list[Experiment]:
+    """A page of experiments; `project_ids` restricts it to those projects (None: all)."""
     return list(
         await repository.select_experiments(
             session,
@@ -114,6 +120,7 @@ async def list_experiments(
             lifecycle_stages=LIFECYCLE_STAGES[lifecycle],
             after_id=after_id,
             limit=limit,
+            project_ids=project_ids,
         )
     )
 

@@ -1,18 +1,23 @@
 """ORM models: the one schema shared by SQLite and PostgreSQL."""
 
+from trackboard.server.models.accounts import ApiKey, Project, ProjectMember, User
 from trackboard.server.models.base import Base
 from trackboard.server.models.experiments import Experiment, ExperimentTag
 from trackboard.server.models.metrics import AppliedBatch, MetricChunk, MetricSummary
 from trackboard.server.models.runs import Run, RunParam, RunTag
 
 __all__ = [
+    "ApiKey",
     "AppliedBatch",
     "Base",
     "Experiment",
     "ExperimentTag",
     "MetricChunk",
     "MetricSummary",
+    "Project",
+    "ProjectMember",
     "Run",
     "RunParam",
     "RunTag",
+    "User",
 ]

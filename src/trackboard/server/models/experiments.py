@@ -15,6 +15,10 @@ class Experiment(Base):
     artifact_location: Mapped[str | None] = mapped_column(String(1000), default=None)
     creation_time: Mapped[int] = mapped_column(BigInteger)
     last_update_time: Mapped[int] = mapped_column(BigInteger)
+    # The owning project when authentication is on; NULL in the open single-user mode.
+    project_id: Mapped[int | None] = mapped_column(
+        ForeignKey("projects.id", ondelete="SET NULL"), default=None, index=True
+    )
 
     tags: Mapped[list["ExperimentTag"]] = relationship(
         lazy="selectin", cascade="all, delete-orphan"

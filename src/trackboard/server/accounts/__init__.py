@@ -1,0 +1,1 @@
+"""Accounts: users, projects and their members, API keys."""

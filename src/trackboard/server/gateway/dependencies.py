@@ -1,0 +1,50 @@
+"""What routes may ask of the gateway: the caller, the projects it sees, the read cache."""
+
+from collections.abc import Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from trackboard.server.backends.cache_aside import ReadThroughCache
+from trackboard.server.gateway.principal import OPEN_PRINCIPAL, Principal
+from trackboard.server.gateway.wiring import Gateway
+
+
+def gateway(connection: HTTPConnection) -> Gateway:
+    found: Gateway = connection.app.state.gateway
+    return found
+
+
+def current_principal(connection: HTTPConnection) -> Principal:
+    principal = connection.scope.get("state", {}).get("principal")
+    return principal if isinstance(principal, Principal) else OPEN_PRINCIPAL
+
+
+def visible_projects(connection: HTTPConnection) -> frozenset[int] | None:
+    """Filter for lists and searches: the caller's projects, or None for "all"."""
+    return current_principal(connection).visible_projects()
+
+
+def target_project(connection: HTTPConnection) -> int | None:
+    """The project a create goes to, as authorization decided it (None with auth off)."""
+    project = connection.scope.get("state", {}).get("project_id")
+    return project if isinstance(project, int) else None
+
+
+def after_commit(connection: HTTPConnection, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` once the request's transaction has committed, before its response starts
+    (and not at all if the request fails)."""
+    state = connection.scope.setdefault("state", {})
+    state.setdefault("after_commit", []).append(work)
+
+
+def read_cache(connection: HTTPConnection) -> ReadThroughCache:
+    return gateway(connection).reads
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+VisibleProjects = Annotated[frozenset[int] | None, Depends(visible_projects)]
+TargetProject = Annotated[int | None, Depends(target_project)]
+ReadCache = Annotated[ReadThroughCache, Depends(read_cache)]
+GatewayParts = Annotated[Gateway, Depends(gateway)]

@@ -1,0 +1,227 @@
+"""The gateway in front of every request: who is calling, how fast, and cache invalidation.
+
+In order: the client address (X-Forwarded-For only from trusted proxies), credentials
+(a bad Authorization header is a 401 at once; an unknown session cookie just means
+anonymous), CSRF for cookie-authenticated writes, the caller's token bucket (429 with
+Retry-After and RateLimit-*), then the app; route access is decided after routing by
+`authorization.authorize`. When a write succeeds, the cached reads it made stale get new
+version tokens before its response starts, i.e. after its transaction committed.
+"""
+
+import hmac
+import logging
+from collections.abc import Coroutine, Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from trackboard.server.backends.cache import CacheUnavailableError
+from trackboard.server.gateway.access_policy import is_mlflow_path, is_read_request
+from trackboard.server.gateway.client_address import bucket_address, client_address
+from trackboard.server.gateway.principal import ANONYMOUS, OPEN_PRINCIPAL, Principal
+from trackboard.server.gateway.rate_limit import Verdict
+from trackboard.server.gateway.sessions import CSRF_HEADER, SESSION_COOKIE
+from trackboard.server.gateway.wiring import Gateway
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LOGIN_PATH = "/api/v1/auth/login"
+MAX_AUTHORIZATION_LENGTH = 4096
+
+
+class DeniedError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = list(headers)
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """True if an Origin header names the host the request was sent to."""
+    return bool(host) and urlsplit(origin).netloc.lower() == host.lower()
+
+
+class GatewayMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        gateway: Gateway | None = getattr(scope["app"].state, "gateway", None)
+        if gateway is None:
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        headers = Headers(scope=scope)
+        peer = scope.get("client")
+        address = client_address(
+            peer[0] if peer else None, headers.getlist("x-forwarded-for"), gateway.trusted_proxies
+        )
+        state["client_address"] = address
+        try:
+            principal = await self.authenticate(gateway, scope, headers, address)
+            state["principal"] = principal
+            verdict = await self.limit(gateway, scope, principal, address)
+        except DeniedError as denied:
+            await self.deny(scope, send, denied)
+            return
+        try:
+            await self.app(scope, receive, self.finishing(gateway, scope, send, verdict))
+        finally:
+            for work in state.pop("after_commit", []):
+                work.close()  # the request failed before its response: nothing committed
+
+    async def authenticate(
+        self, gateway: Gateway, scope: Scope, headers: Headers, address: str
+    ) -> Principal:
+        if not gateway.auth:
+            return OPEN_PRINCIPAL
+        authorization = headers.get("authorization")
+        if authorization:
+            principal = await self.from_authorization(gateway, authorization)
+            if principal is None:
+                await self.charge_failure(gateway, address)
+                raise DeniedError(
+                    401,
+                    "UNAUTHENTICATED",
+                    "invalid, revoked or unsupported credentials",
+                    [(b"www-authenticate", b'Bearer realm="trackboard"')],
+                )
+            return principal
+        token = cookie_parser(headers.get("cookie", "")).get(SESSION_COOKIE)
+        if token and scope.get("path") != LOGIN_PATH:
+            try:
+                found = await gateway.authenticator.from_session(token)
+            except CacheUnavailableError as exc:
+                raise DeniedError(
+                    503,
+                    "TEMPORARILY_UNAVAILABLE",
+                    "the session store is unavailable",
+                    [(b"retry-after", b"1")],
+                ) from exc
+            if found is None:
+                return ANONYMOUS  # an expired cookie is not an error; routes ask for credentials
+            principal, session = found
+            self.check_cookie_request(scope, headers, session.csrf_token)
+            return principal
+        return ANONYMOUS
+
+    async def from_authorization(self, gateway: Gateway, authorization: str) -> Principal | None:
+        if len(authorization) > MAX_AUTHORIZATION_LENGTH:
+            return None
+        scheme, _, value = authorization.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and value:
+            return await gateway.authenticator.from_api_key(value)
+        if scheme.lower() == "basic" and value:
+            return await gateway.authenticator.from_basic(value)
+        return None
+
+    def check_cookie_request(self, scope: Scope, headers: Headers, csrf_token: str) -> None:
+        """Cookies ride along on cross-site requests; a session's writes must prove origin."""
+        origin = headers.get("origin")
+        host = headers.get("host", "")
+        if origin is not None and not same_origin(origin, host):
+            raise DeniedError(403, "PERMISSION_DENIED", "cross-origin request refused")
+        if scope["type"] == "websocket":
+            if origin is None:
+                raise DeniedError(403, "PERMISSION_DENIED", "websocket without an Origin refused")
+            return
+        if scope["method"] in SAFE_METHODS:
+            return
+        presented = headers.get(CSRF_HEADER, "")
+        if not presented or not hmac.compare_digest(presented.encode(), csrf_token.encode()):
+            raise DeniedError(
+                403, "PERMISSION_DENIED", "missing or wrong CSRF token (X-CSRF-Token)"
+            )
+
+    async def charge_failure(self, gateway: Gateway, address: str) -> None:
+        """Failed credentials spend the address's login budget: guessing is rate limited."""
+        verdict = await gateway.login_limits.take("fail:" + bucket_address(address), reading=True)
+        if not verdict.grant.allowed:
+            raise DeniedError(
+                429, "REQUEST_LIMIT_EXCEEDED", "too many failed authentications", verdict.headers()
+            )
+
+    async def limit(
+        self, gateway: Gateway, scope: Scope, principal: Principal, address: str
+    ) -> Verdict | None:
+        if gateway.rate_limits is None:
+            return None
+        identity = principal.rate_limit_id or "ip:" + bucket_address(address)
+        method = scope.get("method", "GET")
+        verdict = await gateway.rate_limits.take(
+            identity, reading=is_read_request(method, scope.get("path", ""))
+        )
+        if not verdict.grant.allowed:
+            raise DeniedError(
+                429,
+                "REQUEST_LIMIT_EXCEEDED",
+                f"rate limit of the {verdict.budget.name} budget exceeded; retry later",
+                verdict.headers(),
+            )
+        return verdict
+
+    def finishing(
+        self, gateway: Gateway, scope: Scope, send: Send, verdict: Verdict | None
+    ) -> Send:
+        async def send_after_invalidating(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                state = scope.get("state", {})
+                pending = state.pop("after_commit", [])
+                if message["status"] < 400:
+                    scopes = state.get("invalidate")
+                    if scopes:
+                        await self.invalidate(gateway, scopes)
+                    for work in pending:
+                        await self.run_after_commit(work)
+                else:
+                    for work in pending:
+                        work.close()
+                if verdict is not None:
+                    message.setdefault("headers", []).extend(verdict.headers())
+            await send(message)
+
+        return send_after_invalidating
+
+    async def invalidate(self, gateway: Gateway, scopes: list[str]) -> None:
+        try:
+            await gateway.reads.invalidate(scopes)
+        except CacheUnavailableError:
+            # Reads bypass an unreachable cache, so nothing stale is served meanwhile.
+            logger.warning("cache unavailable: could not invalidate %s", scopes)
+
+    async def run_after_commit(self, work: Coroutine[Any, Any, None]) -> None:
+        try:
+            await work
+        except CacheUnavailableError:
+            logger.warning("cache unavailable: after-commit work skipped", exc_info=True)
+
+    async def deny(self, scope: Scope, send: Send, denied: DeniedError) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": denied.message[:120]})
+            return
+        body: dict[str, object]
+        if is_mlflow_path(scope.get("path", "")):
+            body = {"error_code": denied.code, "message": denied.message}
+        else:
+            body = {"error": {"code": denied.code, "message": denied.message}}
+        payload = orjson.dumps(body)
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            *denied.headers,
+        ]
+        await send({"type": "http.response.start", "status": denied.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,95 @@
+"""Dashboard login: POST /api/v1/auth/login sets the session cookies, logout drops them."""
+
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, Field
+
+from trackboard.server.accounts import service as accounts
+from trackboard.server.gateway.client_address import bucket_address
+from trackboard.server.gateway.denials import RateLimitedError, UnauthenticatedError
+from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts
+from trackboard.server.gateway.sessions import CSRF_COOKIE, SESSION_COOKIE
+from trackboard.server.unit_of_work import ReadSession
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+class Login(BaseModel):
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Identity(BaseModel):
+    name: str
+    kind: str
+    user_id: int | None
+    admin: bool
+    projects: dict[int, str]
+    csrf_token: str | None = None
+
+
+def is_tls(request: Request, forced: bool | None) -> bool:
+    if forced is not None:
+        return forced
+    return request.url.scheme == "https"
+
+
+@router.post("/login")
+async def login(
+    body: Login, request: Request, response: Response, session: ReadSession, parts: GatewayParts
+) -> Identity:
+    """Check a username and password; on success set an HttpOnly session cookie (24 h)."""
+    address = request.scope.get("state", {}).get("client_address", "unknown")
+    # Per address and per account, so neither spraying nor one-account guessing is cheap.
+    for identity in (f"ip:{bucket_address(address)}", f"user:{body.username.lower()}"):
+        verdict = await parts.login_limits.take("login:" + identity, reading=True)
+        if not verdict.grant.allowed:
+            retry = next(v for k, v in verdict.headers() if k == b"retry-after").decode()
+            raise RateLimitedError(f"too many login attempts; retry in {retry} s")
+    user = await accounts.authenticate_user(session, body.username, body.password)
+    if user is None:
+        raise UnauthenticatedError("wrong username or password")
+    token, login_session = await parts.sessions.create(user.id)
+    secure = is_tls(request, parts.cookie_secure)
+    max_age = int(parts.sessions.ttl_s)
+    response.set_cookie(
+        SESSION_COOKIE, token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
+    )
+    # Readable by the dashboard's script, which echoes it in X-CSRF-Token on writes.
+    response.set_cookie(
+        CSRF_COOKIE,
+        login_session.csrf_token,
+        max_age=max_age,
+        httponly=False,
+        secure=secure,
+        samesite="lax",
+    )
+    principal = await parts.authenticator.for_user(user.id, "session")
+    roles = {} if principal is None else {p: r.label for p, r in principal.roles.items()}
+    return Identity(
+        name=user.username,
+        kind="session",
+        user_id=user.id,
+        admin=user.is_admin,
+        projects=roles,
+        csrf_token=login_session.csrf_token,
+    )
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, response: Response, parts: GatewayParts) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        await parts.sessions.delete(token)
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(CSRF_COOKIE)
+
+
+@router.get("/me")
+async def me(principal: CurrentPrincipal) -> Identity:
+    return Identity(
+        name=principal.name,
+        kind=principal.kind,
+        user_id=principal.user_id,
+        admin=principal.unrestricted,
+        projects={p: r.label for p, r in principal.roles.items()},
+    )
