@@ -171,3 +171,27 @@ def test_the_spool_folder_is_under_trackboard_home(
     settings: ClientSettings, tmp_path: Path
 ) -> None:
     assert settings.spool_dir == tmp_path / "home" / "spool"
+
+
+def test_while_a_request_hangs_new_points_go_to_disk_within_two_flush_intervals(
+    fake: FakeServer, start: StartRun, settings: ClientSettings
+) -> None:
+    gate = threading.Event()
+    handle = fake.handle
+
+    def hanging_metrics(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/metrics"):
+            gate.wait(10)
+        return handle(request)
+
+    fake.handle = hanging_metrics  # type: ignore[method-assign]
+    run = start(settings_changes={"flush_interval": 0.1})
+    run.log({"loss": 0.0, "acc": 0.0}, step=0)
+    time.sleep(0.3)  # the first batch is now hanging
+    spool = settings.spool_dir / f"{run.id}.jsonl"
+    _log_steps(run.log, range(1, 40), pause=0.01)
+    assert spool.exists()
+    assert spool.read_text().count('"kind":"metrics"') >= 2, "hung batch and later ones on disk"
+    gate.set()
+    run.finish()
+    _assert_exactly_once(fake, run.id, 40)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import getpass
 import logging
+import os
 import sys
 import time
 from collections import deque
@@ -74,6 +75,7 @@ class Run:
         self._step = 0
         self._system_step = 0
         self._finished = False
+        self._pid = os.getpid()
         self._monitor: SystemMonitor | None = None
         atexit.register(self._finish_at_exit)
 
@@ -130,6 +132,8 @@ class Run:
             )
 
     def _finish_at_exit(self) -> None:
+        if os.getpid() != self._pid:
+            return  # a forked child exiting: the run belongs to the parent
         # A script that died of an uncaught exception leaves it in sys.last_value.
         last = getattr(sys, "last_value", None) if not hasattr(sys, "ps1") else None
         if isinstance(last, KeyboardInterrupt):

@@ -58,7 +58,8 @@ class Sender:
         self._batcher = MetricBatcher(settings.max_batch_points, self._report_invalid)
 
         self._lock = threading.Lock()
-        self._memory: deque[Record] = deque()
+        # Records waiting to be sent, with the time each was queued.
+        self._memory: deque[tuple[float, Record]] = deque()
         self._memory_bytes = 0
         self._inflight: Record | None = None
         self._inflight_since: float | None = None
@@ -162,11 +163,11 @@ class Sender:
         now = time.monotonic()
         to_spool: list[Record] = []
         with self._lock:
-            # A request hanging past two flush intervals counts as an outage: new records go
-            # to disk so a crash now loses no more than a flush interval.
-            stalled = (
-                self._inflight_since is not None
-                and now - self._inflight_since > 2 * self._settings.flush_interval
+            # A request hanging, or records waiting, past two flush intervals count as an
+            # outage: records then go to disk, so a crash loses no more than a flush interval.
+            limit = now - 2 * self._settings.flush_interval
+            stalled = (self._inflight_since is not None and self._inflight_since < limit) or (
+                bool(self._memory) and self._memory[0][0] < limit
             )
             for record in records:
                 size = estimate_bytes(record)
@@ -176,7 +177,7 @@ class Sender:
                     and not stalled
                     and self._memory_bytes + size <= self._settings.max_buffer_bytes
                 ):
-                    self._memory.append(record)
+                    self._memory.append((now, record))
                     self._memory_bytes += size
                 else:
                     if not self._spilling:
@@ -205,7 +206,7 @@ class Sender:
             # If its send succeeds after all, the copy is skipped (or deduped by the server).
             pending.append(self._inflight)
             self._inflight_spooled = True
-        pending.extend(self._memory)
+        pending.extend(record for _, record in self._memory)
         self._memory.clear()
         self._memory_bytes = 0
         self._writer.append(pending)
@@ -213,7 +214,7 @@ class Sender:
 
     def _next_locked(self) -> tuple[Source, Record, int] | None:
         if self._memory:
-            record = self._memory.popleft()
+            _, record = self._memory.popleft()
             self._memory_bytes -= estimate_bytes(record)
             self._inflight = record
             self._inflight_since = time.monotonic()
@@ -245,6 +246,16 @@ class Sender:
         return None if self._deadline is None else self._deadline - time.monotonic()
 
     def _upload_loop(self) -> None:
+        while True:
+            try:
+                self._upload()
+                return
+            except Exception:  # a bug (or a full disk) must not silently stop all sending
+                logger.exception("trackboard: the uploader failed; retrying")
+                if self._interrupt.wait(1.0):
+                    self._interrupt.clear()
+
+    def _upload(self) -> None:
         backoff = Backoff(self._settings.retry_base, self._settings.retry_cap)
         while True:
             remaining = self._remaining()
