@@ -28,11 +28,12 @@ from sqlalchemy import insert
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.report import median, percentile, write_section  # noqa: E402
-from tests.live_server import free_port, wait_until_healthy  # noqa: E402
-from trackboard.server.backends.database import create_engine  # noqa: E402
-from trackboard.server.migrate import upgrade_database  # noqa: E402
-from trackboard.server.models import Experiment, MetricSummary, Run, RunParam  # noqa: E402
+from tests.live_server import free_port, wait_until_healthy
+
+from bench.report import median, percentile, write_section
+from trackboard.server.backends.database import create_engine
+from trackboard.server.migrate import upgrade_database
+from trackboard.server.models import Experiment, MetricSummary, Run, RunParam
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 SEARCH_RUNS = 100_000
@@ -59,7 +60,10 @@ class Latencies:
 
 
 async def drive(
-    name: str, requests: int, concurrency: int, call: Callable[[int], Awaitable[None]],
+    name: str,
+    requests: int,
+    concurrency: int,
+    call: Callable[[int], Awaitable[None]],
     unit_per_request: int = 1,
 ) -> Latencies:
     seconds: list[float] = []
@@ -84,21 +88,49 @@ async def seed_search_runs(database_url: str, experiment_id: int, count: int) ->
         async with engine.begin() as connection:
             await connection.execute(
                 insert(Experiment),
-                [{"id": experiment_id, "name": f"search-{experiment_id}", "lifecycle_stage": "active",
-                  "creation_time": 0, "last_update_time": 0}],
+                [
+                    {
+                        "id": experiment_id,
+                        "name": f"search-{experiment_id}",
+                        "lifecycle_stage": "active",
+                        "creation_time": 0,
+                        "last_update_time": 0,
+                    }
+                ],
             )
         for start in range(0, count, 10_000):
             runs, params, summaries = [], [], []
             for i in range(start, min(count, start + 10_000)):
                 run_id = uuid.uuid4().hex
-                runs.append({"id": run_id, "experiment_id": experiment_id, "name": f"run-{i}",
-                             "status": "FINISHED", "start_time": 1_700_000_000_000 + i,
-                             "end_time": None, "user": "bench", "lifecycle_stage": "active"})
-                params.append({"run_id": run_id, "key": "lr", "value": rng.choice(["0.1", "0.01", "0.001"])})
+                runs.append(
+                    {
+                        "id": run_id,
+                        "experiment_id": experiment_id,
+                        "name": f"run-{i}",
+                        "status": "FINISHED",
+                        "start_time": 1_700_000_000_000 + i,
+                        "end_time": None,
+                        "user": "bench",
+                        "lifecycle_stage": "active",
+                    }
+                )
+                params.append(
+                    {"run_id": run_id, "key": "lr", "value": rng.choice(["0.1", "0.01", "0.001"])}
+                )
                 for key, value in (("acc", rng.random()), ("loss", rng.random())):
-                    summaries.append({"run_id": run_id, "key": key, "experiment_id": experiment_id,
-                                      "last_value": value, "last_step": 100, "last_timestamp": 0,
-                                      "min_value": value, "max_value": value, "count": 100})
+                    summaries.append(
+                        {
+                            "run_id": run_id,
+                            "key": key,
+                            "experiment_id": experiment_id,
+                            "last_value": value,
+                            "last_step": 100,
+                            "last_timestamp": 0,
+                            "min_value": value,
+                            "max_value": value,
+                            "count": 100,
+                        }
+                    )
             async with engine.begin() as connection:
                 await connection.execute(insert(Run), runs)
                 await connection.execute(insert(RunParam), params)
@@ -125,7 +157,11 @@ async def measure(url: str, database_url: str, repeats: int) -> list[Latencies]:
         async def log_batch(_: int) -> None:
             base = next(step) * 1000
             steps = list(range(base, base + 1000))
-            body = {"columns": [{"key": "loss", "steps": steps, "values": [random.random() for _ in steps]}]}
+            body = {
+                "columns": [
+                    {"key": "loss", "steps": steps, "values": [random.random() for _ in steps]}
+                ]
+            }
             (await http.post(f"/api/v1/runs/{run_id}/metrics", json=body)).raise_for_status()
 
         long_run = (await http.post(f"/api/v1/experiments/{experiment}/runs", json={})).json()["id"]
@@ -137,11 +173,17 @@ async def measure(url: str, database_url: str, repeats: int) -> list[Latencies]:
         mid_run = (await http.post(f"/api/v1/experiments/{experiment}/runs", json={})).json()["id"]
         for start in range(0, 100_000, 10_000):
             steps = list(range(start, start + 10_000))
-            body = {"columns": [{"key": "loss", "steps": steps, "values": [random.random() for _ in steps]}]}
+            body = {
+                "columns": [
+                    {"key": "loss", "steps": steps, "values": [random.random() for _ in steps]}
+                ]
+            }
             (await http.post(f"/api/v1/runs/{mid_run}/metrics", json=body)).raise_for_status()
 
         async def downsampled(_: int) -> None:
-            response = await http.get(f"/api/v1/runs/{long_run}/metrics/loss", params={"max_points": 2000})
+            response = await http.get(
+                f"/api/v1/runs/{long_run}/metrics/loss", params={"max_points": 2000}
+            )
             assert len(response.json()["points"]) <= 2000
 
         async def full_100k(_: int) -> None:
@@ -160,12 +202,16 @@ async def measure(url: str, database_url: str, repeats: int) -> list[Latencies]:
             assert len(response.json()["runs"]) == 100
 
         async def list_1000(_: int) -> None:
-            response = await http.post("/api/v1/runs/search", json={"experiment_ids": [1000], "limit": 1000})
+            response = await http.post(
+                "/api/v1/runs/search", json={"experiment_ids": [1000], "limit": 1000}
+            )
             assert len(response.json()["runs"]) == 1000
 
         for _ in range(repeats):
             results.append(await drive("create run (4 clients)", 300, 4, create_run))
-            results.append(await drive("1,000-point batch (4 clients), points/s", 200, 4, log_batch, 1000))
+            results.append(
+                await drive("1,000-point batch (4 clients), points/s", 200, 4, log_batch, 1000)
+            )
             results.append(await drive("history 1M points, max_points=2000", 30, 1, downsampled))
             results.append(await drive("history 100k points, full", 10, 1, full_100k))
             results.append(await drive("search 100k runs: filter + sort, limit 100", 50, 1, search))
@@ -202,9 +248,11 @@ async def bench_store(store: str, repeats: int) -> list[Latencies]:
     await engine.dispose()
     await seed_search_runs(database_url, 1000, SEARCH_RUNS)
     port = free_port()
-    process = subprocess.Popen(
+    process = subprocess.Popen(  # noqa: ASYNC220 - started once, before measuring
         [sys.executable, "-m", "trackboard.cli.main", "server", "--port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -235,12 +283,14 @@ def main() -> None:
     for store in stores:
         results = asyncio.run(bench_store(store, args.repeats))
         lines += [
-            f"### {store}", "",
+            f"### {store}",
+            "",
             "| benchmark | requests/s (or points/s) | p50 ms | p95 ms | p99 ms |",
             "|---|---:|---:|---:|---:|",
-            *[r.row() for r in results], "",
+            *[r.row() for r in results],
+            "",
         ]
-        print("\n".join(lines[-len(results) - 5:]))
+        print("\n".join(lines[-len(results) - 5 :]))
     write_section("api", "\n".join(lines))
 
 

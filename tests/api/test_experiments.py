@@ -15,7 +15,9 @@ async def test_created_experiment_can_be_read_back(client: httpx.AsyncClient) ->
     assert by_name["id"] == created["id"]
 
 
-async def test_duplicate_active_name_is_a_409_and_creates_nothing(client: httpx.AsyncClient) -> None:
+async def test_duplicate_active_name_is_a_409_and_creates_nothing(
+    client: httpx.AsyncClient,
+) -> None:
     await make_experiment(client, "dup")
     response = await client.post("/api/v1/experiments", json={"name": "dup"})
     assert response.status_code == 409
@@ -26,8 +28,15 @@ async def test_duplicate_active_name_is_a_409_and_creates_nothing(client: httpx.
 
 @pytest.mark.parametrize(
     "body",
-    [{}, {"name": ""}, {"name": "x" * 501}, {"name": 5}, {"name": "ok", "tags": {"": "v"}},
-     {"name": "ok", "tags": {"bad key!": "v"}}, {"name": "ok", "tags": {"k": "v" * 5001}}],
+    [
+        {},
+        {"name": ""},
+        {"name": "x" * 501},
+        {"name": 5},
+        {"name": "ok", "tags": {"": "v"}},
+        {"name": "ok", "tags": {"bad key!": "v"}},
+        {"name": "ok", "tags": {"k": "v" * 5001}},
+    ],
 )
 async def test_invalid_experiment_bodies_are_400(client: httpx.AsyncClient, body: dict) -> None:  # type: ignore[type-arg]
     response = await client.post("/api/v1/experiments", json=body)

@@ -40,7 +40,9 @@ async def test_columnar_and_row_forms_store_the_same_points(client: httpx.AsyncC
     response = await client.post(
         f"/api/v1/runs/{run['id']}/metrics",
         json={
-            "columns": [{"key": "acc", "steps": [0, 1], "values": [0.1, 0.2], "timestamps": [5, 6]}],
+            "columns": [
+                {"key": "acc", "steps": [0, 1], "values": [0.1, 0.2], "timestamps": [5, 6]}
+            ],
             "metrics": [{"key": "acc", "value": 0.3, "step": 2, "timestamp": 7}],
         },
     )
@@ -67,14 +69,34 @@ async def test_summary_tracks_latest_min_max_and_count_across_batches(
     client: httpx.AsyncClient,
 ) -> None:
     run = await make_run(client)
-    await log_points(client, run["id"], [{"key": "m", "value": v, "step": s, "timestamp": s}
-                                          for s, v in [(0, 5.0), (1, 1.0), (2, "NaN")]])
+    await log_points(
+        client,
+        run["id"],
+        [
+            {"key": "m", "value": v, "step": s, "timestamp": s}
+            for s, v in [(0, 5.0), (1, 1.0), (2, "NaN")]
+        ],
+    )
     await log_points(client, run["id"], [{"key": "m", "value": 9.0, "step": 1, "timestamp": 10}])
     summary = (await client.get(f"/api/v1/runs/{run['id']}")).json()["metrics"]["m"]
-    assert summary == {"value": "NaN", "step": 2, "timestamp": 2, "min": 1.0, "max": 9.0, "count": 4}
+    assert summary == {
+        "value": "NaN",
+        "step": 2,
+        "timestamp": 2,
+        "min": 1.0,
+        "max": 9.0,
+        "count": 4,
+    }
     await log_points(client, run["id"], [{"key": "m", "value": -3.0, "step": 7, "timestamp": 11}])
     summary = (await client.get(f"/api/v1/runs/{run['id']}")).json()["metrics"]["m"]
-    assert summary == {"value": -3.0, "step": 7, "timestamp": 11, "min": -3.0, "max": 9.0, "count": 5}
+    assert summary == {
+        "value": -3.0,
+        "step": 7,
+        "timestamp": 11,
+        "min": -3.0,
+        "max": 9.0,
+        "count": 5,
+    }
 
 
 @pytest.mark.parametrize(
@@ -125,15 +147,23 @@ async def test_downsampled_history_keeps_spikes_and_nan(client: httpx.AsyncClien
     )
     await client.post(
         f"/api/v1/runs/{run['id']}/metrics",
-        json={"columns": [{"key": "s", "steps": list(range(10_000, 20_000)), "values": values[10_000:]}]},
+        json={
+            "columns": [
+                {"key": "s", "steps": list(range(10_000, 20_000)), "values": values[10_000:]}
+            ]
+        },
     )
     body = await history(client, run["id"], "s", max_points=200)
     points = body["points"]
     assert len(points) <= 200
     steps = [p["step"] for p in points]
     assert steps == sorted(steps)
-    assert steps[0] == 0 and steps[-1] == 19_999
-    assert {"step": 12_345, "value": 1000.0} == {k: points[steps.index(12_345)][k] for k in ("step", "value")}
+    assert steps[0] == 0
+    assert steps[-1] == 19_999
+    assert {k: points[steps.index(12_345)][k] for k in ("step", "value")} == {
+        "step": 12_345,
+        "value": 1000.0,
+    }
     assert points[steps.index(777)]["value"] == "NaN"
 
 
@@ -141,7 +171,11 @@ async def test_step_range_zooms_into_the_series(client: httpx.AsyncClient) -> No
     run = await make_run(client)
     await client.post(
         f"/api/v1/runs/{run['id']}/metrics",
-        json={"columns": [{"key": "z", "steps": list(range(100)), "values": [float(i) for i in range(100)]}]},
+        json={
+            "columns": [
+                {"key": "z", "steps": list(range(100)), "values": [float(i) for i in range(100)]}
+            ]
+        },
     )
     body = await history(client, run["id"], "z", start_step=10, end_step=19, format="columns")
     assert body["steps"] == list(range(10, 20))
@@ -160,13 +194,16 @@ async def test_long_history_is_paged_past_100k_points(client: httpx.AsyncClient)
     first = await history(client, run["id"], "p", format="columns")
     assert len(first["steps"]) == 100_000
     assert first["next_page_token"]
-    second = await history(client, run["id"], "p", format="columns", page_token=first["next_page_token"])
+    second = await history(
+        client, run["id"], "p", format="columns", page_token=first["next_page_token"]
+    )
     assert second["steps"] == list(range(100_000, total))
     assert second["next_page_token"] is None
 
 
-@pytest.mark.parametrize("params", [{"max_points": 1}, {"max_points": "x"}, {"page_token": "%%%"},
-                                    {"format": "xml"}])
+@pytest.mark.parametrize(
+    "params", [{"max_points": 1}, {"max_points": "x"}, {"page_token": "%%%"}, {"format": "xml"}]
+)
 async def test_bad_history_queries_are_400(client: httpx.AsyncClient, params: dict) -> None:  # type: ignore[type-arg]
     run = await make_run(client)
     response = await client.get(f"/api/v1/runs/{run['id']}/metrics/a", params=params)

@@ -22,8 +22,12 @@ async def test_created_run_has_defaults_and_a_generated_name(client: httpx.Async
 async def test_client_chosen_run_id_is_idempotent(client: httpx.AsyncClient) -> None:
     exp = await make_experiment(client)
     run_id = uuid.uuid4().hex
-    first = await client.post(f"/api/v1/experiments/{exp['id']}/runs", json={"id": run_id, "name": "a"})
-    again = await client.post(f"/api/v1/experiments/{exp['id']}/runs", json={"id": run_id, "name": "a"})
+    first = await client.post(
+        f"/api/v1/experiments/{exp['id']}/runs", json={"id": run_id, "name": "a"}
+    )
+    again = await client.post(
+        f"/api/v1/experiments/{exp['id']}/runs", json={"id": run_id, "name": "a"}
+    )
     assert first.status_code == 201
     assert again.status_code == 200
     assert again.json()["id"] == run_id
@@ -75,7 +79,9 @@ async def test_run_in_unknown_experiment_is_404(client: httpx.AsyncClient) -> No
     assert response.status_code == 404
 
 
-async def test_params_are_immutable_and_a_conflict_writes_nothing(client: httpx.AsyncClient) -> None:
+async def test_params_are_immutable_and_a_conflict_writes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
     run = await make_run(client, params={"lr": "0.01"})
     same = await client.post(f"/api/v1/runs/{run['id']}/params", json={"params": {"lr": "0.01"}})
     assert same.status_code == 200
@@ -100,7 +106,9 @@ async def test_invalid_params_are_400(client: httpx.AsyncClient, params: dict) -
 
 async def test_tags_are_upserted_and_deleted(client: httpx.AsyncClient) -> None:
     run = await make_run(client, tags={"a": "1"})
-    response = await client.post(f"/api/v1/runs/{run['id']}/tags", json={"tags": {"a": "2", "b": "3"}})
+    response = await client.post(
+        f"/api/v1/runs/{run['id']}/tags", json={"tags": {"a": "2", "b": "3"}}
+    )
     assert response.json()["tags"] == {"a": "2", "b": "3", "mlflow.runName": run["name"]}
     assert (await client.delete(f"/api/v1/runs/{run['id']}/tags/a")).status_code == 204
     assert "a" not in (await client.get(f"/api/v1/runs/{run['id']}")).json()["tags"]

@@ -14,24 +14,46 @@ async def runs(client: httpx.AsyncClient) -> dict[str, dict]:  # type: ignore[ty
     exp = await make_experiment(client, "sweep")
     made = {}
     for i, (acc, lr, team, status) in enumerate(
-        [(0.5, "0.1", "nlp", "FINISHED"), (0.7, "0.01", "vision", "FAILED"),
-         (0.9, "0.01", "nlp", "FINISHED"), (None, "0.001", "nlp team", "RUNNING")]
+        [
+            (0.5, "0.1", "nlp", "FINISHED"),
+            (0.7, "0.01", "vision", "FAILED"),
+            (0.9, "0.01", "nlp", "FINISHED"),
+            (None, "0.001", "nlp team", "RUNNING"),
+        ]
     ):
-        run = await make_run(client, exp["id"], name=f"run-{i}", params={"lr": lr},
-                             tags={"team": team}, start_time=1000 + i)
+        run = await make_run(
+            client,
+            exp["id"],
+            name=f"run-{i}",
+            params={"lr": lr},
+            tags={"team": team},
+            start_time=1000 + i,
+        )
         if acc is not None:
-            await log_points(client, run["id"], [{"key": "acc", "value": acc, "step": 1},
-                                                 {"key": "val loss", "value": 1 - acc, "step": 1}])
+            await log_points(
+                client,
+                run["id"],
+                [
+                    {"key": "acc", "value": acc, "step": 1},
+                    {"key": "val loss", "value": 1 - acc, "step": 1},
+                ],
+            )
         await client.patch(f"/api/v1/runs/{run['id']}", json={"status": status})
         made[run["name"]] = run
     return made
 
 
-async def names(client: httpx.AsyncClient, filter: str | None = None, order_by: list[str] | None = None,
-                experiment: int | None = None) -> list[str]:
+async def names(
+    client: httpx.AsyncClient,
+    filter: str | None = None,
+    order_by: list[str] | None = None,
+    experiment: int | None = None,
+) -> list[str]:
     if experiment is None:
         experiment = (await client.get("/api/v1/experiments/by-name/sweep")).json()["id"]
-    response = await search(client, experiment_ids=[experiment], filter=filter, order_by=order_by or [])
+    response = await search(
+        client, experiment_ids=[experiment], filter=filter, order_by=order_by or []
+    )
     assert response.status_code == 200, response.text
     return [run["name"] for run in response.json()["runs"]]
 
@@ -102,7 +124,9 @@ async def test_order_by_any_metric_param_tag_or_attribute(
         "metrics.acc ~ 1",
     ],
 )
-async def test_malformed_filters_are_400_with_a_message(client: httpx.AsyncClient, filter: str) -> None:
+async def test_malformed_filters_are_400_with_a_message(
+    client: httpx.AsyncClient, filter: str
+) -> None:
     response = await search(client, experiment_ids=[0], filter=filter)
     assert response.status_code == 400, response.text
     error = response.json()["error"]
@@ -110,15 +134,24 @@ async def test_malformed_filters_are_400_with_a_message(client: httpx.AsyncClien
     assert error["message"]
 
 
-@pytest.mark.parametrize("order_by", [["metrics.acc SIDEWAYS"], ["nonsense"], [""], ["metrics.a DESC x"]])
+@pytest.mark.parametrize(
+    "order_by", [["metrics.acc SIDEWAYS"], ["nonsense"], [""], ["metrics.a DESC x"]]
+)
 async def test_bad_order_by_is_400(client: httpx.AsyncClient, order_by: list[str]) -> None:
     response = await search(client, experiment_ids=[0], order_by=order_by)
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("body", [{}, {"experiment_ids": []}, {"experiment_ids": [0], "limit": 0},
-                                  {"experiment_ids": [0], "limit": 1001},
-                                  {"experiment_ids": [0], "page_token": "@@"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {},
+        {"experiment_ids": []},
+        {"experiment_ids": [0], "limit": 0},
+        {"experiment_ids": [0], "limit": 1001},
+        {"experiment_ids": [0], "page_token": "@@"},
+    ],
+)
 async def test_bad_search_bodies_are_400(client: httpx.AsyncClient, body: dict) -> None:  # type: ignore[type-arg]
     assert (await client.post("/api/v1/runs/search", json=body)).status_code == 400
 
@@ -148,7 +181,9 @@ async def test_pages_cover_every_run_once(client: httpx.AsyncClient) -> None:
     assert len(seen) == 7 == len(set(seen))
 
 
-async def test_deleted_runs_are_found_only_when_asked(client: httpx.AsyncClient, runs: dict) -> None:  # type: ignore[type-arg]
+async def test_deleted_runs_are_found_only_when_asked(
+    client: httpx.AsyncClient, runs: dict
+) -> None:  # type: ignore[type-arg]
     await client.delete(f"/api/v1/runs/{runs['run-1']['id']}")
     assert "run-1" not in await names(client)
     exp = runs["run-1"]["experiment_id"]

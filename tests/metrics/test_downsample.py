@@ -23,7 +23,9 @@ def series(values: np.ndarray) -> Points:  # type: ignore[type-arg]
 
 @settings(max_examples=300, deadline=None)
 @given(values=values_strategy, max_points=st.integers(10, 500))
-def test_downsampling_bounds_size_keeps_order_and_extremes(values: np.ndarray, max_points: int) -> None:  # type: ignore[type-arg]
+def test_downsampling_bounds_size_keeps_order_and_extremes(
+    values: np.ndarray, max_points: int
+) -> None:  # type: ignore[type-arg]
     points = series(values)
     result = downsample(points, max_points)
     assert len(result) <= max(max_points, 0) or len(points) <= max_points

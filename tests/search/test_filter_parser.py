@@ -53,7 +53,10 @@ def test_any_text_parses_or_fails_with_invalid_parameter(text: str) -> None:
     try:
         parse_filter(text)
     except InvalidParameter as error:
-        assert error.message
+        message = error.message
+    else:
+        message = "parsed"
+    assert message
 
 
 def test_unquoted_dotted_keys_keep_their_dots() -> None:
@@ -69,7 +72,8 @@ def test_bare_attribute_names_are_attributes() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "ascending"), [("metrics.acc", True), ("metrics.acc DESC", False), ("metrics.acc asc", True)]
+    ("text", "ascending"),
+    [("metrics.acc", True), ("metrics.acc DESC", False), ("metrics.acc asc", True)],
 )
 def test_order_terms_parse_direction(text: str, ascending: bool) -> None:
     term = parse_order_by(text)

@@ -168,6 +168,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         # Chunks arrive compressed: spare PostgreSQL a second, useless compression attempt.
         op.execute("ALTER TABLE metric_chunks ALTER COLUMN data SET STORAGE EXTERNAL")
+        # "Best runs first" (DESC NULLS LAST) is an index walk too, not only ascending order.
+        op.execute(
+            "CREATE INDEX ix_metric_summaries_experiment_key_value_desc ON metric_summaries "
+            "(experiment_id, key, last_value DESC NULLS LAST)"
+        )
     # MLflow clients log to experiment 0, "Default", when none is chosen.
     experiments = sa.table(
         "experiments",
