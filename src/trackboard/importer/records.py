@@ -1,0 +1,55 @@
+"""What an import source yields: experiments, runs and metric series, source-neutral."""
+
+from dataclasses import dataclass, field
+
+RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+
+
+@dataclass(frozen=True)
+class SourceExperiment:
+    id: str
+    name: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    id: str
+    experiment_id: str
+    name: str
+    user: str
+    status: str
+    start_time: int
+    end_time: int | None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    metric_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """One key's points in MLflow's history order (timestamp, step, value)."""
+
+    key: str
+    steps: list[int]
+    timestamps: list[int]
+    values: list[float]
+
+    def __len__(self) -> int:
+        return len(self.steps)
+
+    @classmethod
+    def from_points(cls, key: str, points: list[tuple[int, int, float]]) -> "MetricSeries":
+        """From (timestamp, step, value) triples, sorted into history order."""
+        ordered = sorted(points, key=lambda p: (p[0], p[1], _sort_value(p[2])))
+        return cls(
+            key,
+            [p[1] for p in ordered],
+            [p[0] for p in ordered],
+            [p[2] for p in ordered],
+        )
+
+
+def _sort_value(value: float) -> float:
+    # NaN sorts last, so that the order is total and the same on every read.
+    return float("inf") if value != value else value

@@ -1,0 +1,120 @@
+"""Write imported records to a Trackboard server through its v1 REST API.
+
+Going through the API (not the database) makes the importer work against any server,
+embedded or distributed, with the same validation and the same ingestion path as clients.
+"""
+
+import math
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from trackboard.importer.records import MetricSeries
+
+
+class TargetError(Exception):
+    """The Trackboard server refused or could not be reached."""
+
+
+def _wire_value(value: float) -> float | str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    return value
+
+
+class TrackboardTarget:
+    """The v1 API of the Trackboard server at `url`."""
+
+    def __init__(
+        self, url: str, api_key: str | None = None, *, timeout: float = 120.0, transport: Any = None
+    ) -> None:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self.url = url.rstrip("/")
+        self._http = httpx.Client(
+            base_url=self.url + "/api/v1", headers=headers, timeout=timeout, transport=transport
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _request(
+        self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202), **kw: Any
+    ) -> httpx.Response:
+        try:
+            response = self._http.request(method, path, **kw)
+        except httpx.HTTPError as exc:
+            raise TargetError(f"cannot reach Trackboard at {self.url}: {exc}") from exc
+        if response.status_code not in ok:
+            raise TargetError(
+                f"Trackboard answered {method} {path} with {response.status_code}: "
+                f"{response.text[:300]}"
+            )
+        return response
+
+    def _call(
+        self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202), **kw: Any
+    ) -> Any:
+        response = self._request(method, path, ok, **kw)
+        return response.json() if response.content and response.status_code != 404 else None
+
+    def ensure_experiment(self, name: str, tags: dict[str, str]) -> int:
+        """The id of the active experiment `name`, created (with `tags`) when missing."""
+        found = self._call("GET", f"/experiments/by-name/{quote(name, safe='')}", ok=(200, 404))
+        if found is None:
+            found = self._call("POST", "/experiments", json={"name": name, "tags": tags})
+        elif tags:
+            self._call("PATCH", f"/experiments/{found['id']}", json={"tags": tags})
+        return int(found["id"])
+
+    def ensure_run(
+        self,
+        experiment_id: int,
+        run_id: str,
+        *,
+        name: str,
+        user: str,
+        start_time: int,
+        tags: dict[str, str],
+        params: dict[str, str],
+    ) -> tuple[dict[str, Any], bool]:
+        """The run with this client-chosen id, created if missing; and whether it is new."""
+        body = {
+            "id": run_id,
+            "name": name or None,
+            "user": user,
+            "start_time": start_time,
+            "tags": tags,
+            "params": params,
+        }
+        response = self._request("POST", f"/experiments/{experiment_id}/runs", json=body)
+        run: dict[str, Any] = response.json()
+        return run, response.status_code == 201
+
+    def log_params(self, run_id: str, params: dict[str, str]) -> None:
+        if params:
+            self._call("POST", f"/runs/{run_id}/params", json={"params": params})
+
+    def set_tags(self, run_id: str, tags: dict[str, str]) -> None:
+        if tags:
+            self._call("POST", f"/runs/{run_id}/tags", json={"tags": tags})
+
+    def finish_run(self, run_id: str, status: str, end_time: int | None) -> None:
+        body: dict[str, Any] = {"status": status}
+        if end_time is not None:
+            body["end_time"] = end_time
+        self._call("PATCH", f"/runs/{run_id}", json=body)
+
+    def log_points(self, run_id: str, series: MetricSeries, batch_id: str) -> None:
+        """One batch of points of one key; a repeated `batch_id` is stored once."""
+        column = {
+            "key": series.key,
+            "steps": series.steps,
+            "values": [_wire_value(v) for v in series.values],
+            "timestamps": series.timestamps,
+        }
+        self._call(
+            "POST", f"/runs/{run_id}/metrics", json={"batch_id": batch_id, "columns": [column]}
+        )

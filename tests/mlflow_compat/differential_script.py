@@ -1,0 +1,242 @@
+"""A typical MLflow training-and-analysis script; prints what the client saw, as JSON.
+
+Run once against MLflow's own server and once against Trackboard (MLFLOW_TRACKING_URI) by
+`test_differential.py`, which compares the two outputs. Ids and times are replaced by labels
+and dropped here, since they legitimately differ between servers.
+"""
+
+import json
+import math
+import re
+import sys
+import time
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.exceptions import MlflowException
+
+PREFIX = sys.argv[1]
+client = MlflowClient()
+labels: dict[str, str] = {}  # long unique strings (run ids, generated names) → labels
+experiment_labels: dict[str, str] = {}  # short numeric ids, replaced only as whole values
+out: dict[str, Any] = {}
+
+
+def label(real_id: str, name: str) -> None:
+    labels.setdefault(real_id, name)
+
+
+def label_experiment(real_id: str, name: str) -> None:
+    experiment_labels.setdefault(real_id, name)
+
+
+def clean(value: Any) -> Any:
+    """Ids → labels; NaN → "nan", so that the JSON compares equal."""
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, str):
+        if value in experiment_labels:
+            return experiment_labels[value]
+        for real, name in labels.items():
+            value = value.replace(real, name)
+        value = re.sub(
+            r"^mlflow-artifacts:/(\d+)",
+            lambda m: "mlflow-artifacts:/" + experiment_labels.get(m[1], m[1]),
+            value,
+        )
+        return value.replace(PREFIX, "<prefix>")
+    if isinstance(value, dict):
+        return {clean(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def run_view(run: Any) -> dict[str, Any]:
+    info = run.info
+    return {
+        "run_id": info.run_id,
+        "experiment_id": info.experiment_id,
+        "run_name": info.run_name,
+        "user_id": info.user_id,
+        "status": info.status,
+        "lifecycle_stage": info.lifecycle_stage,
+        "has_end_time": bool(info.end_time),
+        "artifact_uri": info.artifact_uri,
+        "metrics": run.data.metrics,
+        "params": run.data.params,
+        "tags": {k: v for k, v in run.data.tags.items() if not k.startswith("mlflow.source.git")},
+    }
+
+
+def experiment_view(experiment: Any) -> dict[str, Any]:
+    return {
+        "experiment_id": experiment.experiment_id,
+        "name": experiment.name,
+        "lifecycle_stage": experiment.lifecycle_stage,
+        "artifact_location": experiment.artifact_location,
+        "tags": experiment.tags,
+    }
+
+
+def error_code(call: Any) -> str:
+    try:
+        call()
+    except MlflowException as exc:
+        return str(exc.error_code)
+    return "no error"
+
+
+def names(runs: Any) -> list[str]:
+    return [run.info.run_name for run in runs]
+
+
+def pause() -> None:
+    # Distinct start times make MLflow's default order (start_time DESC) deterministic.
+    time.sleep(0.02)
+
+
+# --- logging ---------------------------------------------------------------------------
+experiment = mlflow.set_experiment(f"{PREFIX}-main")
+experiment_id = experiment.experiment_id
+label_experiment(experiment_id, "exp-main")
+with mlflow.start_run(run_name="parent") as parent:
+    label(parent.info.run_id, "run-parent")
+    mlflow.log_param("lr", 0.01)
+    mlflow.log_params({"optimizer": "adam", "layers": 3})
+    for step in range(20):
+        mlflow.log_metric("loss", 1 / (step + 1), step=step)
+    mlflow.log_metrics({"acc": 0.9, "f1": 0.8}, step=5)
+    mlflow.set_tag("team", "vision")
+    mlflow.set_tags({"a": "1", "b": "2"})
+    pause()
+    with mlflow.start_run(run_name="child", nested=True) as child:
+        label(child.info.run_id, "run-child")
+        mlflow.log_metric("x", 1.0)
+        mlflow.log_metric("x", float("nan"), step=1)
+        now = int(time.time() * 1000)
+        client.log_batch(
+            child.info.run_id,
+            metrics=[Metric("m1", 1.5, now, 0), Metric("m1", 2.5, now, 1)],
+            params=[Param("p9", "v9")],
+            tags=[RunTag("bt", "bv")],
+        )
+for index, status in enumerate(["FINISHED", "FAILED", "KILLED", "FINISHED"]):
+    pause()
+    run = mlflow.start_run(run_name=f"sweep-{index}")
+    label(run.info.run_id, f"run-sweep-{index}")
+    mlflow.log_metric("acc", 0.5 + index / 10)
+    mlflow.log_param("i", index)
+    mlflow.set_tag("kind", "sweep" if index < 2 else "other")
+    mlflow.end_run(status=status)
+pause()
+unnamed = mlflow.start_run()
+label(unnamed.info.run_id, "run-unnamed")
+label(unnamed.info.run_name, "<generated-name>")
+mlflow.end_run()
+client.set_terminated(unnamed.info.run_id, status="KILLED")
+out["unnamed_has_generated_name"] = bool(client.get_run(unnamed.info.run_id).info.run_name)
+client.delete_run(unnamed.info.run_id)
+
+other = client.create_experiment(f"{PREFIX}-other", tags={"owner": "me"})
+label_experiment(other, "exp-other")
+client.set_experiment_tag(other, "stage", "dev")
+client.rename_experiment(other, f"{PREFIX}-renamed")
+out["renamed"] = experiment_view(client.get_experiment(other))
+
+# --- reading back ----------------------------------------------------------------------
+out["parent"] = run_view(client.get_run(parent.info.run_id))
+out["child"] = run_view(client.get_run(child.info.run_id))
+out["experiment"] = experiment_view(mlflow.get_experiment_by_name(f"{PREFIX}-main"))
+out["missing_experiment"] = mlflow.get_experiment_by_name(f"{PREFIX}-missing") is None
+out["history_loss"] = [
+    (m.step, m.value) for m in client.get_metric_history(parent.info.run_id, "loss")
+]
+out["history_x"] = [(m.step, m.value) for m in client.get_metric_history(child.info.run_id, "x")]
+out["history_m1"] = [(m.step, m.value) for m in client.get_metric_history(child.info.run_id, "m1")]
+
+searches = {
+    "all": ("", []),
+    "acc_gt": ("metrics.acc > 0.55", ["metrics.acc DESC"]),
+    "param_eq": ("params.i = '1'", []),
+    "tag_eq": ("tags.kind = 'sweep'", ["attributes.run_name ASC"]),
+    "status": ("attributes.status = 'FAILED'", []),
+    "status_ne": ("attributes.status != 'FINISHED'", ["run_name DESC"]),
+    "top_level": ("tags.mlflow.parentRunId IS NULL", []),
+    "has_parent": ("tags.mlflow.parentRunId IS NOT NULL", []),
+    "loss_lt": ("metrics.loss < 0.1", []),
+    "like": ("params.optimizer LIKE 'ad%'", []),
+    "ilike": ("attributes.run_name ILIKE 'SWEEP-%'", ["params.i DESC"]),
+    "and": ("metrics.acc >= 0.6 and tags.kind = 'other'", ["metrics.acc ASC"]),
+    "run_name_eq": ("run_name = 'child'", []),
+    "order_tag_metric": ("", ["tags.kind DESC", "metrics.acc ASC"]),
+    "order_start": ("", ["attributes.start_time ASC"]),
+    "order_param_missing": ("", ["params.i ASC"]),
+}
+out["search"] = {
+    name: names(client.search_runs([experiment_id], filter_string, order_by=order_by))
+    for name, (filter_string, order_by) in searches.items()
+}
+out["search_fluent"] = sorted(
+    mlflow.search_runs(experiment_names=[f"{PREFIX}-main"], output_format="list")[0].data.params
+)
+out["search_deleted"] = names(
+    client.search_runs([experiment_id], run_view_type=ViewType.DELETED_ONLY)
+)
+out["search_all_views"] = len(client.search_runs([experiment_id], run_view_type=ViewType.ALL))
+pages = []
+page = client.search_runs([experiment_id], max_results=3)
+pages.append(names(page))
+while page.token:
+    page = client.search_runs([experiment_id], max_results=3, page_token=page.token)
+    pages.append(names(page))
+out["search_pages"] = pages
+
+out["experiments_by_name"] = [
+    experiment_view(e)
+    for e in mlflow.search_experiments(filter_string=f"name LIKE '{PREFIX}-%'", order_by=["name"])
+]
+out["experiments_by_tag"] = [
+    e.name
+    for e in mlflow.search_experiments(filter_string="tags.owner = 'me'")
+    if e.name.startswith(PREFIX)
+]
+out["experiments_newest_first"] = [
+    e.name for e in mlflow.search_experiments(filter_string=f"name LIKE '{PREFIX}%'")
+]
+
+# --- delete and restore ----------------------------------------------------------------
+client.delete_run(child.info.run_id)
+out["child_deleted"] = client.get_run(child.info.run_id).info.lifecycle_stage
+client.restore_run(child.info.run_id)
+out["child_restored"] = client.get_run(child.info.run_id).info.lifecycle_stage
+client.delete_experiment(other)
+out["other_deleted"] = client.get_experiment(other).lifecycle_stage
+out["deleted_experiments"] = [
+    e.name
+    for e in mlflow.search_experiments(
+        view_type=ViewType.DELETED_ONLY, filter_string=f"name LIKE '{PREFIX}%'"
+    )
+]
+client.restore_experiment(other)
+out["other_restored"] = client.get_experiment(other).lifecycle_stage
+client.delete_tag(parent.info.run_id, "a")
+out["parent_tags_after_delete"] = sorted(client.get_run(parent.info.run_id).data.tags)
+
+# --- errors the client sees --------------------------------------------------------------
+out["errors"] = {
+    "param_changed": error_code(lambda: client.log_param(parent.info.run_id, "lr", "0.5")),
+    "unknown_run": error_code(lambda: client.get_run("0123456789abcdef0123456789abcdef")),
+    "duplicate_experiment": error_code(lambda: client.create_experiment(f"{PREFIX}-main")),
+    "bad_filter": error_code(lambda: client.search_runs([experiment_id], "metrics.acc > 'x'")),
+    "or_filter": error_code(
+        lambda: client.search_runs([experiment_id], "params.i = '1' OR params.i = '2'")
+    ),
+    "bad_key": error_code(lambda: client.log_metric(parent.info.run_id, "bad*key", 1.0)),
+    "missing_tag": error_code(lambda: client.delete_tag(parent.info.run_id, "no-such-tag")),
+    "unknown_experiment": error_code(lambda: client.get_experiment("987654")),
+}
+
+print(json.dumps(clean(out), sort_keys=True))

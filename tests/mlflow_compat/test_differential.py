@@ -1,0 +1,62 @@
+"""The official mlflow client sees the same results from Trackboard as from MLflow's server."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.mlflow_compat.servers import Server
+
+SCRIPT = Path(__file__).with_name("differential_script.py")
+
+
+def run_script(server: Server, prefix: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+    env.update(
+        MLFLOW_TRACKING_URI=server.url,
+        MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true",
+        # A mistake must fail fast, not be retried for minutes.
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        GIT_PYTHON_REFRESH="quiet",
+    )
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), prefix],
+        env=env,
+        cwd=server.data_dir,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"script failed against {server.url}:\n{result.stderr[-4000:]}"
+    output: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return output
+
+
+def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        found = []
+        for key in sorted(set(expected) | set(actual)):
+            found += differences(
+                expected.get(key, "<absent>"), actual.get(key, "<absent>"), f"{path}.{key}"
+            )
+        return found
+    if expected != actual:
+        return [f"{path}: MLflow {expected!r} != Trackboard {actual!r}"]
+    return []
+
+
+def test_mlflow_client_sees_the_same_results_from_both_servers(
+    mlflow_reference: Server, trackboard: Server
+) -> None:
+    prefix = f"diff-{uuid.uuid4().hex[:8]}"
+    expected = run_script(mlflow_reference, prefix)
+    actual = run_script(trackboard, prefix)
+    assert differences(expected, actual) == []
+    # The script really exercised what it claims to.
+    assert len(expected["history_loss"]) == 20
+    assert expected["search"]["acc_gt"]
+    assert expected["errors"]["param_changed"] == "INVALID_PARAMETER_VALUE"
