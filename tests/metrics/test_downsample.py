@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.downsample import downsample
+from trackboard.server.metrics.downsample import downsample, overview
 
 values_strategy = arrays(
     np.float64,
@@ -58,3 +58,22 @@ def test_a_spike_in_a_million_points_survives() -> None:
     result = downsample(series(values), 2000)
     assert len(result) <= 2000
     assert 1e9 in result.values
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=values_strategy, max_points=st.integers(10, 200))
+def test_downsampling_overviews_keeps_global_extremes_and_nan(
+    values: np.ndarray,  # type: ignore[type-arg]
+    max_points: int,
+) -> None:
+    points = series(values)
+    chunks = [points.take(slice(i, i + 1000)) for i in range(0, len(points), 1000)]
+    result = downsample(Points.concat([overview(chunk) for chunk in chunks]), max_points)
+    assert len(result) <= max_points
+    assert np.all(np.diff(result.steps) > 0)
+    finite = values[~np.isnan(values)]
+    kept = result.values[~np.isnan(result.values)]
+    if len(finite):
+        assert kept.max() == finite.max()
+        assert kept.min() == finite.min()
+    assert np.isnan(values).any() == np.isnan(result.values).any()

@@ -4,6 +4,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter
@@ -25,7 +26,7 @@ class ParsedBatch:
         return sum(len(points) for points in self.series.values())
 
 
-def _int64_column(numbers: list[int], what: str) -> np.ndarray:  # type: ignore[type-arg]
+def _int64_column(numbers: list[int], what: str) -> npt.NDArray[np.int64]:
     try:
         return np.asarray(numbers, dtype=np.int64)
     except OverflowError:

@@ -11,9 +11,12 @@ import numpy.typing as npt
 from trackboard.server.metrics.chunk_codec import Points
 
 PICKS_PER_BUCKET = 5
+OVERVIEW_BUCKET_POINTS = 64
 
 
-def _first_where(mask: npt.NDArray[np.bool_], starts: npt.NDArray[np.intp], n: int) -> npt.NDArray[np.intp]:
+def _first_where(
+    mask: npt.NDArray[np.bool_], starts: npt.NDArray[np.intp], n: int
+) -> npt.NDArray[np.intp]:
     """Per bucket, the index of the first True in `mask`, or `n` when there is none."""
     candidates = np.where(mask, np.arange(n), n)
     return np.minimum.reduceat(candidates, starts)
@@ -48,3 +51,13 @@ def downsample(points: Points, max_points: int) -> Points:
     )
     keep = np.unique(picks[picks < n])
     return points.take(keep)
+
+
+def overview(points: Points) -> Points:
+    """The extremes of every 64 consecutive points: what a chart of a long series needs.
+
+    Downsampling a series through its chunks' overviews keeps every point an exact
+    downsample would keep, up to where bucket edges fall inside a 64-point group.
+    """
+    groups = -(-len(points) // OVERVIEW_BUCKET_POINTS)
+    return downsample(points, PICKS_PER_BUCKET * groups)

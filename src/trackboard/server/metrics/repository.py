@@ -7,7 +7,7 @@ inserts (binary COPY on PostgreSQL, executemany on SQLite).
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Row, case, insert, select, text
+from sqlalchemy import case, func, insert, Row, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -53,7 +53,7 @@ async def insert_applied_batches(
     return {(row[0], row[1]) for row in result}
 
 
-CHUNK_COLUMNS = ("run_id", "key", "min_step", "max_step", "point_count", "data")
+CHUNK_COLUMNS = ("run_id", "key", "min_step", "max_step", "point_count", "data", "overview")
 
 
 async def insert_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]) -> None:
@@ -119,19 +119,43 @@ async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[st
     await session.execute(statement, summaries)
 
 
+def _chunks_in_range(
+    query: Any, run_id: str, key: str, start_step: int | None, end_step: int | None
+) -> Any:
+    query = query.where(MetricChunk.run_id == run_id, MetricChunk.key == key)
+    if start_step is not None:
+        query = query.where(MetricChunk.max_step >= start_step)
+    if end_step is not None:
+        query = query.where(MetricChunk.min_step <= end_step)
+    return query
+
+
 async def select_chunks(
     session: AsyncSession,
     run_id: str,
     key: str,
     start_step: int | None,
     end_step: int | None,
+    *,
+    overviews: bool = False,
 ) -> Sequence[Row[tuple[bytes]]]:
-    query = select(MetricChunk.data).where(MetricChunk.run_id == run_id, MetricChunk.key == key)
-    if start_step is not None:
-        query = query.where(MetricChunk.max_step >= start_step)
-    if end_step is not None:
-        query = query.where(MetricChunk.min_step <= end_step)
+    """The chunks' points, or only their overviews, in step order."""
+    column = MetricChunk.overview if overviews else MetricChunk.data
+    query = _chunks_in_range(select(column), run_id, key, start_step, end_step)
     return (await session.execute(query.order_by(MetricChunk.min_step, MetricChunk.id))).all()
+
+
+async def count_points(
+    session: AsyncSession, run_id: str, key: str, start_step: int | None, end_step: int | None
+) -> int:
+    query = _chunks_in_range(
+        select(func.coalesce(func.sum(MetricChunk.point_count), 0)),
+        run_id,
+        key,
+        start_step,
+        end_step,
+    )
+    return int((await session.execute(query)).scalar_one())
 
 
 async def select_summaries(

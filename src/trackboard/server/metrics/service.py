@@ -18,6 +18,8 @@ from trackboard.server.metrics.schemas import MetricSummaryRead
 from trackboard.server.models import MetricSummary
 
 HISTORY_PAGE_POINTS = 100_000
+# A downsampled read uses chunk overviews from this many stored points per output point.
+OVERVIEW_FACTOR = 100
 
 
 async def store_batch(
@@ -41,9 +43,16 @@ async def read_series(
     key: str,
     start_step: int | None = None,
     end_step: int | None = None,
+    *,
+    overviews: bool = False,
 ) -> Points:
-    """All points of one key in step order, limited to [start_step, end_step]."""
-    rows = await repository.select_chunks(session, run_id, key, start_step, end_step)
+    """All points of one key in step order, limited to [start_step, end_step].
+
+    With `overviews`, only each chunk's per-64-point extremes: enough for a chart.
+    """
+    rows = await repository.select_chunks(
+        session, run_id, key, start_step, end_step, overviews=overviews
+    )
     points = Points.concat([decode_chunk(row[0]) for row in rows]).sorted_by_step()
     lo = 0 if start_step is None else int(np.searchsorted(points.steps, start_step, "left"))
     hi = len(points) if end_step is None else int(np.searchsorted(points.steps, end_step, "right"))
@@ -62,9 +71,13 @@ async def read_history(
     max_points: int | None = None,
     offset: int = 0,
 ) -> HistoryPage:
-    points = await read_series(session, run_id, key, start_step, end_step)
     if max_points is not None:
+        total = await repository.count_points(session, run_id, key, start_step, end_step)
+        # Read overviews when each output bucket spans several 64-point groups anyway.
+        coarse = total >= OVERVIEW_FACTOR * max_points
+        points = await read_series(session, run_id, key, start_step, end_step, overviews=coarse)
         return HistoryPage(downsample(points, max_points), None)
+    points = await read_series(session, run_id, key, start_step, end_step)
     end = offset + HISTORY_PAGE_POINTS
     next_offset = end if end < len(points) else None
     return HistoryPage(points.take(slice(offset, end)), next_offset)

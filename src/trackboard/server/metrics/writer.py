@@ -21,6 +21,7 @@ from trackboard.server.backends.database import Database
 from trackboard.server.clock import now_ms
 from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import Points, encode_chunk
+from trackboard.server.metrics.downsample import overview
 from trackboard.server.metrics.ingest_message import IngestMessage, PoisonMessageError
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ def chunk_rows(run_id: str, key: str, points: Points) -> list[dict[str, Any]]:
                 "max_step": int(part.steps.max()),
                 "point_count": len(part),
                 "data": encode_chunk(part),
+                "overview": encode_chunk(overview(part)),
             }
         )
     return rows

@@ -21,6 +21,9 @@ class MetricChunk(Base):
     max_step: Mapped[int] = mapped_column(BigInteger)
     point_count: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+    # The chunk's extremes per 64 points (see downsample.overview): a chart of a long
+    # series reads these few hundred bytes instead of the whole chunk.
+    overview: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_metric_chunks_run_key_step", "run_id", "key", "min_step"),)
 

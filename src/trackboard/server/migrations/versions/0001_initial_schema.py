@@ -108,6 +108,7 @@ def upgrade() -> None:
         sa.Column("max_step", sa.BigInteger(), nullable=False),
         sa.Column("point_count", sa.Integer(), nullable=False),
         sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.Column("overview", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"], ["runs.id"], name=op.f("fk_metric_chunks_run_id_runs"), ondelete="CASCADE"
         ),
