@@ -26,6 +26,20 @@ import trackboard
 
 ROOT = Path(__file__).resolve().parent.parent
 REPORT = ROOT / "docs" / "benchmarks-client.md"
+SECTION_START = "<!-- bench:client -->"
+SECTION_END = "<!-- /bench:client -->"
+
+
+def write_section(section: str) -> None:
+    """Replaces this benchmark's section of the report, keeping whatever else it holds."""
+    text = REPORT.read_text() if REPORT.exists() else "# Client benchmarks\n"
+    if SECTION_START in text and SECTION_END in text:
+        before, rest = text.split(SECTION_START, 1)
+        after = rest.split(SECTION_END, 1)[1].lstrip("\n")
+        text = f"{before}{section}{after}"
+    else:
+        text = f"{text.rstrip()}\n\n{section}"
+    REPORT.write_text(text)
 
 
 def _free_port() -> int:
@@ -101,9 +115,11 @@ def measure_throughput(url: str, calls: int) -> tuple[float, float]:
 
 
 def machine() -> str:
+    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
     return (
-        f"- machine: `{' '.join(platform.uname())}`\n"
-        f"- cores: {os.cpu_count()}, Python {platform.python_version()}\n"
+        f"- machine: `{uname or ' '.join(platform.uname())}`\n"
+        f"- nproc: {len(os.sched_getaffinity(0))}, Python {platform.python_version()}, "
+        f"load average at the end: {os.getloadavg()[0]:.1f}\n"
         f"- date: {datetime.datetime.now(datetime.UTC).strftime('%Y-%m-%d %H:%M UTC')}\n"
     )
 
@@ -173,16 +189,16 @@ def main() -> None:
     print(table)
     if args.no_write:
         return
-    REPORT.write_text(
-        "# Client benchmarks\n\n"
-        "## Python client (`python bench/client.py`)\n\n"
+    section = (
+        f"{SECTION_START}\n## Python client (`python bench/client.py`)\n\n"
         f"Medians of {args.rounds} rounds of {args.calls:,} `run.log` calls with a 5-key dict, "
         "each call timed alone in the training thread. End to end is the points logged divided "
         "by the time from the first `log` until `finish()` returned with all of them stored, in "
         "an embedded server (`trackboard server`, SQLite) on the same machine. "
         '"Server down" logs to a port nobody listens on: the points go to the spool.\n\n'
-        f"{machine()}\n{table}"
+        f"{machine()}\n{table}{SECTION_END}\n"
     )
+    write_section(section)
     print(f"written to {REPORT.relative_to(ROOT)}")
 
 

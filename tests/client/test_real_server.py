@@ -47,9 +47,17 @@ def _log(run: trackboard.Run, steps: range, pause: float = 0.0) -> None:
             time.sleep(pause)
 
 
-def _assert_exactly_once(url: str, run_id: str, n: int) -> None:
+def _assert_exactly_once(url: str, run_id: str, n: int, settle: float = 30.0) -> None:
+    # Metrics may become visible a little after they were acknowledged (the server may queue
+    # them), so wait until all arrived; more than n at any time is a failure at once.
     with trackboard.Api(url) as api:
-        loss = api.history(run_id, "loss")
+        deadline = time.monotonic() + settle
+        while True:
+            loss = api.history(run_id, "loss")
+            assert len(loss) <= n, f"{len(loss)} points stored for {n} logged"
+            if len(loss) == n or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         acc = api.history(run_id, "acc")
         squares = api.history(run_id, "step_sq")
         run = api.run(run_id)

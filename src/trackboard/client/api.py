@@ -26,14 +26,16 @@ PAGE_SIZE = 1000
 
 
 class Api:
-    """Read access to a Trackboard server (`url`/`api_key` default as for `trackboard.init`)."""
+    """Read access to a Trackboard server (`url`/`api_key` default as for `trackboard.init`).
+
+    Reads are retried for `retry_for` seconds while the server is unreachable or busy."""
 
     def __init__(
         self,
         url: str | None = None,
         api_key: str | None = None,
         timeout: float = 30.0,
-        retry_for: float = 30.0,
+        retry_for: float = 10.0,
         http_transport: httpx.BaseTransport | None = None,
     ) -> None:
         settings = ClientSettings.from_env(url=url, api_key=api_key, mode="online")
