@@ -1,7 +1,8 @@
 // Shell: query client, live socket, top bar and the lazily loaded pages.
-import { QueryClient, QueryClientProvider } from "@tanstack/react-query";
+import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useState, type ReactNode } from "react";
 import { ApiError } from "./api/client";
+import { LoginPage } from "./components/LoginGate";
 import { LiveProvider, useLiveStatus } from "./live/LiveProvider";
 import { defaultLiveUrl, LiveSocket } from "./live/socket";
 import { Link, matchRoute, useLocation } from "./router";
@@ -11,8 +12,13 @@ const RunsPage = lazy(() => import("./features/runs/RunsPage"));
 const RunPage = lazy(() => import("./features/run/RunPage"));
 const ComparePage = lazy(() => import("./features/compare/ComparePage"));
 
-function makeQueryClient(): QueryClient {
+function makeQueryClient(onUnauthenticated: () => void): QueryClient {
   return new QueryClient({
+    queryCache: new QueryCache({
+      onError: (error) => {
+        if (error instanceof ApiError && error.status === 401) onUnauthenticated();
+      },
+    }),
     defaultOptions: {
       queries: {
         staleTime: 10_000,
@@ -65,7 +71,8 @@ function Page() {
 }
 
 export function App() {
-  const [queryClient] = useState(makeQueryClient);
+  const [needsLogin, setNeedsLogin] = useState(false);
+  const [queryClient] = useState(() => makeQueryClient(() => setNeedsLogin(true)));
   const [socket] = useState(() => new LiveSocket(defaultLiveUrl()));
   return (
     <QueryClientProvider client={queryClient}>
@@ -79,7 +86,7 @@ export function App() {
             <span className="spacer" />
             <LiveIndicator />
           </header>
-          <Page />
+          {needsLogin ? <LoginPage onDone={() => setNeedsLogin(false)} /> : <Page />}
         </div>
       </LiveProvider>
     </QueryClientProvider>

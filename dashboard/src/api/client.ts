@@ -3,6 +3,7 @@
 import type {
   Experiment,
   ExperimentPage,
+  ExperimentStats,
   LiveEvent,
   LivePoint,
   MetricColumns,
@@ -132,6 +133,17 @@ export async function listExperiments(
 
 export async function getExperiment(id: number, signal?: AbortSignal): Promise<Experiment> {
   return request<Experiment>("GET", `/experiments/${id}`, signal ? { signal } : {});
+}
+
+export async function getExperimentStats(
+  id: number,
+  signal?: AbortSignal,
+): Promise<ExperimentStats> {
+  return request<ExperimentStats>("GET", `/experiments/${id}/dashboard`, signal ? { signal } : {});
+}
+
+export async function login(username: string, password: string): Promise<void> {
+  await request<unknown>("POST", "/auth/login", { body: { username, password } });
 }
 
 export async function searchRuns(body: RunSearchRequest, signal?: AbortSignal): Promise<RunPage> {

@@ -72,4 +72,7 @@ export type LiveEvent =
   | { event: "run_updated"; run: Run }
   | { event: "run_created"; run: Run };
 
+/** GET /experiments/{id}/dashboard (cached 30 s by the server). */
+export type ExperimentStats = components["schemas"]["ExperimentDashboard"];
+
 export type LiveSubscription = { experiment_id: number } | { run_id: string };

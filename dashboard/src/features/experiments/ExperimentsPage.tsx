@@ -1,10 +1,30 @@
 // Experiments list with name search; run counts and last activity when the API gives them.
-import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
-import { listExperiments } from "../../api/client";
+import { getExperimentStats, listExperiments } from "../../api/client";
+import type { Experiment } from "../../api/types";
 import { formatRelative, formatTime } from "../../components/format";
 import { usePollInterval } from "../../live/LiveProvider";
 import { Link, navigate, useLocation } from "../../router";
+
+/** Run counts: from the list when the server includes them, else the per-experiment aggregate. */
+function RunCount({ experiment }: { experiment: Experiment }) {
+  const inline = experiment.run_count !== undefined;
+  const stats = useQuery({
+    queryKey: ["experiment-stats", experiment.id],
+    queryFn: ({ signal }) => getExperimentStats(experiment.id, signal),
+    enabled: !inline,
+    staleTime: 30_000,
+  });
+  const total = inline ? experiment.run_count : stats.data?.total_runs;
+  const running = inline ? experiment.active_run_count : stats.data?.runs_by_status.RUNNING;
+  return (
+    <td className="mono" data-testid="run-count">
+      {total ?? "…"}
+      {running ? <span className="muted"> ({running} running)</span> : null}
+    </td>
+  );
+}
 
 export default function ExperimentsPage() {
   const location = useLocation();
@@ -33,7 +53,6 @@ export default function ExperimentsPage() {
     () => experiments.data?.pages.flatMap((p) => p.experiments) ?? [],
     [experiments.data],
   );
-  const hasCounts = list.some((e) => e.run_count !== undefined);
 
   return (
     <main data-testid="experiments-page">
@@ -57,7 +76,7 @@ export default function ExperimentsPage() {
           <tr>
             <th>Name</th>
             <th>ID</th>
-            {hasCounts ? <th>Runs</th> : null}
+            <th>Runs</th>
             <th>Last activity</th>
             <th>Created</th>
             <th>Tags</th>
@@ -72,14 +91,7 @@ export default function ExperimentsPage() {
                   <Link to={`/experiments/${e.id}`}>{e.name}</Link>
                 </td>
                 <td className="mono">{e.id}</td>
-                {hasCounts ? (
-                  <td className="mono">
-                    {e.run_count ?? "—"}
-                    {e.active_run_count ? (
-                      <span className="muted"> ({e.active_run_count} running)</span>
-                    ) : null}
-                  </td>
-                ) : null}
+                <RunCount experiment={e} />
                 <td title={formatTime(last)}>{formatRelative(last)}</td>
                 <td>{formatTime(e.creation_time)}</td>
                 <td className="mono muted">

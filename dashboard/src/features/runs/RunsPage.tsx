@@ -10,7 +10,7 @@ import {
 import { useTable } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { useCallback, useEffect, useMemo, useRef } from "react";
-import { ApiError, getExperiment, searchRuns } from "../../api/client";
+import { ApiError, getExperiment, getExperimentStats, searchRuns } from "../../api/client";
 import type { LiveEvent, Run, RunPage } from "../../api/types";
 import {
   applyPointsToRun,
@@ -114,6 +114,13 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     staleTime: 300_000,
   });
 
+  const stats = useQuery({
+    queryKey: ["experiment-stats", experimentId],
+    queryFn: ({ signal }) => getExperimentStats(experimentId, signal),
+    staleTime: 30_000,
+    refetchInterval: 30_000,
+  });
+
   const orderBy = orderByClause(view.sort);
   const queryKey = useMemo(
     () => queryKeys.runs(experimentId, view.filter, orderBy),
@@ -197,7 +204,18 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
       <div className="crumbs">
         <Link to="/">Experiments</Link>/
       </div>
-      <h1>{experiment.data?.name ?? `Experiment ${experimentId}`}</h1>
+      <h1>
+        {experiment.data?.name ?? `Experiment ${experimentId}`}{" "}
+        {stats.data ? (
+          <span className="muted" style={{ fontSize: "0.9rem", fontWeight: 400 }} data-testid="run-stats">
+            {stats.data.total_runs.toLocaleString()} runs
+            {Object.entries(stats.data.runs_by_status)
+              .filter(([, n]) => n > 0)
+              .map(([s, n]) => ` · ${n.toLocaleString()} ${s.toLowerCase()}`)
+              .join("")}
+          </span>
+        ) : null}
+      </h1>
       <div className="toolbar">
         <FilterBox
           key={view.filter}
