@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import tracemalloc
 from pathlib import Path
 
 import httpx
@@ -195,3 +196,31 @@ def test_while_a_request_hangs_new_points_go_to_disk_within_two_flush_intervals(
     gate.set()
     run.finish()
     _assert_exactly_once(fake, run.id, 40)
+
+
+def test_memory_stays_bounded_when_training_logs_faster_than_the_client_can_send(
+    fake: FakeServer, start: StartRun, settings: ClientSettings
+) -> None:
+    gate = threading.Event()
+    handle = fake.handle
+
+    def hanging_metrics(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/metrics"):
+            gate.wait(30)
+        return handle(request)
+
+    fake.handle = hanging_metrics  # type: ignore[method-assign]
+    bound = 4 * 1024 * 1024
+    run = start(settings_changes={"max_buffer_bytes": bound, "flush_interval": 60.0})
+    tracemalloc.start()
+    try:
+        baseline = tracemalloc.get_traced_memory()[0]
+        # Unbounded, these 150,000 calls would hold ~55 MB.
+        _log_steps(run.log, range(150_000))
+        peak = tracemalloc.get_traced_memory()[1] - baseline
+    finally:
+        tracemalloc.stop()
+    gate.set()
+    run.finish(timeout=60)
+    assert peak < 4 * bound, f"peak {peak / 2**20:.1f} MiB for a {bound / 2**20:.0f} MiB bound"
+    _assert_exactly_once(fake, run.id, 150_000)

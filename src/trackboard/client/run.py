@@ -92,6 +92,8 @@ class Run:
             step = self._step
         self._step = step + 1
         self._append((step, _now(), dict(metrics)))
+        if len(self._buffer) > self._sender.max_entries:
+            self._sender.relieve()
 
     def _log_system(self, metrics: Mapping[str, float]) -> None:
         # System metrics count their own samples so they never move the training step.

@@ -20,6 +20,7 @@ from trackboard.client.records import (
     MetricBatcher,
     Record,
     estimate_bytes,
+    record_points,
     run_header_record,
 )
 from trackboard.client.settings import ClientSettings
@@ -32,6 +33,10 @@ logger = logging.getLogger("trackboard")
 # before the flush interval is up (keeps memory low when training logs very fast).
 POLL_SECONDS = 0.05
 DRAIN_AT_ENTRIES = 2_000
+# Memory of one buffered log call (tuple, time, dict copy), measured with tracemalloc.
+ENTRY_BASE_BYTES = 120
+ENTRY_KEY_BYTES = 60
+MIN_ENTRIES = 1_000
 # Ids of records acknowledged from memory whose copy may also sit in the spool.
 REMEMBERED_ACKS = 64
 
@@ -69,6 +74,12 @@ class Sender:
         self._writer: SpoolWriter | None = None
         self._reader: SpoolReader | None = None
         self._batching = False
+        self._drain_lock = threading.Lock()
+        # Half the memory bound for log calls not yet batched, half for batched records.
+        self._buffer_share = settings.max_buffer_bytes // 2
+        self.max_entries = max(
+            MIN_ENTRIES, int(self._buffer_share / (ENTRY_BASE_BYTES + 5 * ENTRY_KEY_BYTES))
+        )
 
         self._flush_requested = threading.Event()
         self._closing = threading.Event()
@@ -137,27 +148,43 @@ class Sender:
                 return
 
     def _drain_buffer(self) -> None:
-        self._batching = True
-        try:
-            buffer, batcher = self._buffer, self._batcher
-            records: list[Record] = []
-            entries: list[Entry] = []
-            for _ in range(len(buffer)):
-                item = buffer.popleft()
-                if type(item) is tuple:
-                    entries.append(item)
-                else:
-                    # A control record (params, tags, status) keeps its place between points.
-                    batcher.add(entries)
-                    entries = []
-                    records.extend(batcher.take())
-                    records.append(item)  # type: ignore[arg-type]
-            batcher.add(entries)
-            records.extend(batcher.take())
-            if records:
-                self._enqueue(records)
-        finally:
-            self._batching = False
+        with self._drain_lock:
+            self._batching = True
+            try:
+                self._drain_locked()
+            finally:
+                self._batching = False
+
+    def _drain_locked(self) -> None:
+        buffer, batcher = self._buffer, self._batcher
+        records: list[Record] = []
+        entries: list[Entry] = []
+        for _ in range(len(buffer)):
+            item = buffer.popleft()
+            if type(item) is tuple:
+                entries.append(item)
+            else:
+                # A control record (params, tags, status) keeps its place between points.
+                batcher.add(entries)
+                entries = []
+                records.extend(batcher.take())
+                records.append(item)  # type: ignore[arg-type]
+        batcher.add(entries)
+        records.extend(batcher.take())
+        if not records:
+            return
+        points = sum(record_points(record) for record in records)
+        if entries and points:
+            # Sizes the buffer's share of the memory bound by what is actually logged.
+            entry_bytes = ENTRY_BASE_BYTES + ENTRY_KEY_BYTES * points / len(entries)
+            self.max_entries = max(MIN_ENTRIES, int(self._buffer_share / entry_bytes))
+        self._enqueue(records)
+
+    def relieve(self) -> None:
+        """Called by `log()` when the buffer holds more than its share of the memory bound:
+        the training thread batches (and spills, if need be) what waits, pacing itself to what
+        the client can take, rather than letting memory grow without end."""
+        self._drain_buffer()
 
     def _enqueue(self, records: list[Record]) -> None:
         now = time.monotonic()
@@ -175,7 +202,7 @@ class Sender:
                     not self._spilling
                     and self._network
                     and not stalled
-                    and self._memory_bytes + size <= self._settings.max_buffer_bytes
+                    and self._memory_bytes + size <= self._buffer_share
                 ):
                     self._memory.append((now, record))
                     self._memory_bytes += size
