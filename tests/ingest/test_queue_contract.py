@@ -1,6 +1,7 @@
 """One contract for both queues: the in-process one and RabbitMQ (a queue name per test)."""
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -77,9 +78,10 @@ async def test_a_full_queue_refuses_publishes(queue: Queue) -> None:
     for i in range(MAX_LENGTH):
         await queue.publish(str(i).encode())
     # A quorum queue checks its length before appending, so it may take one more.
+    with contextlib.suppress(QueueFullError):
+        await queue.publish(b"maybe one more")
     with pytest.raises(QueueFullError):
-        for _ in range(2):
-            await queue.publish(b"one too many")
+        await queue.publish(b"one too many")
 
 
 async def test_dead_lettered_messages_leave_the_queue_with_their_reason(queue: Queue) -> None:

@@ -9,7 +9,7 @@ from tests.ingest.conftest import Store
 from trackboard.server.metrics import service
 from trackboard.server.metrics.chunk_codec import Points
 from trackboard.server.metrics.ingest_message import IngestMessage
-from trackboard.server.metrics.writer import write_messages
+from trackboard.server.metrics.writer import Outcome, write_messages
 from trackboard.server.models import AppliedBatch, MetricChunk, MetricSummary
 
 
@@ -64,8 +64,9 @@ async def test_a_refused_message_is_isolated_and_the_rest_are_written(store: Sto
     good = message(store, 0, "ok", loss=points(0, 2))
     orphan = IngestMessage(uuid.uuid4().hex, store.experiment_id, "orphan", {"x": points(0, 2)}, 0)
     outcomes = await write_messages(store.database, [good, orphan])
-    assert outcomes[0].stored and outcomes[0].error is None
-    assert not outcomes[1].stored and outcomes[1].error is not None
+    assert outcomes[0] == Outcome(True)
+    assert not outcomes[1].stored
+    assert outcomes[1].error is not None
     assert len(await series(store, 0, "loss")) == 2
 
 

@@ -29,6 +29,26 @@ async def watch_depth(queue: Queue, instruments: Instruments) -> None:
         await asyncio.sleep(DEPTH_POLL_S)
 
 
+async def connect_queue(settings: Settings) -> RabbitQueue:
+    """The broker may still be starting (or restarting): keep trying, with backoff."""
+    from aio_pika.exceptions import AMQPConnectionError
+
+    assert settings.amqp_url
+    delay = 0.5
+    while True:
+        try:
+            return await RabbitQueue.connect(
+                settings.amqp_url,
+                settings.ingest_queue_name,
+                max_length=settings.ingest_max_queue_depth,
+                prefetch=settings.ingest_prefetch,
+            )
+        except (AMQPConnectionError, OSError, TimeoutError) as error:
+            log.warning("cannot reach the broker, retrying in %.1f s: %r", delay, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Consume until `stop` is set (or SIGTERM/SIGINT); the batch in hand stays unacked."""
     if not settings.amqp_url:
@@ -42,12 +62,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     if settings.worker_metrics_port:
         serve_exposition(instruments, settings.worker_metrics_host, settings.worker_metrics_port)
     database = Database.connect(settings.resolved_database_url(), pool_size=2)
-    queue = await RabbitQueue.connect(
-        settings.amqp_url,
-        settings.ingest_queue_name,
-        max_length=settings.ingest_max_queue_depth,
-        prefetch=settings.ingest_prefetch,
-    )
+    queue = await connect_queue(settings)
     limits = BatchLimits(
         settings.ingest_batch_max_messages,
         settings.ingest_batch_max_points,

@@ -166,6 +166,7 @@ class RabbitQueue:
         timeout_s: float = 10.0,
     ) -> "RabbitQueue":
         import aio_pika
+        from aio_pika.exceptions import ChannelPreconditionFailed
 
         connection = await aio_pika.connect_robust(url, reconnect_interval=1.0, timeout=timeout_s)
         try:
@@ -174,11 +175,18 @@ class RabbitQueue:
             await channel.declare_queue(
                 dead_letter_name, durable=True, arguments={"x-queue-type": "quorum"}
             )
-            await channel.declare_queue(
-                name,
-                durable=True,
-                arguments=queue_arguments(dead_letter_name, max_length, delivery_limit),
-            )
+            try:
+                await channel.declare_queue(
+                    name,
+                    durable=True,
+                    arguments=queue_arguments(dead_letter_name, max_length, delivery_limit),
+                )
+            except ChannelPreconditionFailed as error:
+                # Declared before with other arguments (another instance's settings, an
+                # older version): use it as it is rather than refuse to start.
+                log.warning("queue %s exists with other arguments, using it: %s", name, error)
+                channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+                await channel.declare_queue(name, passive=True)
         except BaseException:
             await connection.close()
             raise
