@@ -16,7 +16,7 @@ MAX_RUN_ID_LENGTH = 32
 MAX_INSPECTED_BODY = 16 * 1024 * 1024
 EXPERIMENT_FIELDS = ("experiment_id",)
 EXPERIMENT_LIST_FIELDS = ("experiment_ids",)
-RUN_FIELDS = ("run_id", "run_uuid")
+RUN_FIELDS = ("run_id", "run_uuid", "run_ids")
 # v1 routes whose targets are in the JSON body.
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/"
 V1_BODY_ROUTES = frozenset({"/api/v1/runs/search", "/api/v1/experiments"})
