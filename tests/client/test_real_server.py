@@ -201,7 +201,7 @@ def _run_script(body: str, env: dict[str, str]) -> subprocess.CompletedProcess[s
     )
 
 
-def test_exit_without_finish_finishes_the_run_and_an_uncaught_error_fails_it(
+def test_exit_without_finish_finishes_the_run_an_uncaught_error_fails_it_ctrl_c_kills_it(
     server: LiveServer, client_home: Path
 ) -> None:
     script = """
@@ -210,21 +210,24 @@ def test_exit_without_finish_finishes_the_run_and_an_uncaught_error_fails_it(
         print(run.id, flush=True)
         for step in range(5000):
             run.log({"loss": 1.0 / (step + 1), "acc": step / 1000, "step_sq": step * step})
-        if "{fail}" == "yes":
+        if "{end}" == "error":
             raise RuntimeError("training blew up")
+        if "{end}" == "interrupt":
+            raise KeyboardInterrupt
     """
     env = {"TRACKBOARD_URL": server.url}
-    clean = _run_script(script.replace("{fail}", "no"), env)
+    clean = _run_script(script.replace("{end}", "clean"), env)
     assert clean.returncode == 0, clean.stderr
-    failing = _run_script(script.replace("{fail}", "yes"), env)
+    failing = _run_script(script.replace("{end}", "error"), env)
     assert failing.returncode == 1
     assert "training blew up" in failing.stderr
-    clean_id, failed_id = clean.stdout.strip(), failing.stdout.strip()
-    _assert_exactly_once(server.url, clean_id, 5000)
-    _assert_exactly_once(server.url, failed_id, 5000)
+    interrupted = _run_script(script.replace("{end}", "interrupt"), env)
+    assert interrupted.returncode != 0
+    ids = [p.stdout.strip() for p in (clean, failing, interrupted)]
+    for run_id in ids:
+        _assert_exactly_once(server.url, run_id, 5000)
     with trackboard.Api(server.url) as api:
-        assert api.run(clean_id).status == "FINISHED"
-        assert api.run(failed_id).status == "FAILED"
+        assert [api.run(run_id).status for run_id in ids] == ["FINISHED", "FAILED", "KILLED"]
 
 
 def test_a_crash_loses_at_most_the_last_flush_interval_even_while_the_server_is_away(

@@ -146,6 +146,17 @@ def test_context_manager_marks_finished_failed_and_killed(
     assert fake.runs[killed.id].status == "KILLED"
 
 
+def test_sys_exit_inside_the_block_finishes_on_zero_and_fails_otherwise(
+    fake: FakeServer, start: StartRun
+) -> None:
+    with pytest.raises(SystemExit), start() as clean:
+        raise SystemExit(0)
+    with pytest.raises(SystemExit), start() as failed:
+        raise SystemExit("bad config")
+    assert fake.runs[clean.id].status == "FINISHED"
+    assert fake.runs[failed.id].status == "FAILED"
+
+
 def test_log_after_finish_raises(start: StartRun) -> None:
     run = start()
     run.finish()

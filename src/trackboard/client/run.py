@@ -156,6 +156,9 @@ class Run:
     ) -> None:
         if exc_type is None:
             self.finish("FINISHED")
+        elif issubclass(exc_type, SystemExit):
+            code = exc.code if isinstance(exc, SystemExit) else None
+            self.finish("FINISHED" if code in (0, None) else "FAILED")
         elif issubclass(exc_type, KeyboardInterrupt):
             self.finish("KILLED")
         else:
