@@ -138,7 +138,7 @@ async def test_other_projects_key_gets_404_on_every_targeted_route(
             continue
         if "{" not in template and "mlflow" not in template:
             continue  # no target in the path: lists and creates, tested apart
-        if template.endswith("{path:path}") or template.endswith("/logged-models/search"):
+        if template.endswith(("{path:path}", "/logged-models/search")):
             continue  # MLflow's catch-all and the stub that names no target
         path = concrete(template, world, "a")
         response = await send(client, method, path, mlflow_body(world, "a"), world.keys["b_owner"])
