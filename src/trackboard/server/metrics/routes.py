@@ -7,9 +7,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from trackboard.server.metrics import service
-from trackboard.server.metrics.batch import parse_batch
 from trackboard.server.metrics.ingest import Ingestor, find_active_run, ingest_batch
-from trackboard.server.metrics.schemas import BatchAccepted, MetricBatch
+from trackboard.server.metrics.ingest_parse import parse_batch_body, request_body_openapi
+from trackboard.server.metrics.schemas import BatchAccepted
 from trackboard.server.metrics.values import render_values
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
 from trackboard.server.runs import service as runs
@@ -30,13 +30,15 @@ HISTORY_EXAMPLE = {
         202: {"model": BatchAccepted, "description": "Durably queued (distributed mode)."},
         503: {"description": "The ingest queue is full or unreachable; see Retry-After."},
     },
+    # The body is a `MetricBatch`, parsed from the raw bytes (see ingest_parse).
+    openapi_extra=request_body_openapi(),
 )
-async def log_metrics(run_id: str, body: MetricBatch, request: Request) -> JSONResponse:
+async def log_metrics(run_id: str, request: Request) -> JSONResponse:
     """Take one batch, all or nothing; a repeated `batch_id` is stored once.
 
     200 once stored (embedded mode), 202 once durably queued (distributed mode).
     """
-    batch = parse_batch(body)
+    batch = parse_batch_body(await request.body())
     ingestor: Ingestor = request.app.state.ingestor
     run = await find_active_run(ingestor, database(request), run_id)
     result = await ingest_batch(ingestor, run, batch)
