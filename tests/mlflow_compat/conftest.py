@@ -4,22 +4,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.mlflow_compat.servers import (
-    Server,
-    mlflow_spec,
-    require_mlflow,
-    running,
-    trackboard_spec,
-)
+from tests.mlflow_compat.servers import Server, require_mlflow, shared_pair
 
 
 @pytest.fixture(scope="session")
 def server_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Server]]:
-    """(MLflow, Trackboard)."""
+    """(MLflow, Trackboard), shared with tests/importer."""
     require_mlflow()
-    root = tmp_path_factory.mktemp("servers")
-    with running(mlflow_spec(root / "mlflow"), trackboard_spec(root / "trackboard")) as servers:
-        yield servers[0], servers[1]
+    with shared_pair.use(tmp_path_factory.mktemp("servers")) as servers:
+        yield servers
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -154,3 +155,33 @@ def running(*specs: ServerSpec) -> Iterator[list[Server]]:
     finally:
         for process in processes:
             process.stop()
+
+
+class _SharedPair:
+    """One MLflow + Trackboard pair for all test folders of a session, reference-counted."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.context: Any = None
+        self.servers: tuple[Server, Server] | None = None
+
+    @contextmanager
+    def use(self, data_dir: Path) -> Iterator[tuple[Server, Server]]:
+        if self.users == 0:
+            self.context = running(
+                mlflow_spec(data_dir / "mlflow"), trackboard_spec(data_dir / "tb")
+            )
+            started = self.context.__enter__()
+            self.servers = (started[0], started[1])
+        self.users += 1
+        try:
+            assert self.servers is not None
+            yield self.servers
+        finally:
+            self.users -= 1
+            if self.users == 0:
+                self.context.__exit__(None, None, None)
+                self.servers = None
+
+
+shared_pair = _SharedPair()
