@@ -20,8 +20,11 @@ TRACKBOARD = Path(sys.executable).with_name("trackboard")
 
 
 class LiveServer:
-    def __init__(self, home: Path, port: int | None = None) -> None:
+    def __init__(
+        self, home: Path, port: int | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
         self.home = home
+        self.extra_env = extra_env or {}
         self.port = port or unused_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home / "server.log"
@@ -29,7 +32,7 @@ class LiveServer:
 
     def start(self, timeout: float = 60.0) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "TRACKBOARD_HOME": str(self.home)}
+        env = {**os.environ, "TRACKBOARD_HOME": str(self.home), **self.extra_env}
         env.pop("TRACKBOARD_DATABASE_URL", None)
         with self.log.open("ab") as log:
             self._process = subprocess.Popen(

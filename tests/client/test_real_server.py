@@ -47,10 +47,12 @@ def _log(run: trackboard.Run, steps: range, pause: float = 0.0) -> None:
             time.sleep(pause)
 
 
-def _assert_exactly_once(url: str, run_id: str, n: int, settle: float = 30.0) -> None:
+def _assert_exactly_once(
+    url: str, run_id: str, n: int, settle: float = 30.0, api_key: str | None = None
+) -> None:
     # Metrics may become visible a little after they were acknowledged (the server may queue
     # them), so wait until all arrived; more than n at any time is a failure at once.
-    with trackboard.Api(url) as api:
+    with trackboard.Api(url, api_key=api_key) as api:
         deadline = time.monotonic() + settle
         while True:
             loss = api.history(run_id, "loss")
@@ -267,3 +269,30 @@ def test_the_readme_example_works_as_written(server: LiveServer, client_home: Pa
     assert result.returncode == 0, result.stderr
     assert "100 points, last loss" in result.stdout
     assert f"dashboard: {server.url}/runs/" in result.stdout
+
+
+def test_with_authentication_on_the_api_key_is_used_and_a_wrong_one_refused_at_init(
+    tmp_path: Path, client_home: Path
+) -> None:
+    home = tmp_path / "auth-server"
+    env = {**os.environ, "TRACKBOARD_HOME": str(home), "TRACKBOARD_AUTH": "on"}
+    created = subprocess.run(
+        [str(Path(sys.executable).with_name("trackboard")), "keys", "create", "--project", "p"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip().splitlines()[-1]
+    live = LiveServer(home, extra_env={"TRACKBOARD_AUTH": "on"})
+    live.start()
+    try:
+        with pytest.raises(trackboard.RequestRejectedError) as refused:
+            trackboard.init(experiment="secured", url=live.url, api_key="tbk_wrong")
+        assert refused.value.status == 401
+        with trackboard.init(experiment="secured", url=live.url, api_key=key) as run:
+            _log(run, range(100))
+        _assert_exactly_once(live.url, run.id, 100, api_key=key)
+    finally:
+        live.stop()
