@@ -6,10 +6,10 @@ import re
 import time
 from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from playwright.sync_api import Page, Request, expect
 
 from tests.e2e.api import Api
+from tests.e2e.live import live_or_skip
 from tests.e2e.pixels import coloured_pixels
 from tests.e2e.servers import ServerProcess
 
@@ -222,16 +222,6 @@ def test_compare_overlays_runs_and_draws_parallel_coordinates(
     page.get_by_role("button", name="Remove run-00").click()
     expect(page.get_by_test_id("compare-legend").get_by_role("link")).to_have_count(5)
     assert ids[0] not in query(page)["runs"][0]
-
-
-def live_or_skip(page: Page) -> None:
-    status = page.get_by_test_id("live-status")
-    try:
-        expect(status).to_have_attribute("data-status", "open", timeout=5_000)
-    except AssertionError:
-        pytest.skip(
-            "the live WebSocket /api/v1/ws is not served by this app (see docs/dashboard.md)"
-        )
 
 
 def test_a_logged_point_appears_on_the_run_page_within_2_s(

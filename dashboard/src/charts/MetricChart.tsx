@@ -55,7 +55,13 @@ function buildOptions(
     },
     axes: [
       axisStyle,
-      { ...axisStyle, size: 60, values: (_u, vals) => vals.map((v) => formatValue(v)) },
+      {
+        ...axisStyle,
+        size: 60,
+        // A log axis passes null for the ticks it leaves unlabelled.
+        // (uPlot's types say number; its log filter hands over nulls.)
+        values: (_u, vals) => vals.map((v: number | null) => (v === null ? "" : formatValue(v))),
+      },
     ],
     series: [
       { label: axis === "time" ? "time" : "step" },

@@ -89,7 +89,7 @@ function MetricPanel({
       return {
         data: [raw.x, raw.y, smooth.y],
         series: [
-          { label: `${metricKey} (raw)`, color: `${color}44` },
+          { label: `${metricKey} (raw)`, color: `${color}66` },
           { label: metricKey, color },
         ],
       };

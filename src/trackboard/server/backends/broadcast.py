@@ -283,3 +283,10 @@ class RabbitBroadcast:
     async def close(self) -> None:
         await self._local.close()
         await self._connection.close()
+
+
+async def open_broadcast(amqp_url: str | None, exchange_name: str = "trackboard.live") -> Broadcast:
+    """RabbitMQ fan-out across instances when a broker is configured, else in-process."""
+    if amqp_url is None:
+        return LocalBroadcast()
+    return await RabbitBroadcast.connect(amqp_url, exchange_name)

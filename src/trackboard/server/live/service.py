@@ -5,6 +5,7 @@ event, see `max_points_per_key`); `experiment.<id>` carries run events and, for 
 only the latest point of each key (what a runs table shows).
 """
 
+import logging
 import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Protocol
@@ -16,6 +17,8 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from trackboard.server.backends.broadcast import Broadcast, Subscription
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MAX_POINTS_PER_KEY = 1_000
 
@@ -96,7 +99,11 @@ def encode_points(
 
 
 class LiveService:
-    """Turns committed changes into events on the broadcast; hands out subscriptions."""
+    """Turns committed changes into events on the broadcast; hands out subscriptions.
+
+    Publishing is best effort: a broker error is logged, never raised, because the change
+    itself is committed and live views re-read the API when they reconnect.
+    """
 
     def __init__(
         self, broadcast: Broadcast, max_points_per_key: int = DEFAULT_MAX_POINTS_PER_KEY
@@ -122,8 +129,8 @@ class LiveService:
         run_event: dict[str, Any] = {**head, "points": points}
         if truncated:
             run_event["truncated"] = True
-        await self._broadcast.publish(run_topic(run_id), orjson.dumps(run_event))
-        await self._broadcast.publish(
+        await self._publish(run_topic(run_id), orjson.dumps(run_event))
+        await self._publish(
             experiment_topic(experiment_id), orjson.dumps({**head, "points": latest})
         )
 
@@ -137,8 +144,14 @@ class LiveService:
     async def _publish_run(self, event: str, run: RunDocument) -> None:
         # The document's own JSON keeps its non-finite values as the API writes them.
         message = b'{"event":"%s","run":%s}' % (event.encode(), run.model_dump_json().encode())
-        await self._broadcast.publish(run_topic(run.id), message)
-        await self._broadcast.publish(experiment_topic(run.experiment_id), message)
+        await self._publish(run_topic(run.id), message)
+        await self._publish(experiment_topic(run.experiment_id), message)
+
+    async def _publish(self, topic: str, message: bytes) -> None:
+        try:
+            await self._broadcast.publish(topic, message)
+        except Exception:
+            log.warning("live event for %s not published", topic, exc_info=True)
 
 
 def live_service(connection: HTTPConnection) -> LiveService:
