@@ -4,6 +4,8 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 
 from trackboard.server.accounts import service as accounts
+from trackboard.server.backends.cache import CacheUnavailableError
+from trackboard.server.errors import Unavailable
 from trackboard.server.gateway.client_address import bucket_address
 from trackboard.server.gateway.denials import RateLimitedError, UnauthenticatedError
 from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts
@@ -48,7 +50,10 @@ async def login(
     user = await accounts.authenticate_user(session, body.username, body.password)
     if user is None:
         raise UnauthenticatedError("wrong username or password")
-    token, login_session = await parts.sessions.create(user.id)
+    try:
+        token, login_session = await parts.sessions.create(user.id)
+    except CacheUnavailableError as exc:
+        raise Unavailable("the session store is unavailable; retry shortly") from exc
     secure = is_tls(request, parts.cookie_secure)
     max_age = int(parts.sessions.ttl_s)
     response.set_cookie(
