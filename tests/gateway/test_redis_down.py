@@ -22,8 +22,7 @@ async def test_the_gateway_degrades_without_redis(sqlite_settings: Settings) -> 
         world = await seed_world(app, client)
         headers = bearer(world.keys["a_viewer"])
         codes = [
-            (await client.get("/api/v1/experiments", headers=headers)).status_code
-            for _ in range(7)
+            (await client.get("/api/v1/experiments", headers=headers)).status_code for _ in range(7)
         ]
         assert codes[0] == 200
         assert codes[-1] == 429  # the in-memory fallback bucket
