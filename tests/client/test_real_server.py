@@ -118,10 +118,10 @@ def test_503_429_and_lost_answers_from_the_server_neither_lose_nor_double_points
         seconds_503 = time.monotonic() - began
         proxy.mode, proxy.retry_after = "429", None
         _log(run, range(400, 600), pause=0.005)
+        before_losing = proxy.faulted
         proxy.mode = "lose"
         _log(run, range(600, 800), pause=0.005)
-        time.sleep(0.5)
-        lost = proxy.faulted
+        assert _wait_for(lambda: proxy.faulted > before_losing, 10)
         proxy.mode = "pass"
         _log(run, range(800, 1000))
         run.finish()
@@ -129,7 +129,6 @@ def test_503_429_and_lost_answers_from_the_server_neither_lose_nor_double_points
         assert refused_503 >= 1
         # Retry-After: 1 was honoured: about one attempt a second while it was answered.
         assert refused_503 <= seconds_503 + 2
-        assert lost > refused_503, "the lose phase must have stored batches it then failed"
     finally:
         proxy.close()
 
