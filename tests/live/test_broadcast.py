@@ -13,6 +13,15 @@ from trackboard.server.backends.broadcast import Broadcast, LocalBroadcast, Rabb
 AMQP_URL = os.environ.get("TRACKBOARD_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 
+async def delete_exchange(name: str) -> None:
+    import aio_pika
+
+    connection = await aio_pika.connect(AMQP_URL)
+    async with connection:
+        channel = await connection.channel()
+        await channel.exchange_delete(name)
+
+
 def broker_reachable() -> bool:
     try:
         with socket.create_connection(("127.0.0.1", 5672), timeout=1):
@@ -33,9 +42,11 @@ async def broadcast(request: pytest.FixtureRequest) -> AsyncIterator[Broadcast]:
             pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672")
         pytest.skip("RabbitMQ is not reachable on 127.0.0.1:5672")
     # Each test its own exchange: tests never hear each other.
-    rabbit = await RabbitBroadcast.connect(AMQP_URL, f"trackboard.test.{uuid.uuid4().hex}")
+    exchange = f"trackboard.test.{uuid.uuid4().hex}"
+    rabbit = await RabbitBroadcast.connect(AMQP_URL, exchange)
     yield rabbit
     await rabbit.close()
+    await delete_exchange(exchange)
 
 
 async def next_message(subscription: AsyncIterator[bytes], within: float = 5.0) -> bytes:
@@ -141,3 +152,4 @@ async def test_messages_cross_instances_through_the_broker() -> None:
     finally:
         await speaker.close()
         await listener.close()
+        await delete_exchange(exchange)
