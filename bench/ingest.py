@@ -507,7 +507,7 @@ def main() -> None:
                     str(MLFLOW_BIN),
                     "server",
                     "--backend-store-uri",
-                    f"{PG}/{mlflow_db}",
+                    f"postgresql+psycopg2://postgres@127.0.0.1:5432/{mlflow_db}",
                     "--host",
                     "127.0.0.1",
                     "--port",
