@@ -100,11 +100,10 @@ def test_mlruns_folder_imports_completely_and_only_once(tmp_path: Path, trackboa
             ],
         )
         assert result.exit_code == 0, result.output
-    imported = MlflowRestSource(trackboard.url)
-    assert snapshot(imported, names) == expected
-
-    target = TrackboardTarget(trackboard.url)
-    again = [import_from_mlflow(source, target, experiment_name=name) for name in names]
+    with MlflowRestSource(trackboard.url) as imported, TrackboardTarget(trackboard.url) as target:
+        assert snapshot(imported, names) == expected
+        again = [import_from_mlflow(source, target, experiment_name=name) for name in names]
+        assert snapshot(imported, names) == expected
     assert [(s.new_runs, s.points_sent) for s in again] == [(0, 0), (0, 0)]
     assert sum(s.points_already_there for s in again) == sum(
         len(h)
@@ -112,7 +111,6 @@ def test_mlruns_folder_imports_completely_and_only_once(tmp_path: Path, trackboa
         for r in e["runs"].values()
         for h in r["histories"].values()
     )
-    assert snapshot(imported, names) == expected
 
 
 def test_mlflow_server_imports_completely_once_and_then_only_new_points(
@@ -120,11 +118,24 @@ def test_mlflow_server_imports_completely_once_and_then_only_new_points(
 ) -> None:
     prefix = f"server-{uuid.uuid4().hex[:8]}"
     first_run = write_mlflow_data(mlflow_source.url, tmp_path, prefix)[0]
-    names = [f"{prefix}-a", f"{prefix}-b"]
-    source = MlflowRestSource(mlflow_source.url)
-    target = TrackboardTarget(trackboard.url)
-    imported = MlflowRestSource(trackboard.url)
+    with (
+        MlflowRestSource(mlflow_source.url) as source,
+        TrackboardTarget(trackboard.url) as target,
+        MlflowRestSource(trackboard.url) as imported,
+    ):
+        check_server_import(tmp_path, mlflow_source, prefix, first_run, source, target, imported)
 
+
+def check_server_import(
+    tmp_path: Path,
+    mlflow_source: Server,
+    prefix: str,
+    first_run: str,
+    source: MlflowRestSource,
+    target: TrackboardTarget,
+    imported: MlflowRestSource,
+) -> None:
+    names = [f"{prefix}-a", f"{prefix}-b"]
     summaries = [import_from_mlflow(source, target, experiment_name=name) for name in names]
     assert [s.new_runs for s in summaries] == [2, 2]
     assert snapshot(imported, names) == snapshot(source, names)

@@ -9,10 +9,15 @@ import json
 import math
 import re
 import sys
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
+import matplotlib
 import mlflow
+import mlflow.artifacts
+from matplotlib import pyplot
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag, ViewType
 from mlflow.exceptions import MlflowException
@@ -238,5 +243,42 @@ out["errors"] = {
     "missing_tag": error_code(lambda: client.delete_tag(parent.info.run_id, "no-such-tag")),
     "unknown_experiment": error_code(lambda: client.get_experiment("987654")),
 }
+
+# --- artifacts through the mlflow-artifacts proxy ----------------------------------------
+matplotlib.use("Agg")
+mlflow.set_experiment(f"{PREFIX}-artifacts")
+with mlflow.start_run(run_name="with-artifacts") as art, tempfile.TemporaryDirectory() as tmp:
+    label(art.info.run_id, "run-artifacts")
+    mlflow.log_dict({"classes": 10}, "config.json")
+    mlflow.log_text("hello", "notes/readme.txt")
+    local = Path(tmp) / "data.csv"
+    local.write_text("a,b\n1,2\n")
+    mlflow.log_artifact(str(local), artifact_path="sub/dir")
+    figure, axes = pyplot.subplots()
+    axes.plot([1, 2, 3])
+    mlflow.log_figure(figure, "plots/curve.png")
+    out["artifact_uri"] = art.info.artifact_uri
+
+
+def listing(path: str | None = None) -> list[Any]:
+    return [
+        (f.path, f.is_dir, None if f.is_dir or f.path.endswith(".png") else f.file_size)
+        for f in client.list_artifacts(art.info.run_id, path)
+    ]
+
+
+out["artifacts_root"] = listing()
+out["artifacts_notes"] = listing("notes")
+out["artifacts_sub_dir"] = listing("sub/dir")
+with tempfile.TemporaryDirectory() as tmp:
+    config = mlflow.artifacts.download_artifacts(
+        run_id=art.info.run_id, artifact_path="config.json", dst_path=tmp
+    )
+    out["downloaded_config"] = Path(config).read_text()
+    everything = mlflow.artifacts.download_artifacts(run_id=art.info.run_id, dst_path=tmp)
+    out["downloaded_files"] = sorted(
+        p.relative_to(everything).as_posix() for p in Path(everything).rglob("*") if p.is_file()
+    )
+out["loaded_dict"] = mlflow.artifacts.load_dict(f"runs:/{art.info.run_id}/config.json")
 
 print(json.dumps(clean(out), sort_keys=True))

@@ -60,3 +60,5 @@ def test_mlflow_client_sees_the_same_results_from_both_servers(
     assert len(expected["history_loss"]) == 20
     assert expected["search"]["acc_gt"]
     assert expected["errors"]["param_changed"] == "INVALID_PARAMETER_VALUE"
+    assert expected["downloaded_config"]
+    assert "plots/curve.png" in expected["downloaded_files"]

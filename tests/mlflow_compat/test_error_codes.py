@@ -6,6 +6,7 @@ minutes): there Trackboard must answer 400 INVALID_PARAMETER_VALUE.
 """
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,9 +45,12 @@ def _setup(server: Server, name: str) -> Fixture:
 
 
 @pytest.fixture(scope="module")
-def fixtures(mlflow_reference: Server, trackboard: Server) -> tuple[Fixture, Fixture]:
+def fixtures(mlflow_reference: Server, trackboard: Server) -> Iterator[tuple[Fixture, Fixture]]:
     name = f"errors-{uuid.uuid4().hex[:8]}"
-    return _setup(mlflow_reference, name), _setup(trackboard, name)
+    pair = _setup(mlflow_reference, name), _setup(trackboard, name)
+    yield pair
+    for fixture in pair:
+        fixture.http.close()
 
 
 def _metric(key: str = "m", value: Any = 1.0, timestamp: Any = 1, step: Any = 0) -> dict[str, Any]:

@@ -56,6 +56,12 @@ class MlflowRestSource:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> "MlflowRestSource":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
             response = self._http.request(method, path, **kwargs)

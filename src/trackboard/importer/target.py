@@ -40,6 +40,12 @@ class TrackboardTarget:
     def close(self) -> None:
         self._http.close()
 
+    def __enter__(self) -> "TrackboardTarget":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def _request(
         self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202), **kw: Any
     ) -> httpx.Response:

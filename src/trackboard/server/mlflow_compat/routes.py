@@ -32,7 +32,7 @@ def _prefixed(prefix: str, include_in_schema: bool) -> APIRouter:
             router.add_api_route(
                 route.path,
                 route.endpoint,
-                methods=sorted(route.methods),
+                methods=sorted(route.methods or ()),
                 name=route.name,
                 include_in_schema=include_in_schema,
                 tags=["mlflow"],
