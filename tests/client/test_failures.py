@@ -174,7 +174,7 @@ def test_the_spool_folder_is_under_trackboard_home(
     assert settings.spool_dir == tmp_path / "home" / "spool"
 
 
-def test_while_a_request_hangs_new_points_go_to_disk_within_two_flush_intervals(
+def test_while_a_request_hangs_waiting_points_go_to_disk_after_a_flush_interval(
     fake: FakeServer, start: StartRun, settings: ClientSettings
 ) -> None:
     gate = threading.Event()

@@ -142,6 +142,8 @@ class Sender:
                 except Exception:  # a bug here must not silently stop all sending
                     logger.exception("trackboard: the batcher failed")
                 last = now
+            elif self._inflight_since is not None or self._memory:
+                self._spill_if_stalled()
             if closing:
                 self._batcher_done.set()
                 self._wake_uploader.set()
@@ -172,6 +174,7 @@ class Sender:
         batcher.add(entries)
         records.extend(batcher.take())
         if not records:
+            self._enqueue(records)  # still checks for records waiting too long
             return
         points = sum(record_points(record) for record in records)
         if entries and points:
@@ -190,12 +193,7 @@ class Sender:
         now = time.monotonic()
         to_spool: list[Record] = []
         with self._lock:
-            # A request hanging, or records waiting, past two flush intervals count as an
-            # outage: records then go to disk, so a crash loses no more than a flush interval.
-            limit = now - 2 * self._settings.flush_interval
-            stalled = (self._inflight_since is not None and self._inflight_since < limit) or (
-                bool(self._memory) and self._memory[0][0] < limit
-            )
+            stalled = self._spill_if_stalled_locked(now)
             for record in records:
                 size = estimate_bytes(record)
                 if (
@@ -214,6 +212,22 @@ class Sender:
                 assert self._writer is not None
                 self._writer.append(to_spool)
         self._wake_uploader.set()
+
+    def _spill_if_stalled_locked(self, now: float) -> bool:
+        """A request hanging, or records waiting, longer than a flush interval count as an
+        outage: what waits goes to disk, so a crash cannot lose much more than that."""
+        limit = now - self._settings.flush_interval
+        stalled = (self._inflight_since is not None and self._inflight_since < limit) or (
+            bool(self._memory) and self._memory[0][0] < limit
+        )
+        if stalled and not self._spilling:
+            self._start_spilling_locked()
+        return stalled
+
+    def _spill_if_stalled(self) -> None:
+        with self._lock:
+            if self._network:
+                self._spill_if_stalled_locked(time.monotonic())
 
     # -- spool --------------------------------------------------------------------------
 
