@@ -24,6 +24,7 @@ from trackboard.server.gateway.session_routes import router as session_router
 from trackboard.server.gateway.wiring import build_gateway
 from trackboard.server.health.routes import router as health_router
 from trackboard.server.metrics.ingest import Ingestor
+from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
@@ -75,7 +76,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer = None
         if embedded_writer:
             limits = BatchLimits(settings.ingest_batch_max_messages, linger_s=0.0)
-            consumer = IngestConsumer(queue, database, instruments, limits, ingestor.written)
+            consumer = IngestConsumer(
+                queue, database, instruments, limits, ingestor.written, Compactor(database)
+            )
             writer = asyncio.create_task(consumer.run(), name="ingest-writer")
         try:
             yield

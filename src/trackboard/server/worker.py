@@ -13,6 +13,7 @@ import signal
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
+from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
@@ -68,7 +69,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         settings.ingest_batch_max_points,
         settings.ingest_batch_linger_s,
     )
-    consumer = IngestConsumer(queue, database, instruments, limits)
+    consumer = IngestConsumer(queue, database, instruments, limits, compactor=Compactor(database))
     tasks = [
         asyncio.create_task(consumer.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Delivery, Queue
+from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_message import (
     IngestMessage,
     PoisonMessageError,
@@ -46,12 +47,14 @@ class IngestConsumer:
         instruments: Instruments,
         limits: BatchLimits,
         on_written: Written | None = None,
+        compactor: Compactor | None = None,
     ) -> None:
         self.queue = queue
         self.database = database
         self.instruments = instruments
         self.limits = limits
         self.on_written = on_written
+        self.compactor = compactor
 
     async def run(self) -> None:
         """Consume until cancelled; cancelling leaves the batch in hand unacked."""
@@ -63,6 +66,10 @@ class IngestConsumer:
         batch = await self.collect()
         if batch:
             await self.handle(batch)
+        if self.compactor is not None:
+            merged = await self.compactor.compact_due()
+            if merged:
+                self.instruments.ingest_chunks_compacted.inc(merged)
         return len(batch)
 
     async def collect(self) -> list[tuple[Delivery, IngestMessage]]:
@@ -126,5 +133,8 @@ class IngestConsumer:
         await self.queue.ack(acked)
         self.instruments.ingest_write_messages.observe(len(messages))
         self.instruments.ingest_write_points.observe(sum(m.point_count for m in messages))
+        results = list(zip(messages, outcomes, strict=True))
         if self.on_written is not None:
-            self.on_written(list(zip(messages, outcomes, strict=True)))
+            self.on_written(results)
+        if self.compactor is not None:
+            self.compactor.note_write(results)

@@ -7,7 +7,7 @@ inserts (binary COPY on PostgreSQL, executemany on SQLite).
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, func, insert, Row, select, text
+from sqlalchemy import Row, case, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -81,6 +81,28 @@ async def copy_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]
         records=[tuple(chunk[column] for column in CHUNK_COLUMNS) for chunk in chunks],
         columns=CHUNK_COLUMNS,
     )
+
+
+async def select_small_chunks_for_update(
+    session: AsyncSession, run_id: str, key: str, below_points: int
+) -> Sequence[Row[int, bytes]]:
+    """A series' chunks of fewer than `below_points` points, locked; chunks another
+    compactor holds are skipped (SQLite ignores the lock: it has one writer anyway)."""
+    query = (
+        select(MetricChunk.id, MetricChunk.data)
+        .where(
+            MetricChunk.run_id == run_id,
+            MetricChunk.key == key,
+            MetricChunk.point_count < below_points,
+        )
+        .order_by(MetricChunk.min_step)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).all()
+
+
+async def delete_chunks(session: AsyncSession, ids: Sequence[int]) -> None:
+    await session.execute(delete(MetricChunk).where(MetricChunk.id.in_(ids)))
 
 
 async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[str, Any]]) -> None:

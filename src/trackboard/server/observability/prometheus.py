@@ -93,6 +93,11 @@ class Instruments:
             "Messages moved to the dead-letter queue.",
             registry=self.registry,
         )
+        self.ingest_chunks_compacted = Counter(
+            "trackboard_ingest_chunks_compacted_total",
+            "Small metric chunks merged into larger ones by background compaction.",
+            registry=self.registry,
+        )
         self.ingest_rejected = Counter(
             "trackboard_ingest_rejected_total",
             "Batches refused with 503 because the queue was full or unreachable.",
