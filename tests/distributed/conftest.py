@@ -26,7 +26,7 @@ from tests.databases import PostgresDatabases
 from tests.services import AMQP_URL, require_service
 from trackboard.server.app import create_app
 from trackboard.server.config import Settings
-from trackboard.server.metrics.chunk_codec import decode_chunk
+from trackboard.server.metrics.chunk_codec import Int64Array, decode_chunk
 
 QUEUE_DEPTH = 5_000
 
@@ -198,7 +198,7 @@ async def wait_for_points(pg_url: str, expected: int, timeout_s: float) -> int:
     return stored
 
 
-async def series_by_key(pg_url: str) -> dict[tuple[str, str], np.ndarray]:  # type: ignore[type-arg]
+async def series_by_key(pg_url: str) -> dict[tuple[str, str], Int64Array]:
     """Every stored step of every (run, key), duplicates kept."""
     connection = await asyncpg.connect(
         make_url(pg_url).set(drivername="postgresql").render_as_string(False)
@@ -207,7 +207,7 @@ async def series_by_key(pg_url: str) -> dict[tuple[str, str], np.ndarray]:  # ty
         rows = await connection.fetch("SELECT run_id, key, data FROM metric_chunks")
     finally:
         await connection.close()
-    parts: dict[tuple[str, str], list[np.ndarray]] = {}  # type: ignore[type-arg]
+    parts: dict[tuple[str, str], list[Int64Array]] = {}
     for row in rows:
         parts.setdefault((row["run_id"], row["key"]), []).append(decode_chunk(row["data"]).steps)
     return {ident: np.concatenate(chunks) for ident, chunks in parts.items()}

@@ -25,7 +25,11 @@ async def test_small_writes_are_compacted_into_one_chunk_with_the_same_points(
     for i in [3, 1, 0, 2, 9, 8, 7, 6, 5, 4]:
         steps = np.arange(i * 10, i * 10 + 10, dtype=np.int64)
         message = IngestMessage(
-            run_id, store.experiment_id, f"b{i}", {"loss": Points(steps, steps, steps * 0.5)}, 0
+            run_id,
+            store.experiment_id,
+            f"b{i}",
+            {"loss": Points(steps, steps, (steps * 0.5).astype(np.float64))},
+            0,
         )
         outcomes = await write_messages(store.database, [message])
         compactor.note_write([(message, outcomes[0])])
@@ -50,7 +54,11 @@ async def test_series_with_few_small_chunks_are_left_alone(store: Store) -> None
     compactor = Compactor(store.database, min_chunks=8, interval_s=0.0)
     steps = np.arange(5, dtype=np.int64)
     message = IngestMessage(
-        store.run_ids[0], store.experiment_id, None, {"x": Points(steps, steps, steps * 1.0)}, 0
+        store.run_ids[0],
+        store.experiment_id,
+        None,
+        {"x": Points(steps, steps, steps.astype(np.float64))},
+        0,
     )
     for _ in range(3):
         compactor.note_write([(message, (await write_messages(store.database, [message]))[0])])

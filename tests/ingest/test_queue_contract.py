@@ -8,7 +8,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.services import AMQP_URL, require_service
-from trackboard.server.backends.queue import LocalQueue, Queue, QueueFullError, RabbitQueue
+from trackboard.server.backends.queue import (
+    Delivery,
+    LocalQueue,
+    Queue,
+    QueueFullError,
+    RabbitQueue,
+)
 
 MAX_LENGTH = 5
 
@@ -52,7 +58,7 @@ async def test_published_messages_are_received_in_order_and_gone_once_acked(queu
     for body in (b"a", b"b", b"c"):
         await queue.publish(body)
     assert await depth_becomes(queue, 3) == 3
-    received = []
+    received: list[Delivery] = []
     while len(received) < 3:
         received += await queue.receive(10, 2.0)
     assert [d.body for d in received] == [b"a", b"b", b"c"]
@@ -87,7 +93,7 @@ async def test_a_full_queue_refuses_publishes(queue: Queue) -> None:
 async def test_dead_lettered_messages_leave_the_queue_with_their_reason(queue: Queue) -> None:
     await queue.publish(b"poison")
     await queue.publish(b"fine")
-    received = []
+    received: list[Delivery] = []
     while len(received) < 2:
         received += await queue.receive(10, 2.0)
     await queue.dead_letter(received[0], "unreadable")
