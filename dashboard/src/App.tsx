@@ -2,6 +2,7 @@
 import { QueryCache, QueryClient, QueryClientProvider } from "@tanstack/react-query";
 import { lazy, Suspense, useState, type ReactNode } from "react";
 import { ApiError } from "./api/client";
+import { prefetchRoute } from "./api/queries";
 import { LoginPage } from "./components/LoginGate";
 import { LiveProvider, useLiveStatus } from "./live/LiveProvider";
 import { defaultLiveUrl, LiveSocket } from "./live/socket";
@@ -72,7 +73,11 @@ function Page() {
 
 export function App() {
   const [needsLogin, setNeedsLogin] = useState(false);
-  const [queryClient] = useState(() => makeQueryClient(() => setNeedsLogin(true)));
+  const [queryClient] = useState(() => {
+    const client = makeQueryClient(() => setNeedsLogin(true));
+    prefetchRoute(client, matchRoute(window.location.pathname), new URLSearchParams(window.location.search));
+    return client;
+  });
   const [socket] = useState(() => new LiveSocket(defaultLiveUrl()));
   return (
     <QueryClientProvider client={queryClient}>

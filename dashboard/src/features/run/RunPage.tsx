@@ -1,7 +1,8 @@
 // Run detail: status, times, params, tags and one live chart per metric key.
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
-import { ApiError, getExperiment, getMetricHistory, getRun } from "../../api/client";
+import { ApiError, getExperiment } from "../../api/client";
+import { historyQuery, runQuery } from "../../api/queries";
 import type { LiveEvent, Run } from "../../api/types";
 import { seriesColor } from "../../charts/colors";
 import { MetricChart, type ChartSeries } from "../../charts/MetricChart";
@@ -19,9 +20,6 @@ import {
   writeChartView,
   type ChartView,
 } from "../../state/urlState";
-
-/** Points asked per chart: ~4 per pixel column of a wide chart (first/last/min/max). */
-export const MAX_POINTS = 2000;
 
 function KeyValues({ title, values }: { title: string; values: Record<string, string> }) {
   const entries = Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
@@ -61,17 +59,7 @@ function MetricPanel({
 }) {
   const poll = usePollInterval();
   const history = useQuery({
-    queryKey: queryKeys.history(run.id, metricKey, view.zoom, MAX_POINTS),
-    queryFn: ({ signal }) =>
-      getMetricHistory(
-        run.id,
-        metricKey,
-        {
-          max_points: MAX_POINTS,
-          ...(view.zoom ? { start_step: view.zoom[0], end_step: view.zoom[1] } : {}),
-        },
-        signal,
-      ),
+    ...historyQuery(run.id, metricKey, view.zoom),
     placeholderData: keepPreviousData,
     refetchInterval: run.status === "RUNNING" ? poll : false,
   });
@@ -153,12 +141,11 @@ export default function RunPage({ runId }: { runId: string }) {
     [location],
   );
 
-  const runQuery = useQuery({
-    queryKey: queryKeys.run(runId),
-    queryFn: ({ signal }) => getRun(runId, signal),
+  const runResult = useQuery({
+    ...runQuery(runId),
     refetchInterval: (q) => (q.state.data?.status === "RUNNING" ? poll : false),
   });
-  const run = runQuery.data;
+  const run = runResult.data;
   const experiment = useQuery({
     queryKey: ["experiment", run?.experiment_id],
     queryFn: ({ signal }) => getExperiment(run?.experiment_id ?? 0, signal),
@@ -177,11 +164,11 @@ export default function RunPage({ runId }: { runId: string }) {
     }
   });
 
-  if (runQuery.error) {
-    const notFound = runQuery.error instanceof ApiError && runQuery.error.status === 404;
+  if (runResult.error) {
+    const notFound = runResult.error instanceof ApiError && runResult.error.status === 404;
     return (
       <main>
-        <div className="error-banner">{notFound ? `Run ${runId} not found.` : runQuery.error.message}</div>
+        <div className="error-banner">{notFound ? `Run ${runId} not found.` : runResult.error.message}</div>
       </main>
     );
   }

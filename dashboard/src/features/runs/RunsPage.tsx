@@ -7,9 +7,9 @@ import {
   useQueryClient,
   type InfiniteData,
 } from "@tanstack/react-query";
-import { useTable } from "@tanstack/react-table";
+import { useTable, type Row } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useCallback, useEffect, useMemo, useRef } from "react";
+import { memo, useCallback, useEffect, useMemo, useRef, type ReactNode } from "react";
 import { ApiError, getExperiment, getExperimentStats, searchRuns } from "../../api/client";
 import type { LiveEvent, Run, RunPage } from "../../api/types";
 import {
@@ -96,6 +96,57 @@ function useLiveRuns(
     timer.current ??= setTimeout(flush, FLUSH_MS);
   });
 }
+
+type RunCell = ReturnType<Row<typeof features, Run>["getAllCells"]>[number];
+
+interface RunRowProps {
+  row: Row<typeof features, Run>;
+  start: number;
+  width: number;
+  selected: boolean;
+  /** Changes when the column set does, so rows re-render with the new cells. */
+  columnsKey: string;
+  onToggle: (id: string) => void;
+  render: (cell: RunCell) => ReactNode;
+}
+
+/** One virtual row; memoised, so scrolling renders only the rows that come into view. */
+const RunRow = memo(function RunRow({ row, start, width, selected, onToggle, render }: RunRowProps) {
+  return (
+    <div
+      role="row"
+      data-run-id={row.id}
+      className={`grid-row body${selected ? " selected" : ""}`}
+      style={{ transform: `translateY(${start}px)`, width }}
+    >
+      {row.getAllCells().map((cell) => {
+        if (cell.column.id === SELECT_COLUMN) {
+          return (
+            <div key={cell.id} className="cell select" role="cell" style={{ width: cell.column.getSize() }}>
+              <input
+                type="checkbox"
+                aria-label={`Select run ${row.original.name || row.id}`}
+                checked={selected}
+                onChange={() => onToggle(row.id)}
+              />
+            </div>
+          );
+        }
+        const numeric = cell.column.id.startsWith("metrics.");
+        return (
+          <div
+            key={cell.id}
+            role="cell"
+            className={`cell${numeric ? " num" : ""}`}
+            style={{ width: cell.column.getSize() }}
+          >
+            {render(cell)}
+          </div>
+        );
+      })}
+    </div>
+  );
+});
 
 export default function RunsPage({ experimentId }: { experimentId: number }) {
   const location = useLocation();
@@ -186,10 +237,27 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   }, [lastIndex, rows.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   const selected = useMemo(() => new Set(view.selected), [view.selected]);
-  const toggleRow = (id: string) => {
-    const next = selected.has(id) ? view.selected.filter((s) => s !== id) : [...view.selected, id];
-    setView({ ...view, selected: next }, true);
-  };
+  // Stable identity so memoised rows do not re-render when the view changes elsewhere.
+  const viewRef = useRef(view);
+  useEffect(() => {
+    viewRef.current = view;
+  });
+  const toggleRow = useCallback(
+    (id: string) => {
+      const current = viewRef.current;
+      const next = current.selected.includes(id)
+        ? current.selected.filter((s) => s !== id)
+        : [...current.selected, id];
+      setView({ ...current, selected: next }, true);
+    },
+    [setView],
+  );
+  const renderCell = useCallback(
+    (cell: RunCell) => <table.FlexRender cell={cell} />,
+    // FlexRender is stable for the table's lifetime
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [],
+  );
 
   const filterError =
     runs.error instanceof ApiError && runs.error.status === 400 ? runs.error.message : null;
@@ -291,41 +359,17 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
             {items.map((item) => {
               const row = tableRows[item.index];
               if (!row) return null;
-              const isSelected = selected.has(row.id);
               return (
-                <div
+                <RunRow
                   key={row.id}
-                  role="row"
-                  data-run-id={row.id}
-                  className={`grid-row body${isSelected ? " selected" : ""}`}
-                  style={{ transform: `translateY(${item.start}px)`, width: totalWidth }}
-                >
-                  {row.getAllCells().map((cell) => {
-                    if (cell.column.id === SELECT_COLUMN) {
-                      return (
-                        <div key={cell.id} className="cell select" role="cell" style={{ width: cell.column.getSize() }}>
-                          <input
-                            type="checkbox"
-                            aria-label={`Select run ${row.original.name || row.id}`}
-                            checked={isSelected}
-                            onChange={() => toggleRow(row.id)}
-                          />
-                        </div>
-                      );
-                    }
-                    const numeric = cell.column.id.startsWith("metrics.");
-                    return (
-                      <div
-                        key={cell.id}
-                        role="cell"
-                        className={`cell${numeric ? " num" : ""}`}
-                        style={{ width: cell.column.getSize() }}
-                      >
-                        <table.FlexRender cell={cell} />
-                      </div>
-                    );
-                  })}
-                </div>
+                  row={row}
+                  start={item.start}
+                  width={totalWidth}
+                  selected={selected.has(row.id)}
+                  columnsKey={chosenKey}
+                  onToggle={toggleRow}
+                  render={renderCell}
+                />
               );
             })}
           </div>
