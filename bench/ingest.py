@@ -428,6 +428,32 @@ def parse_cost() -> dict[str, float]:
 # ---------------------------------------------------------------- orchestration
 
 
+def ensure_mlflow() -> bool:
+    """MLflow in a venv of its own under .bench/ (its pins clash with ours)."""
+    if MLFLOW_BIN.exists():
+        return True
+    uv = BIN / "uv"
+    venv = MLFLOW_BIN.parent.parent
+    try:
+        subprocess.run([str(uv), "venv", "--python", sys.executable, str(venv)], check=True)
+        subprocess.run(
+            [
+                str(uv),
+                "pip",
+                "install",
+                "--python",
+                str(venv / "bin" / "python"),
+                "mlflow==3.17.2",
+                "psycopg2-binary",
+            ],
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"cannot install MLflow for the comparison: {error}", file=sys.stderr)
+        return False
+    return MLFLOW_BIN.exists()
+
+
 def machine() -> str:
     uname = platform.uname()
     return f"{uname.system} {uname.release} {uname.machine}, nproc={os.cpu_count()}"
@@ -506,7 +532,7 @@ def main() -> None:
             results["copy"].append(rate)
             print(f"raw COPY run {i + 1}: {rate:,.0f} points/s", flush=True)
         small = asyncio.run(small_write_storage(database_url))
-        if not args.no_mlflow and MLFLOW_BIN.exists():
+        if not args.no_mlflow and ensure_mlflow():
             mlflow_port = free_port()
             with process(
                 [

@@ -168,3 +168,32 @@ async def test_poison_message_is_dead_lettered_and_does_not_block_the_rest(
             assert "not a Trackboard metric message" in str(message.headers[REASON_HEADER])
             await message.ack()
     await assert_each_point_stored_once(pg_url, {(run_ids[0], "loss0"): 200})
+
+
+@pytest.mark.timeout(120)
+async def test_a_full_queue_answers_503_with_retry_after_until_a_worker_drains_it(
+    tmp_path: Path, pg_url: str, amqp_url: str, workers: list[WorkerProcess]
+) -> None:
+    settings = distributed_settings(tmp_path, pg_url, amqp_url).model_copy(
+        update={"ingest_max_queue_depth": 3}
+    )
+    workers.append(WorkerProcess(pg_url, amqp_url, tmp_path))
+    async with api_client(settings) as (_app, client):
+        run_ids = await make_runs(client, 1)
+        url = f"/api/v1/runs/{run_ids[0]}/metrics"
+        statuses = []
+        for i in range(10):
+            body = {"batch_id": f"b{i}", "columns": [{"key": "x", "steps": [i], "values": [1.0]}]}
+            response = await client.post(url, json=body)
+            statuses.append(response.status_code)
+            if response.status_code == 503:
+                assert int(response.headers["Retry-After"]) >= 1
+                break
+            await asyncio.sleep(0.3)  # let the API's depth poll see the queue grow
+        assert statuses[-1] == 503
+        assert set(statuses[:-1]) == {202}
+        workers[0].start()
+        assert await wait_for_points(pg_url, len(statuses) - 1, 60) == len(statuses) - 1
+        stream = Stream(client)
+        await stream.post(run_ids[0], "y", 0, 10)  # accepted again once drained
+    assert await wait_for_points(pg_url, len(statuses) - 1 + 10, 60) == len(statuses) - 1 + 10
