@@ -8,11 +8,11 @@ import json
 import httpx
 import pytest
 
+from trackboard.client import codec
 from trackboard.client.transport import (
     RequestRejectedError,
     TransientError,
     Transport,
-    encode_json,
     parse_retry_after,
 )
 
@@ -94,7 +94,8 @@ def test_requests_go_under_api_v1_with_bearer_key_and_json_body() -> None:
 
 def test_bodies_encode_to_compact_json_that_round_trips() -> None:
     body = {"batch_id": "b", "columns": [{"key": "k", "steps": [1], "values": [0.1, "NaN"]}]}
-    assert json.loads(encode_json(body)) == body
+    assert json.loads(codec.dumps(body)) == body
+    assert codec.loads(codec.dumps(body)) == body
 
 
 def test_an_empty_answer_is_none() -> None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
+from trackboard.client import codec
 from trackboard.client.records import Record
 
 try:
@@ -69,7 +70,7 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def encode_record(record: Record) -> bytes:
-    return json.dumps(record, separators=(",", ":"), allow_nan=False).encode() + b"\n"
+    return codec.dumps(record) + b"\n"
 
 
 class SpoolState:
@@ -161,7 +162,7 @@ class SpoolReader:
                 return None
             end = self._position + len(line)
             try:
-                record = json.loads(line)
+                record = codec.loads(line)
             except ValueError:
                 logger.warning("trackboard: skipping a corrupt line in %s", self.path)
                 self.ack(end)
