@@ -27,6 +27,7 @@ async def watch_depth(queue: Queue, instruments: Instruments) -> None:
     while True:
         with contextlib.suppress(QueueUnavailableError):
             instruments.ingest_queue_depth.set(await queue.depth())
+            instruments.ingest_dead_letter_depth.set(await queue.dead_letter_depth())
         await asyncio.sleep(DEPTH_POLL_S)
 
 

@@ -60,6 +60,11 @@ class Instruments:
             "Metric batches waiting in the ingest queue.",
             registry=self.registry,
         )
+        self.ingest_dead_letter_depth = Gauge(
+            "trackboard_ingest_dead_letter_depth",
+            "Messages waiting in the dead-letter queue for someone to look at them.",
+            registry=self.registry,
+        )
         self.ingest_write_messages = Histogram(
             "trackboard_ingest_write_batch_messages",
             "Queue messages merged into one database write.",
