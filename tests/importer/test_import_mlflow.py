@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from tests.mlflow_compat.servers import Server
@@ -16,6 +17,9 @@ from trackboard.importer.mlflow_rest import MlflowRestSource
 from trackboard.importer.mlruns_folder import MlrunsSource
 from trackboard.importer.target import TrackboardTarget
 from trackboard.importer.transfer import Source, import_from_mlflow
+
+# The first test to use the server pair also waits for both servers to start.
+pytestmark = pytest.mark.timeout(900)
 
 WRITER = Path(__file__).with_name("write_mlflow_data.py")
 

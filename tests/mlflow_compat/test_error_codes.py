@@ -15,6 +15,9 @@ import pytest
 
 from tests.mlflow_compat.servers import Server
 
+# The first test to use the server pair also waits for both servers to start.
+pytestmark = pytest.mark.timeout(900)
+
 API = "/api/2.0/mlflow"
 UNKNOWN_RUN = "0123456789abcdef0123456789abcdef"
 

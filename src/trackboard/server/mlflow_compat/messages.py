@@ -42,7 +42,7 @@ def invalid_value(path: str, value: Any, message: str | None = None) -> str:
     return f"{text}: {message}" if message else f"{text}."
 
 
-def _describe(error: ValidationError, raw: dict[str, Any]) -> str:
+def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
     path = ".".join(str(part) for part in first.get("loc", ()))
     if first.get("type") == "missing":
@@ -91,4 +91,4 @@ async def read_message(request: Request, model: type[Message]) -> Message:
     try:
         return model.model_validate(arguments)
     except ValidationError as exc:
-        raise InvalidParameter(_describe(exc, arguments)) from None
+        raise InvalidParameter(_describe(exc)) from None
