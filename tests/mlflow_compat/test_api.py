@@ -202,3 +202,33 @@ async def test_artifact_paths_leaving_the_store_are_refused(client: httpx.AsyncC
     assert (listing.status_code, listing.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     absolute = await client.get(ARTIFACTS, params={"path": "/etc"})
     assert absolute.status_code == 400
+
+
+async def test_out_of_range_numbers_are_a_400_not_a_500(client: httpx.AsyncClient) -> None:
+    _, run_id = await new_run(client)
+    huge = 2**70
+    requests = [
+        ("POST", "/runs/create", {"experiment_id": "0", "start_time": huge}),
+        ("POST", "/runs/log-metric", {"run_id": run_id, "key": "m", "value": 1, "timestamp": huge}),
+        ("POST", "/runs/update", {"run_id": run_id, "end_time": -huge}),
+        ("POST", "/runs/search", {"experiment_ids": ["0"], "page_token": "eyJvZmZzZXQiOjF9MDAw"}),
+        ("POST", "/runs/search", {"experiment_ids": [str(huge)]}),
+    ]
+    for method, path, body in requests:
+        response = await client.request(method, API + path, json=body)
+        assert response.status_code == 400, (path, response.text)
+    crafted = "eyJvZmZzZXQiOjEwMDAwMDAwMDAwMDAwMDAwMDAwMDB9"  # {"offset":1000000000000000000000}
+    search = await client.post(
+        API + "/runs/search", json={"experiment_ids": ["0"], "page_token": crafted}
+    )
+    assert search.status_code == 400
+    history = await client.get(
+        API + "/metrics/get-history-bulk-interval",
+        params={
+            "run_ids": [run_id],
+            "metric_key": "m",
+            "start_step": str(huge),
+            "end_step": str(huge),
+        },
+    )
+    assert history.status_code == 400

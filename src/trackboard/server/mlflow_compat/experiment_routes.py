@@ -73,7 +73,7 @@ async def search_experiments(request: Request, session: ReadSession) -> Response
         filter_text=message.filter,
         order_by=message.order_by,
         lifecycle=schemas.lifecycle_of_view(message.view_type, "view_type"),
-        offset=token_int(decode_page_token(message.page_token), "offset"),
+        offset=validation.page_offset(token_int(decode_page_token(message.page_token), "offset")),
         limit=limit,
     )
     body: dict[str, object] = {"experiments": [experiment_json(e) for e in page.experiments]}

@@ -146,7 +146,7 @@ async def get_metric_history(request: Request, session: ReadSession) -> Response
         )
     # MLflow answers an unknown run with an empty history, not an error.
     points = _history_order(await metrics.read_series(session, run_id, key))
-    offset = token_int(decode_page_token(message.page_token), "offset")
+    offset = validation.page_offset(token_int(decode_page_token(message.page_token), "offset"))
     end = len(points) if message.max_results is None else offset + message.max_results
     body: dict[str, Any] = {"metrics": _metric_rows(key, points.take(slice(offset, end)))}
     if end < len(points):

@@ -208,7 +208,7 @@ async def search_runs(request: Request, session: ReadSession) -> Response:
         filter_text=message.filter,
         order_by=message.order_by,
         lifecycle=schemas.lifecycle_of_view(message.run_view_type, "run_view_type"),
-        offset=token_int(decode_page_token(message.page_token), "offset"),
+        offset=validation.page_offset(token_int(decode_page_token(message.page_token), "offset")),
         limit=limit,
     )
     body: dict[str, Any] = {}

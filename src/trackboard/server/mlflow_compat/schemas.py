@@ -5,9 +5,9 @@ strings, enums take names or numbers, unknown fields are ignored, repeated field
 empty. "Required" is checked by the routes, with MLflow's messages.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.mlflow_compat.messages import invalid_value, missing_value
@@ -17,6 +17,8 @@ VIEW_TYPES = {1: "ACTIVE_ONLY", 2: "DELETED_ONLY", 3: "ALL"}
 LIFECYCLE_BY_VIEW = {"ACTIVE_ONLY": "active", "DELETED_ONLY": "deleted", "ALL": "all"}
 
 MetricValueIn = StrictFloat | StrictInt | StrictStr
+# protobuf's int64: anything larger would only fail later, in the database.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
 class Message(BaseModel):
@@ -56,11 +58,11 @@ class GetExperimentByName(Message):
 
 
 class SearchExperiments(Message):
-    max_results: int | None = None
+    max_results: Int64 | None = None
     page_token: str | None = None
     filter: str | None = None
     order_by: list[str] = []
-    view_type: str | int | None = None
+    view_type: str | Int64 | None = None
 
 
 class UpdateExperiment(ExperimentMessage):
@@ -80,13 +82,13 @@ class CreateRun(Message):
     experiment_id: str | None = None
     user_id: str | None = None
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: list[KeyValue] = []
 
 
 class UpdateRun(RunMessage):
-    status: str | int | None = None
-    end_time: int | None = None
+    status: str | Int64 | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
 
 
@@ -107,15 +109,15 @@ class DeleteTag(RunMessage):
 class MetricIn(Message):
     key: str | None = None
     value: MetricValueIn | None = None
-    timestamp: int | None = None
-    step: int | None = None
+    timestamp: Int64 | None = None
+    step: Int64 | None = None
 
 
 class LogMetric(RunMessage):
     key: str | None = None
     value: MetricValueIn | None = None
-    timestamp: int | None = None
-    step: int | None = None
+    timestamp: Int64 | None = None
+    step: Int64 | None = None
 
 
 class LogBatch(RunMessage):
@@ -132,24 +134,24 @@ class LogInputs(RunMessage):
 class SearchRuns(Message):
     experiment_ids: list[str] = []
     filter: str | None = None
-    run_view_type: str | int | None = None
-    max_results: int | None = None
+    run_view_type: str | Int64 | None = None
+    max_results: Int64 | None = None
     order_by: list[str] = []
     page_token: str | None = None
 
 
 class GetMetricHistory(RunMessage):
     metric_key: str | None = None
-    max_results: int | None = None
+    max_results: Int64 | None = None
     page_token: str | None = None
 
 
 class GetMetricHistoryBulkInterval(Message):
     run_ids: list[str] = []
     metric_key: str | None = None
-    start_step: int | None = None
-    end_step: int | None = None
-    max_results: int | None = None
+    start_step: Int64 | None = None
+    end_step: Int64 | None = None
+    max_results: Int64 | None = None
 
 
 def enum_name(value: str | int | None, names: dict[int, str], path: str) -> str | None:

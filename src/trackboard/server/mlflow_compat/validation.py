@@ -108,3 +108,10 @@ def experiment_id(value: str | None) -> int:
     if number < 0 or number >= 2**63:
         raise InvalidParameter(f"Invalid experiment ID: '{value}'")
     return number
+
+
+def page_offset(position: int) -> int:
+    """A page token's offset, bounded so that no crafted token reaches SQL as an overflow."""
+    if position > 2**62:
+        raise InvalidParameter("invalid page_token")
+    return position
