@@ -31,8 +31,15 @@ router = APIRouter(route_class=MlflowRoute)
 RUN_NAME_TAG = runs.RUN_NAME_TAG
 
 
+# Runs described per query batch: PostgreSQL takes at most 32,767 bound parameters, and a
+# search page may hold 50,000 runs.
+DESCRIBE_CHUNK = 5000
+
+
 async def describe(session: AsyncSession, run_list: Sequence[Run]) -> list[dict[str, Any]]:
-    reads = await runs.describe_runs(session, run_list)
+    reads = []
+    for start in range(0, len(run_list), DESCRIBE_CHUNK):
+        reads += await runs.describe_runs(session, run_list[start : start + DESCRIBE_CHUNK])
     described = []
     for run, read in zip(run_list, reads, strict=True):
         experiment = await experiments.get_experiment(session, run.experiment_id)
