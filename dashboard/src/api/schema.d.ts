@@ -331,10 +331,10 @@ export interface paths {
             cookie?: never;
         };
         /** Search Experiments */
-        get: operations["search_experiments_api_2_0_mlflow_experiments_search_get"];
+        get: operations["search_experiments_api_2_0_mlflow_experiments_search_post"];
         put?: never;
         /** Search Experiments */
-        post: operations["search_experiments_api_2_0_mlflow_experiments_search_get"];
+        post: operations["search_experiments_api_2_0_mlflow_experiments_search_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1133,49 +1133,6 @@ export interface components {
              */
             role: "viewer" | "editor" | "owner";
         };
-        /** MetricBatch */
-        MetricBatch: {
-            /** Batch Id */
-            batch_id?: string | null;
-            /**
-             * Metrics
-             * @default []
-             */
-            metrics: components["schemas"]["MetricPointIn"][];
-            /**
-             * Columns
-             * @default []
-             */
-            columns: components["schemas"]["MetricColumnsIn"][];
-        };
-        /**
-         * MetricColumnsIn
-         * @description One key's points as parallel arrays: cheaper to parse than one object a point.
-         */
-        MetricColumnsIn: {
-            /** Key */
-            key: string;
-            /** Steps */
-            steps: number[];
-            /** Values */
-            values: (number | string)[];
-            /** Timestamps */
-            timestamps?: number[] | null;
-        };
-        /** MetricPointIn */
-        MetricPointIn: {
-            /** Key */
-            key: string;
-            /** Value */
-            value: number | string;
-            /**
-             * Step
-             * @default 0
-             */
-            step: number;
-            /** Timestamp */
-            timestamp?: number | null;
-        };
         /** MetricSummaryRead */
         MetricSummaryRead: {
             /** Value */
@@ -1946,7 +1903,41 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["MetricBatch"];
+                "application/json": {
+                    /** Batch Id */
+                    batch_id?: string | null;
+                    /**
+                     * Metrics
+                     * @default []
+                     */
+                    metrics?: {
+                        /** Key */
+                        key: string;
+                        /** Value */
+                        value: number | string;
+                        /**
+                         * Step
+                         * @default 0
+                         */
+                        step?: number;
+                        /** Timestamp */
+                        timestamp?: number | null;
+                    }[];
+                    /**
+                     * Columns
+                     * @default []
+                     */
+                    columns?: {
+                        /** Key */
+                        key: string;
+                        /** Steps */
+                        steps: number[];
+                        /** Values */
+                        values: (number | string)[];
+                        /** Timestamps */
+                        timestamps?: number[] | null;
+                    }[];
+                };
             };
         };
         responses: {
@@ -2096,7 +2087,7 @@ export interface operations {
             };
         };
     };
-    search_experiments_api_2_0_mlflow_experiments_search_get: {
+    search_experiments_api_2_0_mlflow_experiments_search_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -2116,7 +2107,7 @@ export interface operations {
             };
         };
     };
-    search_experiments_api_2_0_mlflow_experiments_search_get: {
+    search_experiments_api_2_0_mlflow_experiments_search_post: {
         parameters: {
             query?: never;
             header?: never;

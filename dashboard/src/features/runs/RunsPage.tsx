@@ -9,7 +9,15 @@ import {
 } from "@tanstack/react-query";
 import { useTable, type Row } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { memo, useCallback, useEffect, useMemo, useRef, type ReactNode } from "react";
+import {
+  memo,
+  useCallback,
+  useEffect,
+  useMemo,
+  useRef,
+  type ReactNode,
+  type RefObject,
+} from "react";
 import { ApiError, getExperiment, getExperimentStats, searchRuns } from "../../api/client";
 import type { LiveEvent, Run, RunPage } from "../../api/types";
 import {
@@ -148,6 +156,64 @@ const RunRow = memo(function RunRow({ row, start, width, selected, onToggle, ren
   );
 });
 
+interface VirtualRowsProps {
+  rows: Row<typeof features, Run>[];
+  scrollRef: RefObject<HTMLDivElement | null>;
+  width: number;
+  selected: Set<string>;
+  columnsKey: string;
+  onToggle: (id: string) => void;
+  render: (cell: RunCell) => ReactNode;
+  hasNextPage: boolean;
+  isFetchingNextPage: boolean;
+  fetchNextPage: () => Promise<unknown>;
+}
+
+/**
+ * The rows in view. Scrolling re-renders this component only (not the toolbar, header
+ * or page), and memoised rows that stay in view are skipped.
+ */
+function VirtualRows(props: VirtualRowsProps) {
+  const { rows, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
+  // The virtualizer is read during render on purpose; this component is not compiled.
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 5,
+    // Let React batch scroll updates instead of rendering synchronously in the handler.
+    useFlushSync: false,
+  });
+  const items = virtualizer.getVirtualItems();
+  const lastIndex = items.length ? (items[items.length - 1]?.index ?? 0) : 0;
+  useEffect(() => {
+    if (hasNextPage && !isFetchingNextPage && lastIndex >= rows.length - 150) {
+      void fetchNextPage();
+    }
+  }, [lastIndex, rows.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  return (
+    <div style={{ height: virtualizer.getTotalSize(), width, position: "relative" }}>
+      {items.map((item) => {
+        const row = rows[item.index];
+        if (!row) return null;
+        return (
+          <RunRow
+            key={row.id}
+            row={row}
+            start={item.start}
+            width={width}
+            selected={selected.has(row.id)}
+            columnsKey={props.columnsKey}
+            onToggle={props.onToggle}
+            render={props.render}
+          />
+        );
+      })}
+    </div>
+  );
+}
+
 export default function RunsPage({ experimentId }: { experimentId: number }) {
   const location = useLocation();
   const view = useMemo(() => parseRunsView(location.search), [location.search]);
@@ -173,11 +239,10 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   });
 
   const orderBy = orderByClause(view.sort);
+  const orderKey = orderBy?.join("\u0000") ?? "";
   const queryKey = useMemo(
-    () => queryKeys.runs(experimentId, view.filter, orderBy),
-    // orderBy is derived from view.sort
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [experimentId, view.filter, JSON.stringify(orderBy)],
+    () => queryKeys.runs(experimentId, view.filter, orderKey ? orderKey.split("\u0000") : undefined),
+    [experimentId, view.filter, orderKey],
   );
   const runs = useInfiniteQuery({
     queryKey,
@@ -219,22 +284,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   });
 
   const scrollRef = useRef<HTMLDivElement>(null);
-  // The virtualizer is read during render on purpose; this component is not compiled.
-  // eslint-disable-next-line react-hooks/incompatible-library
-  const virtualizer = useVirtualizer({
-    count: rows.length,
-    getScrollElement: () => scrollRef.current,
-    estimateSize: () => ROW_HEIGHT,
-    overscan: 12,
-  });
-  const items = virtualizer.getVirtualItems();
-  const lastIndex = items.length ? (items[items.length - 1]?.index ?? 0) : 0;
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runs;
-  useEffect(() => {
-    if (hasNextPage && !isFetchingNextPage && lastIndex >= rows.length - 150) {
-      void fetchNextPage();
-    }
-  }, [lastIndex, rows.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
 
   const selected = useMemo(() => new Set(view.selected), [view.selected]);
   // Stable identity so memoised rows do not re-render when the view changes elsewhere.
@@ -355,24 +405,18 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
               );
             })}
           </div>
-          <div style={{ height: virtualizer.getTotalSize(), width: totalWidth, position: "relative" }}>
-            {items.map((item) => {
-              const row = tableRows[item.index];
-              if (!row) return null;
-              return (
-                <RunRow
-                  key={row.id}
-                  row={row}
-                  start={item.start}
-                  width={totalWidth}
-                  selected={selected.has(row.id)}
-                  columnsKey={chosenKey}
-                  onToggle={toggleRow}
-                  render={renderCell}
-                />
-              );
-            })}
-          </div>
+          <VirtualRows
+            rows={tableRows}
+            scrollRef={scrollRef}
+            width={totalWidth}
+            selected={selected}
+            columnsKey={chosenKey}
+            onToggle={toggleRow}
+            render={renderCell}
+            hasNextPage={hasNextPage}
+            isFetchingNextPage={isFetchingNextPage}
+            fetchNextPage={fetchNextPage}
+          />
         </div>
         <div className="grid-footer" data-testid="runs-footer">
           {runs.isPending
