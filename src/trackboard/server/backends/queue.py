@@ -227,8 +227,13 @@ class RabbitQueue:
         self._consume_channel = channel
 
     async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
         if self._consume_channel is None:
-            await self._start_consuming()
+            try:
+                await self._start_consuming()
+            except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
+                raise QueueUnavailableError(f"cannot consume: {error!r}") from error
         try:
             first = await asyncio.wait_for(self._buffer.get(), timeout_s)
         except TimeoutError:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.queue import Delivery, Queue
+from trackboard.server.backends.queue import Delivery, Queue, QueueUnavailableError
 from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_message import (
     IngestMessage,
@@ -59,7 +59,12 @@ class IngestConsumer:
     async def run(self) -> None:
         """Consume until cancelled; cancelling leaves the batch in hand unacked."""
         while True:
-            await self.run_once()
+            try:
+                await self.run_once()
+            except QueueUnavailableError as error:
+                # The broker is away: what this consumer holds unacked it delivers again.
+                log.warning("ingest queue unavailable, retrying in 1 s: %s", error)
+                await asyncio.sleep(1.0)
 
     async def run_once(self) -> int:
         """Take one write batch off the queue and handle it; returns how many messages."""
