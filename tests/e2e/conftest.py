@@ -8,7 +8,7 @@ a missing piece fails them.
 import importlib.util
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,7 +19,7 @@ from tests.e2e.api import Api
 from tests.e2e.servers import REPO, ServerProcess
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.async_api import Browser, Page
 
 if importlib.util.find_spec("playwright") is None:
     if os.environ.get("CI") == "true":
@@ -58,13 +58,15 @@ def chromium_path() -> Path:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator["Browser"]:
-    from playwright.sync_api import sync_playwright
+async def browser(chromium_path: Path) -> AsyncIterator["Browser"]:
+    # The async API: it shares pytest-asyncio's loop, so the rest of the suite's async
+    # tests still run in the same session (the sync API would hold a loop in this thread).
+    from playwright.async_api import async_playwright
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(chromium_path), args=CHROMIUM_ARGS)
         yield browser
-        browser.close()
+        await browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +78,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 @pytest.fixture
-def api(server: ServerProcess) -> Iterator[Api]:
-    with httpx.Client(base_url=server.base_url + "/api/v1", timeout=30) as client:
+async def api(server: ServerProcess) -> AsyncIterator[Api]:
+    async with httpx.AsyncClient(base_url=server.base_url + "/api/v1", timeout=30) as client:
         yield Api(client)
 
 
@@ -88,23 +90,23 @@ def color_scheme(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def page(browser: "Browser", request: pytest.FixtureRequest) -> Iterator["Page"]:
+async def page(browser: "Browser", request: pytest.FixtureRequest) -> AsyncIterator["Page"]:
     """A fresh page; its screenshot goes to test-artifacts/e2e/ whatever the outcome."""
     scheme = "light"
     if "color_scheme" in request.fixturenames:
         scheme = request.getfixturevalue("color_scheme")
-    context = browser.new_context(
+    context = await browser.new_context(
         viewport={"width": 1280, "height": 860},
         color_scheme=scheme,  # type: ignore[arg-type]
     )
-    page = context.new_page()
+    page = await context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     yield page
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
     try:
-        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     finally:
-        context.close()
+        await context.close()
     assert not errors, f"uncaught errors in the page: {errors}"

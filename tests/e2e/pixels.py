@@ -1,6 +1,6 @@
 """Reading what a chart drew, from inside the page."""
 
-from playwright.sync_api import Locator
+from playwright.async_api import Locator
 
 # Pixels whose channels differ a lot are series colour; axes, grid and text are grey.
 COLOURED_PIXELS_JS = """
@@ -17,6 +17,6 @@ COLOURED_PIXELS_JS = """
 """
 
 
-def coloured_pixels(canvas: Locator) -> int:
-    count: int = canvas.evaluate(COLOURED_PIXELS_JS)
+async def coloured_pixels(canvas: Locator) -> int:
+    count: int = await canvas.evaluate(COLOURED_PIXELS_JS)
     return count

@@ -5,17 +5,15 @@ real RabbitMQ on 127.0.0.1:5672 (queue and exchange names unique to this test, r
 afterwards): the batch goes API B → queue → worker → commit → broker → API A → browser.
 """
 
-import asyncio
 import os
 import socket
 import uuid
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.async_api import Page, expect
 
 from tests.e2e.api import Api
 from tests.e2e.live import live_or_skip
@@ -50,7 +48,7 @@ class Cluster:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[Cluster]:
+async def cluster(tmp_path: Path) -> AsyncIterator[Cluster]:
     if not broker_reachable():
         if os.environ.get("CI") == "true":
             pytest.fail("RabbitMQ is not reachable on 127.0.0.1:5672")
@@ -74,26 +72,24 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     finally:
         for process in reversed(started):
             process.stop()
-        # Playwright's sync API keeps an event loop in this thread: clean up from another.
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(asyncio.run, remove_broker_objects(queue, exchange)).result(timeout=30)
+        await remove_broker_objects(queue, exchange)
 
 
-def test_a_point_logged_through_another_instance_appears_within_2_s(
+async def test_a_point_logged_through_another_instance_appears_within_2_s(
     page: Page, cluster: Cluster
 ) -> None:
-    with httpx.Client(base_url=cluster.b.base_url + "/api/v1", timeout=30) as client:
+    async with httpx.AsyncClient(base_url=cluster.b.base_url + "/api/v1", timeout=30) as client:
         api = Api(client)
-        run_id = api.run(api.experiment("cross-instance"), "far-away")
-        api.log(run_id, "loss", [0, 1], [1.0, 0.9])
+        run_id = await api.run(await api.experiment("cross-instance"), "far-away")
+        await api.log(run_id, "loss", [0, 1], [1.0, 0.9])
 
-        page.goto(f"{cluster.a.base_url}/runs/{run_id}")
+        await page.goto(f"{cluster.a.base_url}/runs/{run_id}")
         chart = page.locator('[data-testid="metric-chart"][data-key="loss"]')
-        expect(chart).to_have_attribute("data-points", "2", timeout=20_000)
-        live_or_skip(page)
+        await expect(chart).to_have_attribute("data-points", "2", timeout=20_000)
+        await live_or_skip(page)
 
         # The first batch also warms the worker up; the second is the one timed.
-        api.log(run_id, "loss", [2], [0.8])
-        expect(chart).to_have_attribute("data-points", "3", timeout=20_000)
-        api.log(run_id, "loss", [3], [0.7])
-        expect(chart).to_have_attribute("data-points", "4", timeout=2_000)
+        await api.log(run_id, "loss", [2], [0.8])
+        await expect(chart).to_have_attribute("data-points", "3", timeout=20_000)
+        await api.log(run_id, "loss", [3], [0.7])
+        await expect(chart).to_have_attribute("data-points", "4", timeout=2_000)
