@@ -4,22 +4,34 @@
 `mlflow-artifacts:/<experiment>/<run>/artifacts`; listing and download follow MLflow's shapes.
 """
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse
 
-from trackboard.server.artifacts.store import LocalArtifactStore, check_relative_path
+from trackboard.server.artifacts.s3_store import S3ArtifactStore
+from trackboard.server.artifacts.store import (
+    ArtifactStore,
+    LocalArtifactStore,
+    check_relative_path,
+)
 from trackboard.server.mlflow_compat.errors import MlflowRoute
 from trackboard.server.mlflow_compat.translate import json_response
 
 
-def artifact_store(request: Request) -> LocalArtifactStore:
-    """The store under the data dir (a shared object store for many instances is not built)."""
-    return LocalArtifactStore(request.app.state.settings.home / "artifacts")
+async def artifact_store(request: Request) -> AsyncIterator[ArtifactStore]:
+    """A bucket when `artifacts_url` names one (s3://…), else a folder under the data dir."""
+    settings = request.app.state.settings
+    url = getattr(settings, "artifacts_url", None)
+    if not url:
+        yield LocalArtifactStore(settings.home / "artifacts")
+        return
+    async with httpx.AsyncClient(timeout=300) as http:
+        yield S3ArtifactStore.from_url(url, http)
 
 
-Store = Annotated[LocalArtifactStore, Depends(artifact_store)]
+Store = Annotated[ArtifactStore, Depends(artifact_store)]
 
 router = APIRouter(prefix="/api/2.0/mlflow-artifacts", route_class=MlflowRoute, tags=["mlflow"])
 
@@ -32,7 +44,7 @@ async def upload_artifact(artifact_path: str, request: Request, store: Store) ->
 
 @router.get("/artifacts/{artifact_path:path}")
 async def download_artifact(artifact_path: str, store: Store) -> Response:
-    return FileResponse(store.file(artifact_path))
+    return await store.download(artifact_path)
 
 
 @router.get("/artifacts")
@@ -42,12 +54,12 @@ async def list_artifacts(store: Store, path: str = "") -> Response:
         {"path": entry.path, "is_dir": True}
         if entry.is_dir
         else {"path": entry.path, "is_dir": False, "file_size": entry.file_size}
-        for entry in store.list(relative)
+        for entry in await store.list(relative)
     ]
     return json_response({"files": files} if files else {})
 
 
 @router.delete("/artifacts/{artifact_path:path}")
 async def delete_artifact(artifact_path: str, store: Store) -> Response:
-    store.delete(artifact_path)
+    await store.delete(artifact_path)
     return json_response({})

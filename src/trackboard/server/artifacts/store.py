@@ -11,8 +11,11 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import anyio
+from fastapi import Response
+from fastapi.responses import FileResponse
 
 from trackboard.server.errors import InvalidParameter, NotFound
 
@@ -22,6 +25,18 @@ class ArtifactEntry:
     path: str  # relative to the listed folder
     is_dir: bool
     file_size: int | None
+
+
+class ArtifactStore(Protocol):
+    """Where artifacts live: `LocalArtifactStore` (a folder) or `S3ArtifactStore` (a bucket)."""
+
+    async def write(self, path: str, chunks: AsyncIterator[bytes]) -> None: ...
+
+    async def download(self, path: str) -> Response: ...
+
+    async def list(self, path: str) -> list[ArtifactEntry]: ...
+
+    async def delete(self, path: str) -> None: ...
 
 
 def check_relative_path(path: str) -> str:
@@ -68,13 +83,13 @@ class LocalArtifactStore:
         finally:
             await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
 
-    def file(self, path: str) -> Path:
+    async def download(self, path: str) -> Response:
         target = self.resolve(path)
         if not target.is_file():
             raise NotFound(f"Artifact '{path}' does not exist")
-        return target
+        return FileResponse(target)
 
-    def list(self, path: str) -> list[ArtifactEntry]:
+    async def list(self, path: str) -> list[ArtifactEntry]:
         """The folder's direct entries; empty for a file or a missing path (as MLflow)."""
         folder = self.resolve(path)
         if not folder.is_dir():
@@ -89,12 +104,12 @@ class LocalArtifactStore:
                 entries.append(ArtifactEntry(child.name, False, child.stat().st_size))
         return entries
 
-    def delete(self, path: str) -> None:
+    async def delete(self, path: str) -> None:
         target = self.resolve(path)
         if target == self.root.resolve():
             raise InvalidParameter("refusing to delete the artifact root")
         if target.is_dir():
-            shutil.rmtree(target)
+            await anyio.to_thread.run_sync(shutil.rmtree, target)
         elif target.exists():
             target.unlink()
         else:
