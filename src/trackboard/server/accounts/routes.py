@@ -1,8 +1,8 @@
 """HTTP routes of /api/v1/projects: projects, their members and API keys (owners manage)."""
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 
 from trackboard.server.accounts import service
 from trackboard.server.accounts.roles import Role
@@ -20,10 +20,13 @@ from trackboard.server.accounts.schemas import (
 )
 from trackboard.server.errors import InvalidParameter, NotFound
 from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts, after_commit
+from trackboard.server.json_types import INT64_MAX
 from trackboard.server.models import ApiKey
 from trackboard.server.unit_of_work import ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+IdPath = Annotated[int, Path(ge=0, le=INT64_MAX)]
 
 
 def key_read(api_key: ApiKey) -> dict[str, Any]:
@@ -76,7 +79,7 @@ async def create_project(
 
 @router.get("/{project_id}")
 async def get_project(
-    project_id: int, session: ReadSession, principal: CurrentPrincipal
+    project_id: IdPath, session: ReadSession, principal: CurrentPrincipal
 ) -> ProjectRead:
     project = await service.get_project(session, project_id)
     role = principal.role_in(project.id)
@@ -89,7 +92,7 @@ async def get_project(
 
 
 @router.get("/{project_id}/members")
-async def list_members(project_id: int, session: ReadSession) -> MemberList:
+async def list_members(project_id: IdPath, session: ReadSession) -> MemberList:
     await service.get_project(session, project_id)
     members = await service.list_members(session, project_id)
     return MemberList(
@@ -100,7 +103,7 @@ async def list_members(project_id: int, session: ReadSession) -> MemberList:
 @router.put("/{project_id}/members/{username}")
 async def set_member(
     request: Request,
-    project_id: int,
+    project_id: IdPath,
     username: str,
     body: MemberUpdate,
     session: WriteSession,
@@ -114,7 +117,7 @@ async def set_member(
 
 @router.delete("/{project_id}/members/{username}", status_code=status.HTTP_204_NO_CONTENT)
 async def remove_member(
-    request: Request, project_id: int, username: str, session: WriteSession, parts: GatewayParts
+    request: Request, project_id: IdPath, username: str, session: WriteSession, parts: GatewayParts
 ) -> Response:
     await service.remove_member(session, project_id, username)
     user = await service.get_user_by_name(session, username)
@@ -123,14 +126,14 @@ async def remove_member(
 
 
 @router.get("/{project_id}/keys")
-async def list_keys(project_id: int, session: ReadSession) -> ApiKeyList:
+async def list_keys(project_id: IdPath, session: ReadSession) -> ApiKeyList:
     keys = await service.list_api_keys(session, project_id)
     return ApiKeyList(keys=[ApiKeyRead(**key_read(k)) for k in keys])
 
 
 @router.post("/{project_id}/keys", status_code=status.HTTP_201_CREATED)
 async def create_key(
-    project_id: int, body: ApiKeyCreate, session: WriteSession, principal: CurrentPrincipal
+    project_id: IdPath, body: ApiKeyCreate, session: WriteSession, principal: CurrentPrincipal
 ) -> ApiKeyCreated:
     """A new key, shown in this response only: it is stored as a hash."""
     api_key, key = await service.create_api_key(
@@ -141,7 +144,7 @@ async def create_key(
 
 @router.delete("/{project_id}/keys/{key_id}")
 async def revoke_key(
-    request: Request, project_id: int, key_id: int, session: WriteSession, parts: GatewayParts
+    request: Request, project_id: IdPath, key_id: IdPath, session: WriteSession, parts: GatewayParts
 ) -> ApiKeyRead:
     api_key = await service.find_api_key(session, str(key_id))
     if api_key.project_id != project_id:

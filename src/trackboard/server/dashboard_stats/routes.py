@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response
 from trackboard.server.dashboard_stats import service
 from trackboard.server.dashboard_stats.schemas import ExperimentDashboard, Goal
 from trackboard.server.gateway.dependencies import ReadCache
+from trackboard.server.json_types import ExperimentIdPath
 from trackboard.server.unit_of_work import ReadSession
 
 router = APIRouter(prefix="/api/v1/experiments", tags=["dashboard"])
@@ -16,7 +17,7 @@ DASHBOARD_TTL_S = 30.0
 
 @router.get("/{experiment_id}/dashboard", response_model=ExperimentDashboard)
 async def get_experiment_dashboard(
-    experiment_id: int,
+    experiment_id: ExperimentIdPath,
     session: ReadSession,
     cache: ReadCache,
     metric: Annotated[str | None, Query(max_length=250)] = None,
