@@ -25,8 +25,10 @@ export function LiveProvider({ socket, children }: { socket: LiveSocket; childre
       if (status === "open" && wasDown) void queryClient.invalidateQueries();
       if (status === "offline") wasDown = true;
     });
+    const offResync = socket.onResync(() => void queryClient.invalidateQueries());
     return () => {
       off();
+      offResync();
     };
   }, [socket, queryClient]);
   return <LiveContext.Provider value={socket}>{children}</LiveContext.Provider>;

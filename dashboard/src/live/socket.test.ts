@@ -115,6 +115,16 @@ describe("LiveSocket", () => {
     ]);
   });
 
+  it("asks for a re-read when the server says frames were dropped", () => {
+    const { live, sockets } = harness();
+    let resyncs = 0;
+    live.onResync(() => resyncs++);
+    live.subscribe({ run_id: "r1" }, () => undefined);
+    sockets[0]?.open();
+    sockets[0]?.receive({ event: "resync" });
+    expect(resyncs).toBe(1);
+  });
+
   it("reports status changes", () => {
     const { live, sockets } = harness();
     const seen: string[] = [];

@@ -56,6 +56,7 @@ export class LiveSocket {
   private stopped = true;
   private readonly subs = new Map<string, { sub: LiveSubscription; listeners: Set<Listener> }>();
   private readonly statusListeners = new Set<(s: LiveStatus) => void>();
+  private readonly resyncListeners = new Set<() => void>();
 
   constructor(url: string, options: LiveSocketOptions = {}) {
     this.url = url;
@@ -75,6 +76,12 @@ export class LiveSocket {
   onStatus = (listener: (s: LiveStatus) => void): (() => void) => {
     this.statusListeners.add(listener);
     return () => this.statusListeners.delete(listener);
+  };
+
+  /** Called when the server dropped frames for this browser: re-read what is shown. */
+  onResync = (listener: () => void): (() => void) => {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
   };
 
   subscribe(sub: LiveSubscription, listener: Listener): () => void {
@@ -151,6 +158,10 @@ export class LiveSocket {
       try {
         parsed = JSON.parse(ev.data);
       } catch {
+        return;
+      }
+      if ((parsed as { event?: unknown } | null)?.event === "resync") {
+        for (const l of this.resyncListeners) l();
         return;
       }
       const event = decodeLiveEvent(parsed);
