@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
 from trackboard.server.experiments import service as experiments
+from trackboard.server.gateway.dependencies import TargetProject, VisibleProjects
 from trackboard.server.limits import MAX_EXPERIMENT_NAME_LENGTH
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
@@ -30,7 +31,9 @@ def _check_tag(key: str | None, value: str | None) -> tuple[str, str]:
 
 
 @router.post("/experiments/create")
-async def create_experiment(request: Request, session: WriteSession) -> Response:
+async def create_experiment(
+    request: Request, session: WriteSession, project_id: TargetProject
+) -> Response:
     message = await read_message(request, schemas.CreateExperiment)
     name = _check_name(message.name, "name")
     tags = dict(_check_tag(tag.key, tag.value) for tag in message.tags)
@@ -40,7 +43,11 @@ async def create_experiment(request: Request, session: WriteSession) -> Response
         state = "" if existing.lifecycle_stage == "active" else " in deleted state"
         raise AlreadyExists(f"Experiment '{name}' already exists{state}.")
     experiment = await experiments.create_experiment(
-        session, name, tags, artifact_location=message.artifact_location or None
+        session,
+        name,
+        tags,
+        artifact_location=message.artifact_location or None,
+        project_id=project_id,
     )
     return json_response({"experiment_id": str(experiment.id)})
 
@@ -65,7 +72,9 @@ async def get_experiment_by_name(request: Request, session: ReadSession) -> Resp
 
 
 @router.api_route("/experiments/search", methods=["GET", "POST"])
-async def search_experiments(request: Request, session: ReadSession) -> Response:
+async def search_experiments(
+    request: Request, session: ReadSession, project_ids: VisibleProjects
+) -> Response:
     message = await read_message(request, schemas.SearchExperiments)
     limit = validation.check_max_results(message.max_results, 1000, validation.MAX_SEARCH_RESULTS)
     page = await search.search_experiments(
@@ -75,6 +84,7 @@ async def search_experiments(request: Request, session: ReadSession) -> Response
         lifecycle=schemas.lifecycle_of_view(message.view_type, "view_type"),
         offset=validation.page_offset(token_int(decode_page_token(message.page_token), "offset")),
         limit=limit,
+        project_ids=project_ids,
     )
     body: dict[str, object] = {"experiments": [experiment_json(e) for e in page.experiments]}
     if page.next_offset is not None:
