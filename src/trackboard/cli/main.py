@@ -7,6 +7,10 @@ import typer
 
 from trackboard._version import __version__
 from trackboard.cli.db import app as db_app
+from trackboard.cli.import_mlflow import app as import_app
+from trackboard.cli.keys import app as keys_app
+from trackboard.cli.sync import sync
+from trackboard.cli.users import app as users_app
 from trackboard.cli.worker import worker
 
 app = typer.Typer(
@@ -16,7 +20,11 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db_app, name="db")
+app.add_typer(import_app, name="import")
+app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 app.command()(worker)
+app.command()(sync)
 
 
 def _print_version(value: bool) -> None:
@@ -49,6 +57,14 @@ def server(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 5005,
     workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    insecure: Annotated[
+        bool,
+        typer.Option(
+            "--insecure",
+            help="Allow a non-loopback address with authentication off (anyone can read "
+            "and change everything).",
+        ),
+    ] = False,
 ) -> None:
     """Run the tracking server (embedded SQLite store unless TRACKBOARD_DATABASE_URL is set)."""
     import uvicorn
@@ -57,9 +73,18 @@ def server(
 
     settings = Settings(host=host, port=port)
     if not is_loopback(host) and not settings.auth:
+        if not insecure:
+            typer.secho(
+                f"refusing to bind to {host} with authentication off: anyone who can reach "
+                "this address could read and change all data. Set TRACKBOARD_AUTH=on (and "
+                "create keys with `trackboard keys create`), or pass --insecure.",
+                fg=typer.colors.RED,
+                err=True,
+            )
+            raise typer.Exit(2)
         typer.secho(
-            f"WARNING: binding to {host} with authentication off: anyone who can reach this "
-            "address can read and change all data. Set TRACKBOARD_AUTH=on.",
+            f"WARNING: binding to {host} with authentication off (--insecure): anyone who "
+            "can reach this address can read and change all data.",
             fg=typer.colors.YELLOW,
             err=True,
         )
@@ -82,6 +107,8 @@ def server(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # X-Forwarded-For is read by the gateway, from TRACKBOARD_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 
