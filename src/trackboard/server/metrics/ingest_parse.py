@@ -11,12 +11,24 @@ from typing import Any
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from trackboard.server.errors import InvalidParameter
 from trackboard.server.metrics.batch import ParsedBatch, parse_batch
 from trackboard.server.metrics.schemas import MetricBatch
 
 
-def parse_batch_body(body: bytes) -> ParsedBatch:
+def is_json_content_type(content_type: str | None) -> bool:
+    """Only JSON bodies: a form or text/plain post from another site must not log metrics
+    (the CSRF hole of FastAPI CVE-2021-32677, which FastAPI's own body parsing closes)."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def parse_batch_body(body: bytes, content_type: str | None = "application/json") -> ParsedBatch:
     """Validate and columnarise one request body; errors become the usual 400s."""
+    if not is_json_content_type(content_type):
+        raise InvalidParameter("the request body must be JSON (Content-Type: application/json)")
     try:
         batch = MetricBatch.model_validate_json(body)
     except ValidationError as error:

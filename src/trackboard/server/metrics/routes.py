@@ -38,7 +38,7 @@ async def log_metrics(run_id: str, request: Request) -> JSONResponse:
 
     200 once stored (embedded mode), 202 once durably queued (distributed mode).
     """
-    batch = parse_batch_body(await request.body())
+    batch = parse_batch_body(await request.body(), request.headers.get("content-type"))
     ingestor: Ingestor = request.app.state.ingestor
     run = await find_active_run(ingestor, database(request), run_id)
     result = await ingest_batch(ingestor, run, batch)
