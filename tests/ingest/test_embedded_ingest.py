@@ -56,7 +56,8 @@ async def test_requests_waiting_for_the_writer_share_one_commit(store: Store) ->
     run = Run(id=store.run_ids[0], experiment_id=store.experiment_id)
     steps = np.arange(5, dtype=np.int64)
     batches = [
-        ParsedBatch(f"b{i}", {"loss": Points(steps + 5 * i, steps, steps * 1.0)}) for i in range(10)
+        ParsedBatch(f"b{i}", {"loss": Points(steps + 5 * i, steps, steps.astype(np.float64))})
+        for i in range(10)
     ]
     # Ten requests arrive while the writer is busy; its next write takes them all.
     requests = [asyncio.create_task(ingest_batch(ingestor, run, b)) for b in batches]
