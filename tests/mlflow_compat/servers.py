@@ -4,6 +4,8 @@ Each binds loopback on a free port, keeps its data in its own temporary folder, 
 stopped (its whole process group) when the test session ends.
 """
 
+import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -59,15 +61,35 @@ def _wait_until_up(process: subprocess.Popen[bytes], url: str, log: Path) -> Non
     raise RuntimeError(f"server at {url} did not answer in {START_TIMEOUT_S} s:\n{log.read_text()}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
+_STARTED: set[subprocess.Popen[bytes]] = set()
+
+
+def _signal(process: subprocess.Popen[bytes], signum: int) -> None:
+    # The whole group: a server's workers may outlive its first process.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+
+
+def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every group at once, then SIGKILL what is still there after 15 s."""
+    for process in processes:
+        _signal(process, signal.SIGTERM)
     try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=15)
+        deadline = time.monotonic() + 15
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+    finally:
+        for process in processes:
+            _signal(process, signal.SIGKILL)
+            _STARTED.discard(process)
+
+
+@atexit.register
+def _stop_leftovers() -> None:
+    """Last resort when a teardown was cut short (e.g. by a timeout): kill what is left."""
+    for process in list(_STARTED):
+        _signal(process, signal.SIGKILL)
 
 
 class _Process:
@@ -88,12 +110,13 @@ class _Process:
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,  # its own process group: its workers stop with it
             )
+        _STARTED.add(self.process)
 
     def ready(self) -> None:
         _wait_until_up(self.process, self.url + self.health, self.log)
 
     def stop(self) -> None:
-        _stop(self.process)
+        _stop_all([self.process])
 
 
 @dataclass(frozen=True)
@@ -153,8 +176,7 @@ def running(*specs: ServerSpec) -> Iterator[list[Server]]:
             process.ready()
         yield [Server(p.url, spec.data_dir) for p, spec in zip(processes, specs, strict=True)]
     finally:
-        for process in processes:
-            process.stop()
+        _stop_all([process.process for process in processes])
 
 
 class _SharedPair:
