@@ -1,7 +1,6 @@
 """Per-project authorization: roles, 404 across projects, filtered lists, creates."""
 
 import httpx
-import pytest
 
 from tests.gateway.harness import World, bearer
 
@@ -206,15 +205,8 @@ async def test_mlflow_basic_auth_takes_a_key_or_a_password(
     assert wrong.status_code == 401
 
 
-# The MLflow routes call the experiments services themselves; these two need them to pass
-# the gateway's decision on (`TargetProject`, `VisibleProjects` in gateway/dependencies.py).
-MLFLOW_INTEGRATION = pytest.mark.xfail(
-    reason="mlflow_compat does not pass TargetProject/VisibleProjects to the services yet",
-    strict=False,
-)
-
-
-@MLFLOW_INTEGRATION
+# The MLflow routes call the experiments services themselves, passing the gateway's
+# decision on (`TargetProject`, `VisibleProjects` in gateway/dependencies.py).
 async def test_mlflow_created_experiments_go_to_the_keys_project(
     auth_client: httpx.AsyncClient, world: World
 ) -> None:
@@ -228,7 +220,6 @@ async def test_mlflow_created_experiments_go_to_the_keys_project(
     assert "made-by-b-mlflow" in {e["name"] for e in b_view.json()["experiments"]}
 
 
-@MLFLOW_INTEGRATION
 async def test_mlflow_experiment_search_shows_only_the_callers_projects(
     auth_client: httpx.AsyncClient, world: World
 ) -> None:
