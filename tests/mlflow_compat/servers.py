@@ -82,6 +82,8 @@ def _stop_all(processes: list[subprocess.Popen[bytes]]) -> None:
     finally:
         for process in processes:
             _signal(process, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)  # reap it, so that no zombie is left behind
             _STARTED.discard(process)
 
 
