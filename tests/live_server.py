@@ -40,8 +40,16 @@ def live_server(home: Path, extra_env: dict[str, str] | None = None) -> Iterator
     home.mkdir(parents=True, exist_ok=True)
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "trackboard.cli.main", "server", "--host", "127.0.0.1",
-             "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "trackboard.cli.main",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

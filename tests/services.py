@@ -5,7 +5,9 @@ import socket
 
 import pytest
 
-POSTGRES_ADMIN_URL = os.environ.get("TRACKBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TRACKBOARD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("TRACKBOARD_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 AMQP_URL = os.environ.get("TRACKBOARD_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
 

@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 
 from fastapi import Depends, FastAPI
+from fastapi.routing import APIRoute
 
 from trackboard._version import __version__
 from trackboard.server.accounts.routes import router as accounts_router
@@ -34,6 +35,12 @@ from trackboard.server.observability.logging import RequestIdMiddleware, configu
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.search.routes import router as search_router
+
+
+def operation_id(route: APIRoute) -> str:
+    """Unique per method and path: MLflow's routes serve GET and POST, under two prefixes."""
+    methods = "_".join(sorted(route.methods or ()))
+    return f"{route.name}_{methods}_{route.path_format}".lower().strip("/")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -100,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         # The one authorization decision point, for every route (see gateway/access_policy).
         dependencies=[Depends(authorize)],
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.instruments = instruments

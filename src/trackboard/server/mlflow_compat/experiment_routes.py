@@ -71,7 +71,8 @@ async def get_experiment_by_name(request: Request, session: ReadSession) -> Resp
     return json_response({"experiment": experiment_json(experiment)})
 
 
-@router.api_route("/experiments/search", methods=["GET", "POST"])
+@router.get("/experiments/search")
+@router.post("/experiments/search")
 async def search_experiments(
     request: Request, session: ReadSession, project_ids: VisibleProjects
 ) -> Response:

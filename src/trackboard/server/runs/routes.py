@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Response, status
 
+from trackboard.server.json_types import ExperimentIdPath
 from trackboard.server.runs import service
 from trackboard.server.runs.schemas import (
     ParamsBody,
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 @router.post("/experiments/{experiment_id}/runs", status_code=status.HTTP_201_CREATED)
 async def create_run(
-    experiment_id: int, body: RunCreate, session: WriteSession, response: Response
+    experiment_id: ExperimentIdPath, body: RunCreate, session: WriteSession, response: Response
 ) -> RunRead:
     run, created = await service.create_run(
         session,

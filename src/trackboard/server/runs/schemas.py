@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trackboard.server.json_types import Millis
 from trackboard.server.metrics.schemas import MetricSummaryRead
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
@@ -17,7 +18,7 @@ class RunCreate(BaseModel):
         description="Client-chosen id (32 hex); creating it again returns the existing run.",
     )
     name: str | None = Field(default=None, max_length=250)
-    start_time: int | None = Field(default=None, ge=0)
+    start_time: Millis | None = None
     user: str = Field(default="", max_length=256)
     status: RunStatus = "RUNNING"
     tags: dict[str, str] = {}
@@ -27,7 +28,7 @@ class RunCreate(BaseModel):
 class RunUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=250)
     status: RunStatus | None = None
-    end_time: int | None = Field(default=None, ge=0)
+    end_time: Millis | None = None
 
 
 class RunRead(BaseModel):

@@ -47,7 +47,7 @@ class Identifier:
 class Comparison:
     target: Identifier
     operator: str
-    value: float | str | tuple[str, ...]
+    value: float | str | tuple[str, ...] | None
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ _TOKEN = re.compile(
     r"""
     (?P<space>\s+)
   | (?P<backquoted>`[^`]*`)
-  | (?P<string>'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.)*")
+  | (?P<string>'(?:[^']|'')*'|"(?:[^"]|"")*")
   | (?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
   | (?P<operator>>=|<=|!=|<>|==|=|>|<)
   | (?P<word>[A-Za-z_][A-Za-z0-9_\-:/]*)
@@ -95,8 +95,9 @@ def _unquote(token: Token) -> str:
     body = token.text[1:-1]
     if token.kind == "backquoted":
         return body
+    # A quote inside a string is written twice, as in SQL: 'it''s'.
     quote = token.text[0]
-    return re.sub(r"\\(.)", r"\1", body.replace(quote * 2, quote))
+    return body.replace(quote * 2, quote)
 
 
 class _Parser:
@@ -198,8 +199,25 @@ class _Parser:
             if separator.text != ",":
                 raise self.fail(separator, ", or )")
 
+    def null_test(self, target: Identifier) -> Comparison:
+        self.index += 1  # IS
+        negated = self.at_word("NOT")
+        if negated:
+            self.index += 1
+        token = self.next("NULL")
+        if token.kind != "word" or token.text.upper() != "NULL":
+            raise self.fail(token, "NULL")
+        if target.kind not in ("tag", "param"):
+            raise InvalidParameter(
+                f"IS NULL and IS NOT NULL only apply to tags and params, not {target.kind} "
+                f"{target.key!r}"
+            )
+        return Comparison(target, "IS NOT NULL" if negated else "IS NULL", None)
+
     def comparison(self) -> Comparison:
         target = self.identifier()
+        if self.at_word("IS"):
+            return self.null_test(target)
         operator = self.operator()
         numeric = target.kind == "metric" or (
             target.kind == "attribute" and target.key in NUMERIC_ATTRIBUTES

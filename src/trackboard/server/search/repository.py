@@ -5,14 +5,21 @@ tag table on (run, key), so "latest value of K across the experiment's runs" is 
 range scan on `metric_summaries (experiment_id, key, last_value)`.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from trackboard.server.models import MetricSummary, Run, RunParam, RunTag
+from trackboard.server.models import (
+    Experiment,
+    ExperimentTag,
+    MetricSummary,
+    Run,
+    RunParam,
+    RunTag,
+)
 from trackboard.server.search.filter_parser import Comparison, Identifier, OrderTerm
 
 ATTRIBUTE_COLUMNS: dict[str, Any] = {
@@ -26,8 +33,14 @@ ATTRIBUTE_COLUMNS: dict[str, Any] = {
 }
 
 
-def _compare(column: Any, operator: str, value: float | str | tuple[str, ...]) -> ColumnElement[bool]:
+def _compare(
+    column: Any, operator: str, value: float | str | tuple[str, ...] | None
+) -> ColumnElement[bool]:
     match operator:
+        case "IS NULL":
+            return column.is_(None)  # type: ignore[no-any-return]
+        case "IS NOT NULL":
+            return column.is_not(None)  # type: ignore[no-any-return]
         case "=":
             return column == value  # type: ignore[no-any-return]
         case "!=":
@@ -54,7 +67,10 @@ def _compare(column: Any, operator: str, value: float | str | tuple[str, ...]) -
 class _QueryBuilder:
     def __init__(self, experiment_ids: Sequence[int], lifecycle_stages: Sequence[str]) -> None:
         self.experiment_ids = list(experiment_ids)
-        self.query: Select[tuple[Run]] = select(Run).where(
+        # Columns already joined by an inner join of the filter, by target: an order term
+        # on the same key reuses them, which lets PostgreSQL walk the summary index in order.
+        self.inner_columns: dict[Identifier, Any] = {}
+        self.query: Select[Run] = select(Run).where(
             Run.experiment_id.in_(self.experiment_ids),
             Run.lifecycle_stage.in_(list(lifecycle_stages)),
         )
@@ -72,18 +88,25 @@ class _QueryBuilder:
             )
             self.query = self.query.join(summary, on, isouter=outer)
             return summary.last_value
-        table = RunParam if target.kind == "param" else RunTag
-        entity = aliased(table)  # type: ignore[arg-type]
+        entity: Any = aliased(RunParam) if target.kind == "param" else aliased(RunTag)
         on = and_(entity.run_id == Run.id, entity.key == target.key)
         self.query = self.query.join(entity, on, isouter=outer)
         return entity.value
 
     def where(self, comparison: Comparison) -> None:
-        column = self._value_column(comparison.target, outer=False)
+        # "IS NULL" needs the rows without the key, so only it joins outer.
+        outer = comparison.operator == "IS NULL"
+        column = self.inner_columns.get(comparison.target) if not outer else None
+        if column is None:
+            column = self._value_column(comparison.target, outer=outer)
+            if not outer:
+                self.inner_columns[comparison.target] = column
         self.query = self.query.where(_compare(column, comparison.operator, comparison.value))
 
     def order_by(self, term: OrderTerm) -> None:
-        column = self._value_column(term.target, outer=True)
+        column = self.inner_columns.get(term.target)
+        if column is None:
+            column = self._value_column(term.target, outer=True)
         ordered = column.asc() if term.ascending else column.desc()
         self.query = self.query.order_by(ordered.nulls_last())
 
@@ -105,4 +128,51 @@ async def select_runs(
         builder.order_by(term)
     # MLflow's tie-breakers: newest first, then by id, so pages never overlap.
     query = builder.query.order_by(Run.start_time.desc(), Run.id.asc())
+    return (await session.scalars(query.offset(offset).limit(limit))).all()
+
+
+EXPERIMENT_COLUMNS: dict[str, Any] = {
+    "name": Experiment.name,
+    "experiment_id": Experiment.id,
+    "creation_time": Experiment.creation_time,
+    "last_update_time": Experiment.last_update_time,
+}
+
+
+def _experiment_condition(comparison: Comparison) -> ColumnElement[bool]:
+    target, operator, value = comparison.target, comparison.operator, comparison.value
+    if target.kind == "tag":
+        tag = and_(ExperimentTag.experiment_id == Experiment.id, ExperimentTag.key == target.key)
+        if operator == "IS NULL":
+            return ~select(ExperimentTag.key).where(tag).exists()
+        if operator == "IS NOT NULL":
+            return select(ExperimentTag.key).where(tag).exists()
+        return (
+            select(ExperimentTag.key)
+            .where(tag, _compare(ExperimentTag.value, operator, value))
+            .exists()
+        )
+    return _compare(EXPERIMENT_COLUMNS[target.key], operator, value)
+
+
+async def select_experiments_matching(
+    session: AsyncSession,
+    *,
+    lifecycle_stages: Sequence[str],
+    comparisons: Sequence[Comparison],
+    order: Sequence[OrderTerm],
+    offset: int,
+    limit: int,
+    project_ids: Collection[int] | None = None,
+) -> Sequence[Experiment]:
+    """Experiments meeting every comparison (experiment ids already as integers), only in
+    `project_ids` when given."""
+    query = select(Experiment).where(Experiment.lifecycle_stage.in_(list(lifecycle_stages)))
+    if project_ids is not None:
+        query = query.where(Experiment.project_id.in_(sorted(project_ids)))
+    for comparison in comparisons:
+        query = query.where(_experiment_condition(comparison))
+    for term in order:
+        column = EXPERIMENT_COLUMNS[term.target.key]
+        query = query.order_by(column.asc() if term.ascending else column.desc())
     return (await session.scalars(query.offset(offset).limit(limit))).all()

@@ -4,11 +4,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from trackboard.server.json_types import ExperimentId
 from trackboard.server.runs.schemas import RunRead
 
 
 class RunSearch(BaseModel):
-    experiment_ids: list[int] = Field(min_length=1, max_length=1000)
+    experiment_ids: list[ExperimentId] = Field(min_length=1, max_length=1000)
     filter: str | None = Field(default=None, max_length=10_000)
     order_by: list[str] = Field(default=[], max_length=10)
     lifecycle_stage: Literal["active", "deleted", "all"] = "active"

@@ -1,13 +1,23 @@
 """Search runs by MLflow's filter language, one page at a time."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.models import Run
+from trackboard.server.errors import InvalidParameter
+from trackboard.server.models import Experiment, Run
 from trackboard.server.search import repository
-from trackboard.server.search.filter_parser import parse_filter, parse_order_by
+from trackboard.server.search.experiment_filter import (
+    parse_experiment_filter,
+    parse_experiment_order_by,
+)
+from trackboard.server.search.filter_parser import (
+    Comparison,
+    OrderTerm,
+    parse_filter,
+    parse_order_by,
+)
 
 LIFECYCLE_STAGES = {"active": ("active",), "deleted": ("deleted",), "all": ("active", "deleted")}
 
@@ -42,3 +52,60 @@ async def search_runs(
     )
     has_more = len(runs) > limit
     return RunSearchPage(runs[:limit], offset + limit if has_more else None)
+
+
+@dataclass(frozen=True)
+class ExperimentSearchPage:
+    experiments: Sequence[Experiment]
+    next_offset: int | None
+
+
+def _experiment_id_comparison(comparison: Comparison) -> Comparison:
+    """MLflow's experiment ids are strings; ours are integers, so compare them as such."""
+    if comparison.target.key != "experiment_id" or comparison.target.kind != "attribute":
+        return comparison
+    values = comparison.value if isinstance(comparison.value, tuple) else (comparison.value,)
+    try:
+        numbers = tuple(int(str(value)) for value in values)
+    except ValueError:
+        raise InvalidParameter(f"experiment ids are integers, got {comparison.value!r}") from None
+    value: float | tuple[str, ...] = (
+        numbers if isinstance(comparison.value, tuple) else numbers[0]  # type: ignore[assignment]
+    )
+    return Comparison(comparison.target, comparison.operator, value)
+
+
+async def search_experiments(
+    session: AsyncSession,
+    *,
+    filter_text: str | None,
+    order_by: Sequence[str],
+    lifecycle: str = "active",
+    offset: int = 0,
+    limit: int = 1000,
+    project_ids: Collection[int] | None = None,
+) -> ExperimentSearchPage:
+    """Experiments by MLflow's experiment filter; default order newest first, then by id.
+    `project_ids` restricts them to those projects (None: all)."""
+    comparisons = [_experiment_id_comparison(c) for c in parse_experiment_filter(filter_text)]
+    order: list[OrderTerm] = [parse_experiment_order_by(term) for term in order_by]
+    keys = [term.target.key for term in order]
+    if len(set(keys)) != len(keys):
+        raise InvalidParameter(f"order_by names a field more than once: {list(order_by)}")
+    if not order:
+        order = [parse_experiment_order_by("creation_time DESC")]
+        order.append(parse_experiment_order_by("experiment_id ASC"))
+    elif "experiment_id" not in keys:
+        # MLflow's own tie-break when the caller did not sort by id.
+        order.append(parse_experiment_order_by("experiment_id DESC"))
+    experiments = await repository.select_experiments_matching(
+        session,
+        lifecycle_stages=LIFECYCLE_STAGES[lifecycle],
+        comparisons=comparisons,
+        order=order,
+        offset=offset,
+        limit=limit + 1,
+        project_ids=project_ids,
+    )
+    has_more = len(experiments) > limit
+    return ExperimentSearchPage(experiments[:limit], offset + limit if has_more else None)
