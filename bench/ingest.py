@@ -512,7 +512,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=6.0)
-    parser.add_argument("--api-workers", type=int, default=1)
+    parser.add_argument("--api-workers", type=int, default=2)
     parser.add_argument("--no-mlflow", action="store_true")
     args = parser.parse_args()
     tag = uuid.uuid4().hex[:8]
