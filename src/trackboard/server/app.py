@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from trackboard._version import __version__
 from trackboard.server.accounts.routes import router as accounts_router
 from trackboard.server.artifacts.routes import router as artifacts_router
+from trackboard.server.backends.broadcast import open_broadcast
 from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
@@ -24,6 +25,8 @@ from trackboard.server.gateway.middleware import GatewayMiddleware
 from trackboard.server.gateway.session_routes import router as session_router
 from trackboard.server.gateway.wiring import build_gateway
 from trackboard.server.health.routes import router as health_router
+from trackboard.server.live.routes import router as live_router
+from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
@@ -58,6 +61,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.should_migrate_on_start():
             await upgrade_database(database.engine)
         app.state.database = database
+        broadcast = await open_broadcast(settings.amqp_url, settings.live_exchange_name)
+        app.state.live = LiveService(broadcast)
         cache = open_cache(settings.redis_url, settings.redis_key_prefix)
         app.state.gateway = build_gateway(
             settings, database, cache, ReadThroughCache(cache, cache_stats)
@@ -84,7 +89,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if embedded_writer:
             limits = BatchLimits(settings.ingest_batch_max_messages, linger_s=0.0)
             consumer = IngestConsumer(
-                queue, database, instruments, limits, ingestor.written, Compactor(database)
+                queue,
+                database,
+                instruments,
+                limits,
+                ingestor.written,
+                Compactor(database),
+                live=app.state.live,
             )
             writer = asyncio.create_task(consumer.run(), name="ingest-writer")
         try:
@@ -98,6 +109,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await ingestor.stop()
             await queue.close()
             await cache.close()
+            await broadcast.close()
             await database.dispose()
 
     app = FastAPI(
@@ -121,6 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics_router,
     ):
         app.include_router(router)
+    app.include_router(live_router)
     app.include_router(mlflow_router)
     app.include_router(artifacts_router)
     for router in (session_router, accounts_router, dashboard_stats_router):

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Metric ingestion: the queue, its bound (503 past it), and how the writer merges.
     ingest_queue_name: str = "trackboard.metrics"
+    live_exchange_name: str = "trackboard.live"
+    # s3://KEY:SECRET@host/bucket/prefix for an S3-compatible store; default: files under home.
+    artifacts_url: str | None = None
     ingest_max_queue_depth: int = 2_000
     ingest_retry_after_s: int = 2
     ingest_batch_max_messages: int = 200

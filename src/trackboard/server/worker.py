@@ -10,9 +10,11 @@ import contextlib
 import logging
 import signal
 
+from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
+from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
 from trackboard.server.observability.logging import configure_logging
@@ -70,7 +72,16 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         settings.ingest_batch_max_points,
         settings.ingest_batch_linger_s,
     )
-    consumer = IngestConsumer(queue, database, instruments, limits, compactor=Compactor(database))
+    assert settings.amqp_url
+    broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
+    consumer = IngestConsumer(
+        queue,
+        database,
+        instruments,
+        limits,
+        compactor=Compactor(database),
+        live=LiveService(broadcast),
+    )
     tasks = [
         asyncio.create_task(consumer.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),
@@ -88,6 +99,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await queue.close()
+        await broadcast.close()
         await database.dispose()
 
 

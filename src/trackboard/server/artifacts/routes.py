@@ -23,7 +23,7 @@ from trackboard.server.mlflow_compat.translate import json_response
 async def artifact_store(request: Request) -> AsyncIterator[ArtifactStore]:
     """A bucket when `artifacts_url` names one (s3://…), else a folder under the data dir."""
     settings = request.app.state.settings
-    url = getattr(settings, "artifacts_url", None)
+    url = settings.artifacts_url
     if not url:
         yield LocalArtifactStore(settings.home / "artifacts")
         return

@@ -32,7 +32,9 @@ async def select_experiments(
     if project_ids is not None:
         query = query.where(Experiment.project_id.in_(sorted(project_ids)))
     if name_contains:
-        query = query.where(func.lower(Experiment.name).contains(name_contains.lower(), autoescape=True))
+        query = query.where(
+            func.lower(Experiment.name).contains(name_contains.lower(), autoescape=True)
+        )
     if after_id is not None:
         query = query.where(Experiment.id > after_id)
     return (await session.scalars(query.order_by(Experiment.id).limit(limit))).all()

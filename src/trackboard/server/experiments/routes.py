@@ -106,10 +106,14 @@ async def update_experiment(
 
 
 @router.delete("/{experiment_id}")
-async def delete_experiment(experiment_id: ExperimentIdPath, session: WriteSession) -> ExperimentRead:
+async def delete_experiment(
+    experiment_id: ExperimentIdPath, session: WriteSession
+) -> ExperimentRead:
     return service.to_read(await service.delete_experiment(session, experiment_id))
 
 
 @router.post("/{experiment_id}/restore")
-async def restore_experiment(experiment_id: ExperimentIdPath, session: WriteSession) -> ExperimentRead:
+async def restore_experiment(
+    experiment_id: ExperimentIdPath, session: WriteSession
+) -> ExperimentRead:
     return service.to_read(await service.restore_experiment(session, experiment_id))

@@ -10,23 +10,34 @@ from trackboard.server.backends.cache_aside import ReadThroughCache
 from trackboard.server.gateway.principal import OPEN_PRINCIPAL, Principal
 from trackboard.server.gateway.wiring import Gateway
 
+# Dependencies are `async def` on purpose: FastAPI runs plain `def` ones in a thread pool,
+# which costs far more than these lookups.
 
-def gateway(connection: HTTPConnection) -> Gateway:
+
+def gateway_of(connection: HTTPConnection) -> Gateway:
     found: Gateway = connection.app.state.gateway
     return found
 
 
-def current_principal(connection: HTTPConnection) -> Principal:
+def principal_of(connection: HTTPConnection) -> Principal:
     principal = connection.scope.get("state", {}).get("principal")
     return principal if isinstance(principal, Principal) else OPEN_PRINCIPAL
 
 
-def visible_projects(connection: HTTPConnection) -> frozenset[int] | None:
+async def gateway(connection: HTTPConnection) -> Gateway:
+    return gateway_of(connection)
+
+
+async def current_principal(connection: HTTPConnection) -> Principal:
+    return principal_of(connection)
+
+
+async def visible_projects(connection: HTTPConnection) -> frozenset[int] | None:
     """Filter for lists and searches: the caller's projects, or None for "all"."""
-    return current_principal(connection).visible_projects()
+    return principal_of(connection).visible_projects()
 
 
-def target_project(connection: HTTPConnection) -> int | None:
+async def target_project(connection: HTTPConnection) -> int | None:
     """The project a create goes to, as authorization decided it (None with auth off)."""
     project = connection.scope.get("state", {}).get("project_id")
     return project if isinstance(project, int) else None
@@ -39,8 +50,8 @@ def after_commit(connection: HTTPConnection, work: Coroutine[Any, Any, None]) ->
     state.setdefault("after_commit", []).append(work)
 
 
-def read_cache(connection: HTTPConnection) -> ReadThroughCache:
-    return gateway(connection).reads
+async def read_cache(connection: HTTPConnection) -> ReadThroughCache:
+    return gateway_of(connection).reads
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Delivery, Queue, QueueUnavailableError
+from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_message import (
     IngestMessage,
@@ -48,6 +49,7 @@ class IngestConsumer:
         limits: BatchLimits,
         on_written: Written | None = None,
         compactor: Compactor | None = None,
+        live: LiveService | None = None,
     ) -> None:
         self.queue = queue
         self.database = database
@@ -55,6 +57,7 @@ class IngestConsumer:
         self.limits = limits
         self.on_written = on_written
         self.compactor = compactor
+        self.live = live
 
     async def run(self) -> None:
         """Consume until cancelled; cancelling leaves the batch in hand unacked."""
@@ -143,3 +146,10 @@ class IngestConsumer:
             self.on_written(results)
         if self.compactor is not None:
             self.compactor.note_write(results)
+        if self.live is not None:
+            # After the commit and the acks: live views never show an unstored point.
+            for message, outcome in results:
+                if outcome.stored:
+                    await self.live.publish_metrics(
+                        message.run_id, message.experiment_id, message.series
+                    )

@@ -160,11 +160,11 @@ async def select_chunks(
     end_step: int | None,
     *,
     overviews: bool = False,
-) -> Sequence[Row[tuple[bytes]]]:
+) -> Sequence[bytes]:
     """The chunks' points, or only their overviews, in step order."""
     column = MetricChunk.overview if overviews else MetricChunk.data
     query = _chunks_in_range(select(column), run_id, key, start_step, end_step)
-    return (await session.execute(query.order_by(MetricChunk.min_step, MetricChunk.id))).all()
+    return (await session.scalars(query.order_by(MetricChunk.min_step, MetricChunk.id))).all()
 
 
 async def count_points(

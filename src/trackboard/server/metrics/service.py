@@ -53,7 +53,7 @@ async def read_series(
     rows = await repository.select_chunks(
         session, run_id, key, start_step, end_step, overviews=overviews
     )
-    points = Points.concat([decode_chunk(row[0]) for row in rows]).sorted_by_step()
+    points = Points.concat([decode_chunk(blob) for blob in rows]).sorted_by_step()
     lo = 0 if start_step is None else int(np.searchsorted(points.steps, start_step, "left"))
     hi = len(points) if end_step is None else int(np.searchsorted(points.steps, end_step, "right"))
     if lo > 0 or hi < len(points):

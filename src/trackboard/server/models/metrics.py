@@ -37,9 +37,7 @@ class MetricSummary(Base):
 
     __tablename__ = "metric_summaries"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     experiment_id: Mapped[int] = mapped_column(BigInteger)
     last_value: Mapped[float | None] = mapped_column(Double)
@@ -59,8 +57,6 @@ class AppliedBatch(Base):
 
     __tablename__ = "applied_batches"
 
-    run_id: Mapped[str] = mapped_column(
-        ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
-    )
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     batch_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     applied_at: Mapped[int] = mapped_column(BigInteger)

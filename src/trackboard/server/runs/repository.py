@@ -26,7 +26,7 @@ async def select_param_values(
     query = select(RunParam.key, RunParam.value).where(
         RunParam.run_id == run_id, RunParam.key.in_(keys)
     )
-    return {key: value for key, value in (await session.execute(query)).all()}
+    return {row.key: row.value for row in await session.execute(query)}
 
 
 def insert_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
@@ -48,7 +48,5 @@ async def upsert_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) 
 
 
 async def delete_tag(session: AsyncSession, run_id: str, key: str) -> int:
-    result = await session.execute(
-        delete(RunTag).where(RunTag.run_id == run_id, RunTag.key == key)
-    )
+    result = await session.execute(delete(RunTag).where(RunTag.run_id == run_id, RunTag.key == key))
     return int(result.rowcount)  # type: ignore[attr-defined]

@@ -133,7 +133,9 @@ async def log_params(session: AsyncSession, run_id: str, params: dict[str, str])
     await get_active_run(session, run_id)
     check_params(params)
     existing = await repository.select_param_values(session, run_id, list(params))
-    conflicts = {k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v}
+    conflicts = {
+        k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v
+    }
     if conflicts:
         key, (old, new) = next(iter(conflicts.items()))
         raise InvalidParameter(

@@ -154,8 +154,11 @@ class _Parser:
             raise self.fail(token, "a key")
         parts = [token.text]
         # Unquoted keys may contain dots: metrics.val.loss is the key "val.loss".
-        while (dot := self.peek()) is not None and dot.text == "." and dot.position == (
-            self.tokens[self.index - 1].position + len(self.tokens[self.index - 1].text)
+        while (
+            (dot := self.peek()) is not None
+            and dot.text == "."
+            and dot.position
+            == (self.tokens[self.index - 1].position + len(self.tokens[self.index - 1].text))
         ):
             self.index += 1
             part = self.next("a key part")
@@ -168,7 +171,9 @@ class _Parser:
     def _attribute(self, name: str, token: Token) -> Identifier:
         if name not in STRING_ATTRIBUTES | NUMERIC_ATTRIBUTES:
             known = ", ".join(sorted(STRING_ATTRIBUTES | NUMERIC_ATTRIBUTES))
-            raise InvalidParameter(f"unknown attribute {name!r} at {token.position}; known: {known}")
+            raise InvalidParameter(
+                f"unknown attribute {name!r} at {token.position}; known: {known}"
+            )
         return Identifier("attribute", name)
 
     def operator(self) -> str:
