@@ -47,6 +47,8 @@ REDIS = "redis://127.0.0.1:6379/0"
 RUNS = 10_000
 EXPERIMENT_ID = 500
 CONCURRENCY = 8
+LIMITER_SLICES = 6
+LIMITER_SLICE = 500
 UNCACHED_PER_ROUND = 450  # 2 metrics x 2 goals x 366 days = 1,464 distinct keys in all
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks-gateway.md"
 DAY_MS = 86_400_000
@@ -196,16 +198,28 @@ async def measure_dashboard(url: str, key: str, round_no: int) -> list[Figures]:
         ]
 
 
-async def measure_limiter(url: str, key: str) -> Figures:
+async def measure_limiter(with_url: str, without_url: str, key: str) -> list[Figures]:
+    """The same request on a server with the limiter and one without, in alternating
+    slices, so that both see the same load from whatever else runs on the machine."""
     headers = {"Authorization": f"Bearer {key}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+    totals = {"with": Figures("authenticated request, rate limited", [], 0.0)}
+    totals["without"] = Figures("authenticated request, no rate limiter", [], 0.0)
+    async with (
+        httpx.AsyncClient(base_url=with_url, headers=headers, timeout=60) as limited,
+        httpx.AsyncClient(base_url=without_url, headers=headers, timeout=60) as unlimited,
+    ):
+        for _ in range(LIMITER_SLICES):
+            for name, client in (("with", limited), ("without", unlimited)):
 
-        async def ping(_: int) -> None:
-            response = await client.get("/api/v1/auth/me")
-            assert response.status_code == 200, response.text
+                async def ping(_: int, client: httpx.AsyncClient = client) -> None:
+                    response = await client.get("/api/v1/auth/me")
+                    assert response.status_code == 200, response.text
 
-        await ping(0)
-        return await drive("authenticated request", 3000, ping, CONCURRENCY)
+                await ping(0)
+                part = await drive(name, LIMITER_SLICE, ping, CONCURRENCY)
+                totals[name].milliseconds += part.milliseconds
+                totals[name].wall_s += part.wall_s
+    return [totals["with"], totals["without"]]
 
 
 async def time_buckets(cache: Cache, calls: int = 5000) -> float:
@@ -258,19 +272,19 @@ async def bench_store(store: str, repeats: int) -> list[str]:
     try:
         key = await seed(database_url)
         rounds = []
-        with server({**env, "TRACKBOARD_RATE_LIMIT": "on"}) as url:
+        with (
+            server({**env, "TRACKBOARD_RATE_LIMIT": "on"}) as url,
+            server({**env, "TRACKBOARD_RATE_LIMIT": "off"}) as plain_url,
+        ):
             for round_no in range(repeats):
                 rounds.append(
-                    [*await measure_dashboard(url, key, round_no), await measure_limiter(url, key)]
+                    [
+                        *await measure_dashboard(url, key, round_no),
+                        *await measure_limiter(url, plain_url, key),
+                    ]
                 )
-        with server({**env, "TRACKBOARD_RATE_LIMIT": "off"}) as url:
-            for i in range(repeats):
-                without = await measure_limiter(url, key)
-                without.name = "authenticated request, no rate limiter"
-                rounds[i].append(without)
         results = merged(rounds)
         limited, unlimited = results[2], results[3]
-        limited.name = "authenticated request, rate limited"
         cost_ms = median(limited.milliseconds) - median(unlimited.milliseconds)
         cache: Cache = MemoryCache() if store == "sqlite" else RedisCache.from_url(REDIS, prefix)
         try:
