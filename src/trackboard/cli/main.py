@@ -98,9 +98,15 @@ def server(
         from trackboard.server.migrate import upgrade_database
 
         settings.home.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(settings.resolved_database_url())
-        asyncio.run(upgrade_database(engine))
-        asyncio.run(engine.dispose())
+
+        async def migrate() -> None:
+            engine = create_engine(settings.resolved_database_url())
+            try:
+                await upgrade_database(engine)
+            finally:
+                await engine.dispose()
+
+        asyncio.run(migrate())
     uvicorn.run(
         "trackboard.server.app:create_app",
         factory=True,
