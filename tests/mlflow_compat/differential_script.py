@@ -37,25 +37,33 @@ def label_experiment(real_id: str, name: str) -> None:
     experiment_labels.setdefault(real_id, name)
 
 
-def clean(value: Any) -> Any:
-    """Ids → labels; NaN → "nan", so that the JSON compares equal."""
+EXPERIMENT_ID_FIELDS = {"experiment_id", "experiment_ids"}
+
+
+def clean(value: Any, field: str | None = None) -> Any:
+    """Ids → labels; NaN → "nan", so that the JSON compares equal.
+
+    Experiment ids are small numbers: only fields that hold one are relabelled, so that a
+    param value "3" is not taken for experiment 3. An experiment the script did not label
+    (its id depends on what else the shared servers hold) becomes "<experiment>".
+    """
     if isinstance(value, float) and math.isnan(value):
         return "nan"
     if isinstance(value, str):
-        if value in experiment_labels:
-            return experiment_labels[value]
+        if field in EXPERIMENT_ID_FIELDS and value.isdigit():
+            return experiment_labels.get(value, "<experiment>")
         for real, name in labels.items():
             value = value.replace(real, name)
         value = re.sub(
             r"^mlflow-artifacts:/(\d+)",
-            lambda m: "mlflow-artifacts:/" + experiment_labels.get(m[1], m[1]),
+            lambda m: "mlflow-artifacts:/" + experiment_labels.get(m[1], "<experiment>"),
             value,
         )
         return value.replace(PREFIX, "<prefix>")
     if isinstance(value, dict):
-        return {clean(k): clean(v) for k, v in value.items()}
+        return {clean(k): clean(v, k) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
+        return [clean(v, field) for v in value]
     return value
 
 
