@@ -81,11 +81,6 @@ async def test_a_cookie_socket_must_come_from_the_same_origin(served: Served) ->
         assert json.loads(await asyncio.wait_for(ws.recv(), 5)) == {"event": "pong", "ping": 1}
 
 
-@pytest.mark.xfail(
-    reason="live/routes.py must check each subscription with "
-    "gateway.authorization.check_read_access",
-    strict=False,
-)
 async def test_a_subscription_to_another_projects_run_is_refused(served: Served) -> None:
     headers = {"Authorization": f"Bearer {served.world.keys['b_viewer']}"}
     async with connect(
@@ -93,4 +88,4 @@ async def test_a_subscription_to_another_projects_run_is_refused(served: Served)
     ) as ws:
         await ws.send(json.dumps({"subscribe": {"run_id": served.world.runs["a"]}}))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
-    assert reply["event"] != "subscribed", reply
+    assert reply["event"] == "error", reply

@@ -8,6 +8,8 @@ import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
+from trackboard.server.errors import NotFound
+from trackboard.server.gateway.authorization import check_read_access
 from trackboard.server.live.schemas import ClientMessage, ExperimentTopic, RunTopic
 from trackboard.server.live.service import Live, LiveService, experiment_topic, run_topic
 
@@ -104,7 +106,21 @@ class LiveConnection:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def handle(connection: LiveConnection, outbox: Outbox, raw: str) -> None:
+async def may_read(websocket: WebSocket, target: RunTopic | ExperimentTopic) -> bool:
+    """The same per-project read check as every HTTP route, for one subscription."""
+    try:
+        if isinstance(target, RunTopic):
+            await check_read_access(websocket, run_ids=[target.run_id])
+        else:
+            await check_read_access(websocket, experiment_ids=[target.experiment_id])
+    except NotFound:
+        return False
+    return True
+
+
+async def handle(
+    websocket: WebSocket, connection: LiveConnection, outbox: Outbox, raw: str
+) -> None:
     try:
         message = ClientMessage.model_validate_json(raw)
     except ValidationError as exc:
@@ -113,7 +129,11 @@ def handle(connection: LiveConnection, outbox: Outbox, raw: str) -> None:
         outbox.put(control("error", message=f"{where}: {first['msg']}" if where else first["msg"]))
         return
     if message.subscribe is not None:
-        connection.subscribe(message.subscribe)
+        if await may_read(websocket, message.subscribe):
+            connection.subscribe(message.subscribe)
+        else:
+            # The same answer as for a run that does not exist: ids don't leak.
+            outbox.put(control("error", message="no such run or experiment"))
     if message.unsubscribe is not None:
         connection.unsubscribe(message.unsubscribe)
     if message.ping is not None:
@@ -136,7 +156,7 @@ async def live_updates(websocket: WebSocket, live: Live) -> None:
             text = frame.get("text")
             if text is None:
                 text = (frame.get("bytes") or b"").decode("utf-8", errors="replace")
-            handle(connection, outbox, text)
+            await handle(websocket, connection, outbox, text)
     except WebSocketDisconnect:
         pass
     finally:
