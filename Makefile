@@ -52,8 +52,12 @@ test-dashboard: dashboard/node_modules/.package-lock.json
 
 test: lint typecheck test-dashboard test-python
 
-bench: setup
+bench: setup dashboard browser
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/client.py
+	$(BIN)/python bench/api_gateway.py
+	$(BIN)/python bench/dashboard.py
 
 clean:
 	rm -rf $(VENV) dashboard/node_modules src/trackboard/server/dashboard/static
