@@ -118,6 +118,26 @@ def measure_throughput(url: str, calls: int) -> tuple[float, float]:
     return calls * 5 / elapsed, median
 
 
+def measure_mlflow_log_metrics(url: str, calls: int) -> tuple[float, float] | None:
+    """MLflow's default client (one synchronous HTTP call a call) logging the same 5-key
+    dict to the same server through its MLflow-compatible API: median and p99 in µs."""
+    try:
+        import mlflow
+    except ImportError:
+        return None
+    mlflow.set_tracking_uri(url)
+    mlflow.set_experiment("bench-mlflow-client")
+    costs = []
+    with mlflow.start_run():
+        for step in range(calls):
+            values = {f"k{i}": 0.5 + step * 1e-3 + i for i in range(5)}
+            started = time.perf_counter_ns()
+            mlflow.log_metrics(values, step=step)
+            costs.append(time.perf_counter_ns() - started)
+    costs.sort()
+    return _percentile(costs, 0.5) / 1000, _percentile(costs, 0.99) / 1000
+
+
 def machine() -> str:
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
     return (
@@ -140,6 +160,8 @@ def main() -> None:
     os.environ.pop("TRACKBOARD_MODE", None)
     medians, p99s, means, rates, busy_medians = [], [], [], [], []
     down_medians, down_p99s, down_means = [], [], []
+    mlflow_medians: list[float] = []
+    mlflow_p99s: list[float] = []
     try:
         with EmbeddedServer(scratch / "server") as server:
             for round_number in range(args.rounds):
@@ -152,6 +174,10 @@ def main() -> None:
                 rate, busy_median = measure_throughput(server.url, args.calls)
                 rates.append(rate)
                 busy_medians.append(busy_median)
+                mlflow_cost = measure_mlflow_log_metrics(server.url, 300)
+                if mlflow_cost is not None:
+                    mlflow_medians.append(mlflow_cost[0])
+                    mlflow_p99s.append(mlflow_cost[1])
                 print(
                     f"round {round_number + 1}: log median {median:.2f} µs, p99 {p99:.2f} µs; "
                     f"{rate:,.0f} points/s end to end",
@@ -191,6 +217,19 @@ def main() -> None:
         ("`run.log` (5 keys), server down: p99", f"{statistics.median(down_p99s):.2f} µs", ""),
         ("`run.log` (5 keys), server down: mean", f"{statistics.median(down_means):.2f} µs", ""),
     ]
+    if mlflow_medians:
+        rows += [
+            (
+                "`mlflow.log_metrics` (5 keys), same server, MLflow 3.17.2 client: median",
+                f"{statistics.median(mlflow_medians):,.0f} µs",
+                "",
+            ),
+            (
+                "`mlflow.log_metrics` (5 keys), same server: p99",
+                f"{statistics.median(mlflow_p99s):,.0f} µs",
+                "",
+            ),
+        ]
     table = "| measure | value | target |\n|---|---|---|\n" + "".join(
         f"| {name} | {value} | {target} |\n" for name, value, target in rows
     )
