@@ -1,5 +1,7 @@
 """Request and response bodies of the metrics API."""
 
+from typing import TypedDict
+
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt
 
 from trackboard.server.limits import MAX_POINTS_PER_BATCH
@@ -33,6 +35,18 @@ class MetricBatch(BaseModel):
 class BatchAccepted(BaseModel):
     accepted: int
     duplicate: bool
+
+
+class SummaryView(TypedDict):
+    """`MetricSummaryRead` as plain JSON-ready data (non-finite values already as words),
+    for pages of many runs, where building models cost more than the query."""
+
+    value: float | str
+    step: int
+    timestamp: int
+    min: float | str | None
+    max: float | str | None
+    count: int
 
 
 class MetricSummaryRead(BaseModel):

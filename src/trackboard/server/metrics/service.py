@@ -14,8 +14,8 @@ from trackboard.server.metrics.batch import ParsedBatch
 from trackboard.server.metrics.chunk_codec import Points, decode_chunk
 from trackboard.server.metrics.downsample import downsample
 from trackboard.server.metrics.ingest_message import IngestMessage
-from trackboard.server.metrics.schemas import MetricSummaryRead
-from trackboard.server.models import MetricSummary
+from trackboard.server.metrics.schemas import SummaryView
+from trackboard.server.metrics.values import render_value
 
 HISTORY_PAGE_POINTS = 100_000
 # A downsampled read uses chunk overviews from this many stored points per output point.
@@ -83,21 +83,23 @@ async def read_history(
     return HistoryPage(points.take(slice(offset, end)), next_offset)
 
 
-def to_summary_read(summary: MetricSummary) -> MetricSummaryRead:
-    return MetricSummaryRead(
-        value=math.nan if summary.last_value is None else summary.last_value,
-        step=summary.last_step,
-        timestamp=summary.last_timestamp,
-        min=summary.min_value,
-        max=summary.max_value,
-        count=summary.count,
-    )
+def _optional_value(value: float | None) -> float | str | None:
+    return None if value is None else render_value(value)
 
 
 async def get_summaries(
     session: AsyncSession, run_ids: Sequence[str]
-) -> dict[str, dict[str, MetricSummaryRead]]:
-    by_run: dict[str, dict[str, MetricSummaryRead]] = defaultdict(dict)
-    for summary in await repository.select_summaries(session, run_ids):
-        by_run[summary.run_id][summary.key] = to_summary_read(summary)
+) -> dict[str, dict[str, SummaryView]]:
+    """Each run's summary per key, JSON-ready (runs without metrics are absent)."""
+    by_run: dict[str, dict[str, SummaryView]] = defaultdict(dict)
+    rows = await repository.select_summaries(session, run_ids)
+    for run_id, key, last_value, last_step, last_timestamp, low, high, count in rows:
+        by_run[run_id][key] = {
+            "value": render_value(math.nan if last_value is None else last_value),
+            "step": last_step,
+            "timestamp": last_timestamp,
+            "min": _optional_value(low),
+            "max": _optional_value(high),
+            "count": count,
+        }
     return by_run

@@ -19,7 +19,7 @@ from trackboard.server.mlflow_compat.translate import (
     run_info_json,
     run_json,
 )
-from trackboard.server.models import Run
+from trackboard.server.models import Run, RunFields
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
 from trackboard.server.runs import service as runs
 from trackboard.server.search import service as search
@@ -36,7 +36,7 @@ RUN_NAME_TAG = runs.RUN_NAME_TAG
 DESCRIBE_CHUNK = 5000
 
 
-async def describe(session: AsyncSession, run_list: Sequence[Run]) -> list[dict[str, Any]]:
+async def describe(session: AsyncSession, run_list: Sequence[RunFields]) -> list[dict[str, Any]]:
     reads = []
     for start in range(0, len(run_list), DESCRIBE_CHUNK):
         reads += await runs.describe_runs(session, run_list[start : start + DESCRIBE_CHUNK])

@@ -10,8 +10,8 @@ import orjson
 from fastapi import Response
 
 from trackboard.server.metrics.values import render_value
-from trackboard.server.models import Experiment, Run
-from trackboard.server.runs.schemas import RunRead
+from trackboard.server.models import Experiment, RunFields
+from trackboard.server.runs.schemas import RunView
 
 # Dataset inputs (mlflow.log_input) are kept in this run tag and shown as `inputs`, not tags.
 INPUTS_TAG = "trackboard.mlflow.inputs"
@@ -26,7 +26,7 @@ def experiment_artifact_location(experiment: Experiment) -> str:
     return experiment.artifact_location or f"mlflow-artifacts:/{experiment.id}"
 
 
-def run_artifact_uri(run: Run, experiment: Experiment) -> str:
+def run_artifact_uri(run: RunFields, experiment: Experiment) -> str:
     if run.artifact_uri:
         return run.artifact_uri
     return f"{experiment_artifact_location(experiment)}/{run.id}/artifacts"
@@ -50,7 +50,7 @@ def experiment_json(experiment: Experiment) -> dict[str, Any]:
     return body
 
 
-def run_info_json(run: Run, experiment: Experiment) -> dict[str, Any]:
+def run_info_json(run: RunFields, experiment: Experiment) -> dict[str, Any]:
     info: dict[str, Any] = {
         "run_id": run.id,
         "run_uuid": run.id,
@@ -71,17 +71,22 @@ def metric_json(key: str, value: float, timestamp: int, step: int) -> dict[str, 
     return {"key": key, "value": render_value(value), "timestamp": timestamp, "step": step}
 
 
-def run_json(run: Run, read: RunRead, experiment: Experiment) -> dict[str, Any]:
-    tags = dict(read.tags)
+def run_json(run: RunFields, read: RunView, experiment: Experiment) -> dict[str, Any]:
+    tags = dict(read["tags"])
     inputs_text = tags.pop(INPUTS_TAG, None)
     data: dict[str, Any] = {}
-    if read.metrics:
+    if read["metrics"]:
         data["metrics"] = [
-            metric_json(key, summary.value, summary.timestamp, summary.step)
-            for key, summary in read.metrics.items()
+            {
+                "key": key,
+                "value": summary["value"],
+                "timestamp": summary["timestamp"],
+                "step": summary["step"],
+            }
+            for key, summary in read["metrics"].items()
         ]
-    if read.params:
-        data["params"] = key_values(read.params)
+    if read["params"]:
+        data["params"] = key_values(read["params"])
     if tags:
         data["tags"] = key_values(tags)
     inputs: dict[str, Any] = {}

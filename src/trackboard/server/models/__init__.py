@@ -4,7 +4,7 @@ from trackboard.server.models.accounts import ApiKey, Project, ProjectMember, Us
 from trackboard.server.models.base import Base
 from trackboard.server.models.experiments import Experiment, ExperimentTag
 from trackboard.server.models.metrics import AppliedBatch, MetricChunk, MetricSummary
-from trackboard.server.models.runs import Run, RunParam, RunTag
+from trackboard.server.models.runs import Run, RunFields, RunParam, RunTag
 
 __all__ = [
     "ApiKey",
@@ -17,6 +17,7 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Run",
+    "RunFields",
     "RunParam",
     "RunTag",
     "User",

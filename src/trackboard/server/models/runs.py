@@ -1,5 +1,7 @@
 """Runs, their params (immutable once set) and tags."""
 
+from typing import Protocol
+
 from sqlalchemy import BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,6 +25,30 @@ class Run(Base):
         # The default listing order of an experiment's runs.
         Index("ix_runs_experiment_start", "experiment_id", "start_time"),
     )
+
+
+class RunFields(Protocol):
+    """A run's columns, read-only: a `Run`, or a plain row of its columns (what a search
+    page loads, since tracked ORM instances cost more than the query for 1,000 runs)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def experiment_id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def start_time(self) -> int: ...
+    @property
+    def end_time(self) -> int | None: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def lifecycle_stage(self) -> str: ...
+    @property
+    def artifact_uri(self) -> str | None: ...
 
 
 class RunParam(Base):

@@ -2,9 +2,10 @@
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import Row, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trackboard.server.backends.database import one_of
 from trackboard.server.models import Run, RunParam, RunTag
 
 
@@ -12,12 +13,21 @@ async def select_run(session: AsyncSession, run_id: str) -> Run | None:
     return await session.get(Run, run_id)
 
 
-async def select_params(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[RunParam]:
-    return (await session.scalars(select(RunParam).where(RunParam.run_id.in_(run_ids)))).all()
+# Plain rows, not ORM objects: a page of 1,000 runs loads thousands of them, and building
+# tracked instances cost more than the query itself.
+KeyValueRow = Row[str, str, str]
 
 
-async def select_tags(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[RunTag]:
-    return (await session.scalars(select(RunTag).where(RunTag.run_id.in_(run_ids)))).all()
+async def select_params(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[KeyValueRow]:
+    """(run_id, key, value) of every param of these runs."""
+    query = select(RunParam.run_id, RunParam.key, RunParam.value)
+    return (await session.execute(query.where(one_of(session, RunParam.run_id, run_ids)))).all()
+
+
+async def select_tags(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[KeyValueRow]:
+    """(run_id, key, value) of every tag of these runs."""
+    query = select(RunTag.run_id, RunTag.key, RunTag.value)
+    return (await session.execute(query.where(one_of(session, RunTag.run_id, run_ids)))).all()
 
 
 async def select_param_values(

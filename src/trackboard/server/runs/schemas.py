@@ -1,11 +1,11 @@
 """Request and response bodies of the runs API."""
 
-from typing import Literal
+from typing import Literal, TypedDict
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from trackboard.server.json_types import Millis
-from trackboard.server.metrics.schemas import MetricSummaryRead
+from trackboard.server.metrics.schemas import MetricSummaryRead, SummaryView
 
 RunStatus = Literal["RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"]
 TERMINAL_STATUSES = frozenset({"FINISHED", "FAILED", "KILLED"})
@@ -45,6 +45,22 @@ class RunRead(BaseModel):
     params: dict[str, str]
     tags: dict[str, str]
     metrics: dict[str, MetricSummaryRead]
+
+
+class RunView(TypedDict):
+    """`RunRead` as plain JSON-ready data, for pages of many runs."""
+
+    id: str
+    experiment_id: int
+    name: str
+    status: str
+    start_time: int
+    end_time: int | None
+    user: str
+    lifecycle_stage: str
+    params: dict[str, str]
+    tags: dict[str, str]
+    metrics: dict[str, SummaryView]
 
 
 class ParamsBody(BaseModel):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.errors import InvalidParameter
-from trackboard.server.models import Experiment, Run
+from trackboard.server.models import Experiment, RunFields
 from trackboard.server.search import repository
 from trackboard.server.search.experiment_filter import (
     parse_experiment_filter,
@@ -24,7 +24,7 @@ LIFECYCLE_STAGES = {"active": ("active",), "deleted": ("deleted",), "all": ("act
 
 @dataclass(frozen=True)
 class RunSearchPage:
-    runs: Sequence[Run]
+    runs: Sequence[RunFields]
     next_offset: int | None
 
 
