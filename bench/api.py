@@ -192,10 +192,13 @@ async def measure(url: str, database_url: str, repeats: int) -> list[Latencies]:
             }
             (await http.post(f"/api/v1/runs/{mid_run}/metrics", json=body)).raise_for_status()
 
-        def expect(response: httpx.Response, field: str, count: int) -> Check:
+        def expect(
+            response: httpx.Response, field: str, count: int, *, exact: bool = True
+        ) -> Check:
             def check() -> None:
                 response.raise_for_status()
-                assert len(orjson.loads(response.content)[field]) == count
+                got = len(orjson.loads(response.content)[field])
+                assert got == count if exact else 0 < got <= count, (field, got)
 
             return check
 
@@ -203,7 +206,7 @@ async def measure(url: str, database_url: str, repeats: int) -> list[Latencies]:
             response = await http.get(
                 f"/api/v1/runs/{long_run}/metrics/loss", params={"max_points": 2000}
             )
-            return expect(response, "points", 2000)
+            return expect(response, "points", 2000, exact=False)
 
         async def full_100k(_: int) -> Check:
             response = await http.get(f"/api/v1/runs/{mid_run}/metrics/loss")

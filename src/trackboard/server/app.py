@@ -31,6 +31,7 @@ from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
+from trackboard.server.metrics.ingest_maintenance import BatchIdPruner, sweep_fragmented_series
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
 from trackboard.server.mlflow_compat.routes import router as mlflow_router
@@ -89,14 +90,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer = None
         if embedded_writer:
             limits = BatchLimits(settings.ingest_batch_max_messages, linger_s=0.0)
+            compactor = Compactor(database)
+            await sweep_fragmented_series(database, compactor)
             consumer = IngestConsumer(
                 queue,
                 database,
                 instruments,
                 limits,
                 ingestor.written,
-                Compactor(database),
+                compactor,
                 live=app.state.live,
+                pruner=BatchIdPruner(
+                    database, retention_days=settings.ingest_batch_id_retention_days
+                ),
             )
             writer = asyncio.create_task(consumer.run(), name="ingest-writer")
         # Everything built so far lives as long as the process: moving it out of the

@@ -41,6 +41,8 @@ class Settings(BaseSettings):
     ingest_batch_linger_s: float = 0.05
     ingest_prefetch: int = 400
     ingest_commit_timeout_s: float = 30.0
+    # How long a stored batch id keeps a replayed batch from being stored twice.
+    ingest_batch_id_retention_days: float = Field(default=30.0, gt=0)
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9105
 

@@ -17,6 +17,7 @@ from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest_compaction import Compactor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
+from trackboard.server.metrics.ingest_maintenance import BatchIdPruner, sweep_fragmented_series
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
 
@@ -74,14 +75,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     )
     assert settings.amqp_url
     broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
+    compactor = Compactor(database)
     consumer = IngestConsumer(
         queue,
         database,
         instruments,
         limits,
-        compactor=Compactor(database),
+        compactor=compactor,
         live=LiveService(broadcast),
+        pruner=BatchIdPruner(database, retention_days=settings.ingest_batch_id_retention_days),
     )
+    found = await sweep_fragmented_series(database, compactor)
+    log.info("found %d fragmented series to compact", found)
     tasks = [
         asyncio.create_task(consumer.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),

@@ -17,6 +17,7 @@ from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Delivery, Queue, QueueUnavailableError
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest_compaction import Compactor
+from trackboard.server.metrics.ingest_maintenance import BatchIdPruner
 from trackboard.server.metrics.ingest_message import (
     IngestMessage,
     PoisonMessageError,
@@ -50,6 +51,7 @@ class IngestConsumer:
         on_written: Written | None = None,
         compactor: Compactor | None = None,
         live: LiveService | None = None,
+        pruner: BatchIdPruner | None = None,
     ) -> None:
         self.queue = queue
         self.database = database
@@ -58,6 +60,7 @@ class IngestConsumer:
         self.on_written = on_written
         self.compactor = compactor
         self.live = live
+        self.pruner = pruner
 
     async def run(self) -> None:
         """Consume until cancelled; cancelling leaves the batch in hand unacked."""
@@ -78,6 +81,8 @@ class IngestConsumer:
             merged = await self.compactor.compact_due()
             if merged:
                 self.instruments.ingest_chunks_compacted.inc(merged)
+        if self.pruner is not None:
+            await self.pruner.prune_due()
         return len(batch)
 
     async def collect(self) -> list[tuple[Delivery, IngestMessage]]:

@@ -102,6 +102,27 @@ async def select_small_chunks_for_update(
     return (await session.execute(query)).all()
 
 
+async def select_fragmented_series(
+    session: AsyncSession, below_points: int, min_chunks: int, limit: int
+) -> Sequence[Row[str, str, int]]:
+    """(run_id, key, small chunks) of series holding at least `min_chunks` chunks of fewer
+    than `below_points` points: a scan of the chunk table's small columns, run once."""
+    small = func.count().label("small")
+    query = (
+        select(MetricChunk.run_id, MetricChunk.key, small)
+        .where(MetricChunk.point_count < below_points)
+        .group_by(MetricChunk.run_id, MetricChunk.key)
+        .having(small >= min_chunks)
+        .limit(limit)
+    )
+    return (await session.execute(query)).all()
+
+
+async def delete_applied_batches_before(session: AsyncSession, cutoff_ms: int) -> int:
+    result = await session.execute(delete(AppliedBatch).where(AppliedBatch.applied_at < cutoff_ms))
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 async def delete_chunks(session: AsyncSession, ids: Sequence[int]) -> None:
     await session.execute(delete(MetricChunk).where(MetricChunk.id.in_(ids)))
 
