@@ -181,6 +181,14 @@ async def test_step_range_zooms_into_the_series(client: httpx.AsyncClient) -> No
     assert body["steps"] == list(range(10, 20))
 
 
+async def test_step_range_beyond_64_bits_is_a_400(client: httpx.AsyncClient) -> None:
+    run = await make_run(client)
+    for params in ({"start_step": 2**70}, {"end_step": -(2**64)}):
+        response = await client.get(f"/api/v1/runs/{run['id']}/metrics/z", params=params)
+        assert response.status_code == 400, response.text
+        assert response.json()["error"]["code"]
+
+
 async def test_long_history_is_paged_past_100k_points(client: httpx.AsyncClient) -> None:
     run = await make_run(client)
     total = 120_000

@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import QueryableAttribute
 
 
 def normalise_url(url: str) -> str:
@@ -28,7 +27,7 @@ def normalise_url(url: str) -> str:
 
 
 def one_of(
-    session: AsyncSession, column: QueryableAttribute[str], values: Sequence[str]
+    session: AsyncSession, column: ColumnElement[str], values: Sequence[str]
 ) -> ColumnElement[bool]:
     """`column IN values`; on PostgreSQL as `= ANY($1)` with one array parameter.
 

@@ -202,26 +202,26 @@ async def count_points(
     return int((await session.execute(query)).scalar_one())
 
 
+SummaryRow = Row[str, str, float | None, int, int, float | None, float | None, int]
+_SUMMARIES = MetricSummary.__table__
 SUMMARY_COLUMNS = (
-    MetricSummary.run_id,
-    MetricSummary.key,
-    MetricSummary.last_value,
-    MetricSummary.last_step,
-    MetricSummary.last_timestamp,
-    MetricSummary.min_value,
-    MetricSummary.max_value,
-    MetricSummary.count,
+    _SUMMARIES.c.run_id,
+    _SUMMARIES.c.key,
+    _SUMMARIES.c.last_value,
+    _SUMMARIES.c.last_step,
+    _SUMMARIES.c.last_timestamp,
+    _SUMMARIES.c.min_value,
+    _SUMMARIES.c.max_value,
+    _SUMMARIES.c.count,
 )
 
 
-SummaryRow = Row[str, str, float | None, int, int, float | None, float | None, int]
-
-
 async def select_summaries(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[SummaryRow]:
-    """Summary rows (the columns of `SUMMARY_COLUMNS`) of these runs, as plain rows: a page of
-    runs loads thousands and ORM instances cost more than the query."""
-    query = select(*SUMMARY_COLUMNS).where(one_of(session, MetricSummary.run_id, run_ids))
-    return (await session.execute(query)).all()
+    """Summary rows (the columns of `SUMMARY_COLUMNS`) of these runs, from the Core table:
+    a page of runs loads thousands, and ORM instances cost more than the query."""
+    query = select(*SUMMARY_COLUMNS).where(one_of(session, _SUMMARIES.c.run_id, run_ids))
+    rows: Sequence[SummaryRow] = (await session.execute(query)).all()
+    return rows
 
 
 async def select_summary(session: AsyncSession, run_id: str, key: str) -> MetricSummary | None:

@@ -6,6 +6,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from trackboard.server.json_types import INT64_MAX, INT64_MIN
 from trackboard.server.metrics import service
 from trackboard.server.metrics.ingest import Ingestor, find_active_run, ingest_batch
 from trackboard.server.metrics.ingest_parse import parse_batch_body, request_body_openapi
@@ -57,8 +58,8 @@ async def get_metric_history(
     key: str,
     session: ReadSession,
     max_points: Annotated[int | None, Query(ge=10, le=100_000)] = None,
-    start_step: int | None = None,
-    end_step: int | None = None,
+    start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
+    end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
     page_token: str | None = None,
     format: Literal["rows", "columns"] = "rows",
 ) -> Response:

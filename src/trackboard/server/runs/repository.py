@@ -13,21 +13,23 @@ async def select_run(session: AsyncSession, run_id: str) -> Run | None:
     return await session.get(Run, run_id)
 
 
-# Plain rows, not ORM objects: a page of 1,000 runs loads thousands of them, and building
-# tracked instances cost more than the query itself.
+# Plain rows from Core tables, not ORM objects: a page of 1,000 runs loads thousands of
+# them, and building tracked instances cost more than the query itself.
 KeyValueRow = Row[str, str, str]
+PARAMS = RunParam.__table__
+TAGS = RunTag.__table__
 
 
 async def select_params(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[KeyValueRow]:
     """(run_id, key, value) of every param of these runs."""
-    query = select(RunParam.run_id, RunParam.key, RunParam.value)
-    return (await session.execute(query.where(one_of(session, RunParam.run_id, run_ids)))).all()
+    query = select(PARAMS.c.run_id, PARAMS.c.key, PARAMS.c.value)
+    return (await session.execute(query.where(one_of(session, PARAMS.c.run_id, run_ids)))).all()
 
 
 async def select_tags(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[KeyValueRow]:
     """(run_id, key, value) of every tag of these runs."""
-    query = select(RunTag.run_id, RunTag.key, RunTag.value)
-    return (await session.execute(query.where(one_of(session, RunTag.run_id, run_ids)))).all()
+    query = select(TAGS.c.run_id, TAGS.c.key, TAGS.c.value)
+    return (await session.execute(query.where(one_of(session, TAGS.c.run_id, run_ids)))).all()
 
 
 async def select_param_values(
