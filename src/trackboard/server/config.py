@@ -19,7 +19,6 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home)
     database_url: str | None = None
-    replica_urls: list[str] = []
     redis_url: str | None = None
     amqp_url: str | None = None
     host: str = "127.0.0.1"

@@ -6,7 +6,6 @@ only the latest point of each key (what a runs table shows).
 """
 
 import logging
-import math
 from collections.abc import Mapping
 from typing import Annotated, Any, Protocol
 
@@ -17,6 +16,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from trackboard.server.backends.broadcast import Broadcast, Subscription
+from trackboard.server.metrics.values import render_value
 
 log = logging.getLogger(__name__)
 
@@ -56,16 +56,8 @@ def experiment_topic(experiment_id: int) -> str:
     return f"experiment.{experiment_id}"
 
 
-def _wire_value(value: float) -> float | str:
-    if math.isfinite(value):
-        return value
-    if math.isnan(value):
-        return "NaN"
-    return "Infinity" if value > 0 else "-Infinity"
-
-
 def _triples(steps: list[int], values: list[float], timestamps: list[int]) -> list[list[Any]]:
-    return [[s, _wire_value(v), t] for s, v, t in zip(steps, values, timestamps, strict=True)]
+    return [[s, render_value(v), t] for s, v, t in zip(steps, values, timestamps, strict=True)]
 
 
 def encode_points(
@@ -91,7 +83,7 @@ def encode_points(
         latest[key] = [
             [
                 int(columns.steps[last]),
-                _wire_value(float(columns.values[last])),
+                render_value(float(columns.values[last])),
                 int(columns.timestamps[last]),
             ]
         ]

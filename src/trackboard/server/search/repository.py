@@ -79,9 +79,9 @@ class _QueryBuilder:
         # on the same key reuses them, which lets PostgreSQL walk the summary index in order.
         self.inner_columns: dict[Identifier, Any] = {}
         self.query: Select[Any] = select(*RUNS.c).where(
-            RUNS.c.experiment_id.in_(self.experiment_ids),
-            RUNS.c.lifecycle_stage.in_(list(lifecycle_stages)),
+            RUNS.c.lifecycle_stage.in_(list(lifecycle_stages))
         )
+        self.experiment_restricted = False
 
     def _value_column(self, target: Identifier, *, outer: bool) -> Any:
         """The column holding `target`'s value, joining what it needs."""
@@ -95,6 +95,7 @@ class _QueryBuilder:
                 summary.c.experiment_id.in_(self.experiment_ids),
             )
             self.query = self.query.join_from(RUNS, summary, on, isouter=outer)
+            self.experiment_restricted |= not outer
             return summary.c.last_value
         entity = (PARAMS if target.kind == "param" else TAGS).alias()
         on = and_(entity.c.run_id == RUNS.c.id, entity.c.key == target.key)
@@ -110,6 +111,14 @@ class _QueryBuilder:
             if not outer:
                 self.inner_columns[comparison.target] = column
         self.query = self.query.where(_compare(column, comparison.operator, comparison.value))
+
+    def restrict_experiments(self) -> None:
+        """Keep runs of the searched experiments. An inner join on a metric summary already
+        does (a summary copies its run's experiment id, and runs never change experiment);
+        saying it on `runs` too makes PostgreSQL count the same restriction twice, expect
+        a tenth of the rows it gets, and sort a hash join instead of walking the index."""
+        if not self.experiment_restricted:
+            self.query = self.query.where(RUNS.c.experiment_id.in_(self.experiment_ids))
 
     def order_by(self, term: OrderTerm) -> None:
         column = self.inner_columns.get(term.target)
@@ -135,6 +144,7 @@ async def select_runs(
         builder.where(comparison)
     for term in order:
         builder.order_by(term)
+    builder.restrict_experiments()
     # MLflow's tie-breakers: newest first, then by id, so pages never overlap.
     query = builder.query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.asc())
     # Plain rows of the run's columns rather than ORM instances, which cost more than the
