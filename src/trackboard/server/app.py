@@ -59,7 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         configure_logging(settings.log_level, settings.log_json)
         if settings.is_embedded:
             settings.home.mkdir(parents=True, exist_ok=True)
-        database = Database.connect(settings.resolved_database_url(), settings.db_pool_size)
+        database = Database.connect(
+            settings.resolved_database_url(),
+            settings.db_pool_size,
+            settings.database_random_page_cost,
+        )
         if settings.should_migrate_on_start():
             await upgrade_database(database.engine)
         app.state.database = database

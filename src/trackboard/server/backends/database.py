@@ -60,14 +60,27 @@ def _begin_sqlite(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+def create_engine(
+    url: str, pool_size: int = 10, random_page_cost: float | None = None
+) -> AsyncEngine:
+    """An engine for the URL. On PostgreSQL, `random_page_cost` (when given) is set for
+    every connection: see `Settings.database_random_page_cost`."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _tune_sqlite)
         event.listen(engine.sync_engine, "begin", _begin_sqlite)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    server_settings = {}
+    if random_page_cost is not None:
+        server_settings["random_page_cost"] = str(random_page_cost)
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": server_settings},
+    )
 
 
 @dataclass
@@ -79,8 +92,10 @@ class Database:
     write_sessions: async_sessionmaker[AsyncSession]
 
     @classmethod
-    def connect(cls, url: str, pool_size: int = 10) -> "Database":
-        engine = create_engine(url, pool_size)
+    def connect(
+        cls, url: str, pool_size: int = 10, random_page_cost: float | None = None
+    ) -> "Database":
+        engine = create_engine(url, pool_size, random_page_cost)
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         return cls(
             engine,
