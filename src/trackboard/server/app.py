@@ -38,6 +38,7 @@ from trackboard.server.mlflow_compat.routes import router as mlflow_router
 from trackboard.server.observability.cache_stats import CacheStatsCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
+from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.search.routes import router as search_router
 
@@ -63,7 +64,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.resolved_database_url(),
             settings.db_pool_size,
             settings.database_random_page_cost,
+            settings.replica_urls,
+            settings.replica_max_lag_s,
         )
+        # Loops beside the requests, cancelled at shutdown.
+        background: list[asyncio.Task[object]] = []
+        if database.replicas is not None:
+            for replica in database.replicas.replicas:
+                lag = instruments.replica_lag.labels(replica.name)
+                lag.set_function(replica.reported_lag)
+            background.append(asyncio.create_task(database.replicas.run(), name="replicas"))
         if settings.should_migrate_on_start():
             await upgrade_database(database.engine)
         app.state.database = database
@@ -91,11 +101,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await ingestor.start()
         app.state.ingestor = ingestor
-        writer = None
         if embedded_writer:
             limits = BatchLimits(settings.ingest_batch_max_messages, linger_s=0.0)
             compactor = Compactor(database)
-            await sweep_fragmented_series(database, compactor)
+            background.append(asyncio.create_task(sweep_fragmented_series(database, compactor)))
             consumer = IngestConsumer(
                 queue,
                 database,
@@ -108,7 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     database, retention_days=settings.ingest_batch_id_retention_days
                 ),
             )
-            writer = asyncio.create_task(consumer.run(), name="ingest-writer")
+            background.append(asyncio.create_task(consumer.run(), name="ingest-writer"))
         # Everything built so far lives as long as the process: moving it out of the
         # collector's reach keeps full collections, which a page of 1,000 runs triggers
         # every few requests, from walking every module and route (100+ ms pauses).
@@ -117,10 +126,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # Requests have finished (each waited for its commit): nothing is pending.
-            if writer is not None:
-                writer.cancel()
+            for task in background:
+                task.cancel()
                 with suppress(asyncio.CancelledError):
-                    await writer
+                    await task
             await ingestor.stop()
             await queue.close()
             await cache.close()
@@ -156,5 +165,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mount_dashboard(app, STATIC_DIR)
     app.add_middleware(GatewayMiddleware)
     app.add_middleware(PrometheusMiddleware, instruments=instruments)
+    app.add_middleware(ReadYourWritesMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

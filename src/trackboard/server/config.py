@@ -19,6 +19,10 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home)
     database_url: str | None = None
+    # PostgreSQL streaming replicas for reads (JSON list or comma-separated URLs); a replica
+    # further behind the primary than `replica_max_lag_s` is skipped.
+    replica_urls: Annotated[list[str], NoDecode] = []
+    replica_max_lag_s: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
     amqp_url: str | None = None
     host: str = "127.0.0.1"
@@ -63,9 +67,9 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     redis_key_prefix: str = "trackboard:"
 
-    @field_validator("trusted_proxies", mode="before")
+    @field_validator("trusted_proxies", "replica_urls", mode="before")
     @classmethod
-    def split_proxies(cls, value: object) -> object:
+    def split_list(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):

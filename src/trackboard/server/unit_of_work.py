@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.backends.database import Database
+from trackboard.server.backends.database import COMMIT_POSITION, Database
 
 
 def database(request: Request) -> Database:
@@ -15,13 +15,20 @@ def database(request: Request) -> Database:
 
 
 async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with database(request).transaction(write=False) as session:
+    # The position of the client's last write (read_your_writes): replicas behind it skip.
+    read_after = getattr(request.state, "read_after", None)
+    transaction = database(request).transaction(write=False, replica=True, read_after=read_after)
+    async with transaction as session:
         yield session
 
 
 async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
     async with database(request).transaction(write=True) as session:
         yield session
+    # With replicas: where this commit ended, handed back to the client for its next read.
+    position = session.info.get(COMMIT_POSITION)
+    if position is not None:
+        request.state.commit_position = position
 
 
 # scope="function": the transaction ends (commits) when the endpoint returns, before the

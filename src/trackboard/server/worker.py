@@ -85,8 +85,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         live=LiveService(broadcast),
         pruner=BatchIdPruner(database, retention_days=settings.ingest_batch_id_retention_days),
     )
-    found = await sweep_fragmented_series(database, compactor)
-    log.info("found %d fragmented series to compact", found)
+    sweep = asyncio.create_task(sweep_fragmented_series(database, compactor), name="sweep")
     tasks = [
         asyncio.create_task(consumer.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),
@@ -100,9 +99,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             if task.done():
                 task.result()  # a consumer that ended on its own raised: say why
     finally:
+        sweep.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.gather(*tasks, sweep, return_exceptions=True)
         await queue.close()
         await broadcast.close()
         await database.dispose()

@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, any_, bindparam, event
+from sqlalchemy import ColumnElement, any_, bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+
+from trackboard.server.backends.replicas import Replica, ReplicaSet, parse_lsn
 
 
 def normalise_url(url: str) -> str:
@@ -83,24 +85,46 @@ def create_engine(
     )
 
 
+# Where a write transaction's commit ended in the primary's WAL, left in `session.info`
+# when replicas are configured: a later read by the same client waits for a replica that
+# has replayed that far, or goes to the primary.
+COMMIT_POSITION = "commit_position"
+
+
 @dataclass
 class Database:
-    """One engine and its session factory; requests each own one transaction."""
+    """One engine and its session factory; requests each own one transaction. With
+    replicas, reads go to one that can serve them (see `backends.replicas`)."""
 
     engine: AsyncEngine
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
+    replicas: ReplicaSet | None = None
 
     @classmethod
     def connect(
-        cls, url: str, pool_size: int = 10, random_page_cost: float | None = None
+        cls,
+        url: str,
+        pool_size: int = 10,
+        random_page_cost: float | None = None,
+        replica_urls: Sequence[str] = (),
+        replica_max_lag_s: float = 5.0,
     ) -> "Database":
         engine = create_engine(url, pool_size, random_page_cost)
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
+        replicas = None
+        if replica_urls:
+            members = []
+            for index, replica_url in enumerate(replica_urls):
+                replica_engine = create_engine(replica_url, pool_size, random_page_cost)
+                sessions = async_sessionmaker(replica_engine, expire_on_commit=False)
+                members.append(Replica(f"replica-{index}", replica_engine, sessions))
+            replicas = ReplicaSet(engine, members, max_lag_s=replica_max_lag_s)
         return cls(
             engine,
             async_sessionmaker(engine, expire_on_commit=False),
             async_sessionmaker(writer, expire_on_commit=False),
+            replicas,
         )
 
     @property
@@ -108,11 +132,40 @@ class Database:
         return self.engine.dialect.name == "sqlite"
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block ends normally, rolls back otherwise."""
-        factory = self.write_sessions if write else self.read_sessions
+    async def transaction(
+        self, *, write: bool = True, replica: bool = False, read_after: int | None = None
+    ) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block ends normally, rolls back otherwise.
+
+        With `replica`, a read may go to a replica that has replayed up to `read_after` (a
+        position from an earlier write's `session.info[COMMIT_POSITION]`). Without it reads
+        stay on the primary: checks made for a write (does the run exist?) must not see a
+        replica's past."""
+        if write:
+            async with self.write_sessions() as session:
+                async with session.begin():
+                    yield session
+                if self.replicas is not None:
+                    position = await session.scalar(text("SELECT pg_current_wal_lsn()::text"))
+                    session.info[COMMIT_POSITION] = parse_lsn(str(position))
+            return
+        factory = self.read_sessions
+        chosen = None
+        if replica and self.replicas is not None:
+            chosen = self.replicas.choose(read_after)
+        if chosen is not None:
+            try:
+                async with chosen.sessions() as session:
+                    await session.connection()  # a dead replica fails here, before the work
+            except Exception as error:
+                assert self.replicas is not None
+                self.replicas.mark_down(chosen, error)
+            else:
+                factory = chosen.sessions
         async with factory() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.dispose()
         await self.engine.dispose()

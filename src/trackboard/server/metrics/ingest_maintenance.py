@@ -51,13 +51,19 @@ async def sweep_fragmented_series(
     database: Database, compactor: Compactor, *, limit: int = 10_000
 ) -> int:
     """Hand the compactor every stored series with enough small chunks to merge; returns
-    how many. Run once at start: the compactor otherwise only learns of series it wrote."""
-    async with database.transaction(write=False) as session:
-        found = await repository.select_fragmented_series(
-            session, compactor.small_points, compactor.min_chunks, limit
-        )
+    how many. Run once, beside the ingest loop (never before it: a worker must consume
+    even when it starts while the database is away); a failure only logs."""
+    try:
+        async with database.transaction(write=False) as session:
+            found = await repository.select_fragmented_series(
+                session, compactor.small_points, compactor.min_chunks, limit
+            )
+    except Exception as error:
+        log.warning("looking for fragmented series failed: %r", error)
+        return 0
     for run_id, key, small_chunks in found:
         compactor.small_chunks[(run_id, key)] = max(
             compactor.small_chunks[(run_id, key)], small_chunks
         )
+    log.info("found %d fragmented series to compact", len(found))
     return len(found)

@@ -60,6 +60,12 @@ class Instruments:
             "Metric batches waiting in the ingest queue.",
             registry=self.registry,
         )
+        self.replica_lag = Gauge(
+            "trackboard_replica_lag_seconds",
+            "How far each read replica is behind the primary (inf while it is down).",
+            ["replica"],
+            registry=self.registry,
+        )
         self.ingest_dead_letter_depth = Gauge(
             "trackboard_ingest_dead_letter_depth",
             "Messages waiting in the dead-letter queue for someone to look at them.",
