@@ -10,7 +10,7 @@ DASHBOARD_STAMP := src/trackboard/server/dashboard/static/index.html
 HOST ?= 127.0.0.1
 PORT ?= 5005
 
-.PHONY: run setup dashboard browser lint typecheck test test-python test-dashboard bench clean
+.PHONY: run setup dashboard browser ops-tools lint typecheck test test-python test-dashboard bench clean
 
 run: setup dashboard
 	$(BIN)/trackboard server --host $(HOST) --port $(PORT)
@@ -36,6 +36,11 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# promtool (Debian's prometheus package) checks and unit-tests ops/prometheus/alerts.yml.
+ops-tools:
+	@command -v promtool >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+
 lint: setup
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -44,7 +49,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test-python: setup dashboard browser
+test-python: setup dashboard browser ops-tools
 	$(BIN)/pytest -q -p no:cacheprovider
 
 test-dashboard: dashboard/node_modules/.package-lock.json
