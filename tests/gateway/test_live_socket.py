@@ -89,3 +89,19 @@ async def test_a_subscription_to_another_projects_run_is_refused(served: Served)
         await ws.send(json.dumps({"subscribe": {"run_id": served.world.runs["a"]}}))
         reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
     assert reply["event"] == "error", reply
+
+
+async def test_a_subscription_takes_canonical_ids_only(served: Served) -> None:
+    """The socket parses ids like every door: `+N`, `N.0` or `0N` name nothing."""
+    experiment = served.world.experiments["a"]
+    headers = {"Authorization": f"Bearer {served.world.keys['a_viewer']}"}
+    async with connect(
+        f"ws://{served.base}/api/v1/ws", additional_headers=headers, open_timeout=5
+    ) as ws:
+        for spelled in (f"+{experiment}", f"{experiment}.0", f"0{experiment}", f" {experiment}"):
+            await ws.send(json.dumps({"subscribe": {"experiment_id": spelled}}))
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+            assert reply["event"] == "error", (spelled, reply)
+        await ws.send(json.dumps({"subscribe": {"experiment_id": experiment}}))
+        reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert reply["event"] == "subscribed", reply

@@ -1,8 +1,8 @@
 """HTTP routes of /api/v1/projects: projects, their members and API keys (owners manage)."""
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from trackboard.server.accounts import service
 from trackboard.server.accounts.roles import Role
@@ -20,13 +20,11 @@ from trackboard.server.accounts.schemas import (
 )
 from trackboard.server.errors import InvalidParameter, NotFound
 from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts, after_commit
-from trackboard.server.json_types import INT64_MAX
+from trackboard.server.json_types import IdPath
 from trackboard.server.models import ApiKey
 from trackboard.server.unit_of_work import ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
-
-IdPath = Annotated[int, Path(ge=0, le=INT64_MAX)]
 
 
 def key_read(api_key: ApiKey) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from trackboard.server.accounts import credentials, repository
 from trackboard.server.accounts.roles import Role
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
+from trackboard.server.identifiers import parse_id
 from trackboard.server.models import ApiKey, Project, ProjectMember, User
 
 MAX_NAME_LENGTH = 150
@@ -221,8 +222,8 @@ async def find_api_key(session: AsyncSession, key_or_id: str) -> ApiKey:
     """A key by its id, its public prefix, or the whole key."""
     text = key_or_id.strip()
     api_key: ApiKey | None
-    if text.isdigit():
-        api_key = await repository.select_api_key(session, int(text))
+    if text.isascii() and text.isdigit():
+        api_key = await repository.select_api_key(session, parse_id(text, "key ID"))
     elif credentials.looks_like_api_key(text) and len(text) > len(credentials.key_prefix(text)):
         api_key = await repository.select_api_key_by_hash(session, credentials.hash_api_key(text))
     else:

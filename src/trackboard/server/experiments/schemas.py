@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from trackboard.server.json_types import INT64_MAX
+from trackboard.server.json_types import IdField
 
 LifecycleFilter = Literal["active", "deleted", "all"]
 
@@ -13,7 +13,7 @@ class ExperimentCreate(BaseModel):
     name: str = Field(min_length=1, max_length=500)
     tags: dict[str, str] = {}
     # With auth on: the project it goes to (default: the API key's project).
-    project_id: int | None = Field(default=None, ge=0, le=INT64_MAX)
+    project_id: IdField | None = None
 
 
 class ExperimentUpdate(BaseModel):

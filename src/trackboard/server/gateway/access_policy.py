@@ -33,6 +33,11 @@ class Decision:
     ingest: bool = False
     # Creates or changes experiments themselves: the experiment list is invalidated.
     changes_experiments: bool = False
+    # May name no experiment, run or project: a list filtered to the caller's projects, or
+    # a creation in the caller's project. Any other READ/WRITE/OWNER request that names
+    # nothing the gateway can check is refused, so a route whose targets the gateway does
+    # not know how to find fails closed instead of running unchecked.
+    unscoped: bool = False
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,6 +45,11 @@ MLFLOW_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/mlflow
 # POST endpoints of MLflow's API that only read.
 MLFLOW_READ_POSTS = re.compile(r"/(search|get-history-bulk-interval|get-history-bulk|get)$")
 MLFLOW_INGEST = re.compile(r"/runs/(log-metric|log-batch)$")
+# MLflow endpoints that may name nothing (lists filtered by project, creations), and the
+# catch-all that answers unknown endpoints with ENDPOINT_NOT_FOUND.
+MLFLOW_UNSCOPED = re.compile(
+    r"/(experiments/create|experiments/search|experiments/list|logged-models/search|\{path\})$"
+)
 
 PUBLIC_PATHS = frozenset(
     {
@@ -70,7 +80,9 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("GET", "/api/v1/projects/{project_id}/keys"): Decision(Access.OWNER),
     ("POST", "/api/v1/projects/{project_id}/keys"): Decision(Access.OWNER),
     ("DELETE", "/api/v1/projects/{project_id}/keys/{key_id}"): Decision(Access.OWNER),
-    ("POST", "/api/v1/experiments"): Decision(Access.WRITE, changes_experiments=True),
+    ("POST", "/api/v1/experiments"): Decision(
+        Access.WRITE, changes_experiments=True, unscoped=True
+    ),
     ("GET", "/api/v1/experiments"): Decision(Access.AUTHENTICATED),
     ("GET", "/api/v1/experiments/by-name/{name}"): Decision(Access.READ),
     ("GET", "/api/v1/experiments/{experiment_id}"): Decision(Access.READ),
@@ -120,12 +132,14 @@ def decide(method: str, template: str) -> Decision | None:
     if template in PUBLIC_PATHS or template.startswith("/assets/"):
         return Decision(Access.PUBLIC)
     if is_mlflow_path(template):
+        unscoped = bool(MLFLOW_UNSCOPED.search(template))
         if method in READ_METHODS or MLFLOW_READ_POSTS.search(template):
-            return Decision(Access.READ)
+            return Decision(Access.READ, unscoped=unscoped)
         return Decision(
             Access.WRITE,
             ingest=bool(MLFLOW_INGEST.search(template)),
             changes_experiments="/experiments/" in template,
+            unscoped=unscoped,
         )
     if method == "HEAD":
         method = "GET"

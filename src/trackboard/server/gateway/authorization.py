@@ -132,7 +132,12 @@ def principal_of(connection: HTTPConnection, auth: bool) -> Principal:
 
 
 async def authorize(connection: HTTPConnection) -> None:
-    """Fail closed: a route without a decision is refused, even with auth off."""
+    """Fail closed: a route without a decision is refused, even with auth off.
+
+    The ids a request names are parsed here in every mode, with the parser the routes use
+    (`identifiers`): a spelling that parser refuses is a 400 before any handler runs, so the
+    checked value and the used value are always the same.
+    """
     route = connection.scope.get("route")
     template = str(getattr(route, "path", ""))
     websocket = connection.scope["type"] == "websocket"
@@ -149,11 +154,14 @@ async def authorize(connection: HTTPConnection) -> None:
     enforce = gateway.auth and not principal.unrestricted
     if gateway.auth and not principal.authenticated:
         raise UnauthenticatedError("credentials are required: an API key or a login session")
+    targets = await find_targets(connection, template)
+    scoped = decision.access in NEEDED_ROLE and not decision.unscoped
+    if enforce and scoped and targets.empty:
+        raise InvalidParameter("the request names no experiment, run or project")
     writes = decision.access in (Access.WRITE, Access.OWNER)
     invalidates = writes and not decision.ingest
     if not enforce and not invalidates:
         return
-    targets = await find_targets(connection, template)
     resolved = await resolve(gateway.database, gateway.reads.cache, targets)
     state = connection.scope.setdefault("state", {})
     if enforce:

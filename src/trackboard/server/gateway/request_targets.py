@@ -10,10 +10,10 @@ from typing import Any
 import orjson
 from starlette.requests import HTTPConnection, Request
 
+from trackboard.server.errors import InvalidParameter
 from trackboard.server.gateway.access_policy import is_mlflow_path
+from trackboard.server.identifiers import parse_id, parse_run_id
 
-MAX_RUN_ID_LENGTH = 32
-MAX_INSPECTED_BODY = 16 * 1024 * 1024
 EXPERIMENT_FIELDS = ("experiment_id",)
 EXPERIMENT_LIST_FIELDS = ("experiment_ids",)
 RUN_FIELDS = ("run_id", "run_uuid", "run_ids")
@@ -24,6 +24,8 @@ V1_BODY_ROUTES = frozenset({"/api/v1/runs/search", "/api/v1/experiments"})
 
 @dataclass
 class Targets:
+    """What a request names, parsed by `identifiers` exactly as the routes will parse it."""
+
     experiment_ids: set[int] = field(default_factory=set)
     run_ids: set[str] = field(default_factory=set)
     project_ids: set[int] = field(default_factory=set)
@@ -32,48 +34,28 @@ class Targets:
     project_hint: int | None = None
     # An artifact request that names no experiment and run (e.g. a listing of the root).
     unscoped: bool = False
-    # An id that cannot exist (out of range, wrong type): nothing to look up.
-    unresolvable: bool = False
 
     @property
     def empty(self) -> bool:
         named = self.experiment_ids or self.run_ids or self.project_ids or self.experiment_names
-        return not (named or self.unresolvable or self.unscoped)
+        return not (named or self.unscoped)
 
 
-INT64_MAX = 2**63 - 1
-
-
-def as_int(value: Any) -> int | None:
-    """An id as stored (0 to 2**63 - 1), else None: the route rejects what is not."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) and value.strip().isdigit() and len(value) < 20:
-        value = int(value)
-    if isinstance(value, int) and 0 <= value <= INT64_MAX:
-        return value
-    return None
-
-
-def add_run_id(targets: Targets, value: Any) -> None:
-    # Run ids are at most 32 characters; a longer one names nothing (the route says so).
-    if isinstance(value, str) and 0 < len(value) <= MAX_RUN_ID_LENGTH:
-        targets.run_ids.add(value)
-    elif value not in (None, ""):
-        targets.unresolvable = True
+def is_given(value: Any) -> bool:
+    """MLflow's clients send absent fields as null or ""; the routes treat them as missing."""
+    return value is not None and value != ""
 
 
 def add_fields(targets: Targets, values: dict[str, list[Any]]) -> None:
+    """Ids in MLflow query or body fields; one that does not parse refuses the request."""
     for name in EXPERIMENT_FIELDS + EXPERIMENT_LIST_FIELDS:
         for value in values.get(name, []):
-            experiment_id = as_int(value)
-            if experiment_id is not None:
-                targets.experiment_ids.add(experiment_id)
-            elif value not in (None, ""):
-                targets.unresolvable = True
+            if is_given(value):
+                targets.experiment_ids.add(parse_id(value, "experiment ID"))
     for name in RUN_FIELDS:
         for value in values.get(name, []):
-            add_run_id(targets, value)
+            if is_given(value):
+                targets.run_ids.add(parse_run_id(value))
     for value in values.get("experiment_name", []):
         if isinstance(value, str) and value:
             targets.experiment_names.add(value)
@@ -82,24 +64,25 @@ def add_fields(targets: Targets, values: dict[str, list[Any]]) -> None:
 def add_artifact_path(targets: Targets, path: str) -> None:
     """Artifact paths are `<experiment id>/<run id>/artifacts/...`: both are checked."""
     parts = path.strip("/").split("/")
-    experiment_id = as_int(parts[0]) if parts else None
-    if len(parts) < 2 or experiment_id is None or any(p in ("", ".", "..") for p in parts[:2]):
+    if len(parts) < 2 or any(p in ("", ".", "..") for p in parts[:2]):
         targets.unscoped = True
         return
-    targets.experiment_ids.add(experiment_id)
-    add_run_id(targets, parts[1])
+    targets.experiment_ids.add(parse_id(parts[0], "experiment ID"))
+    targets.run_ids.add(parse_run_id(parts[1]))
 
 
 async def json_fields(request: Request) -> dict[str, list[Any]]:
+    """The body's top-level fields. A body the gateway cannot read is refused here, so no
+    route ever acts on a body whose targets went unchecked."""
     body = await request.body()
-    if not body.strip() or len(body) > MAX_INSPECTED_BODY:
+    if not body.strip():
         return {}
     try:
         parsed = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return {}  # the route answers the malformed body with its own 400
+    except orjson.JSONDecodeError as exc:
+        raise InvalidParameter(f"Malformed JSON request body: {exc}") from None
     if not isinstance(parsed, dict):
-        return {}
+        raise InvalidParameter("The request body must be a JSON object")
     return {k: v if isinstance(v, list) else [v] for k, v in parsed.items()}
 
 
@@ -107,20 +90,13 @@ async def find_targets(connection: HTTPConnection, template: str) -> Targets:
     targets = Targets()
     params = connection.path_params
     if "experiment_id" in params:
-        experiment_id = as_int(params["experiment_id"])
-        # A non-numeric id names nothing: the route will answer it with its own 400.
-        if experiment_id is not None:
-            targets.experiment_ids.add(experiment_id)
-        else:
-            targets.unresolvable = True
+        targets.experiment_ids.add(parse_id(params["experiment_id"], "experiment ID"))
     if "run_id" in params:
-        add_run_id(targets, params["run_id"])
+        targets.run_ids.add(parse_run_id(params["run_id"]))
     if "project_id" in params:
-        project_id = as_int(params["project_id"])
-        if project_id is not None:
-            targets.project_ids.add(project_id)
-        else:
-            targets.unresolvable = True
+        targets.project_ids.add(parse_id(params["project_id"], "project ID"))
+    if "key_id" in params:
+        parse_id(params["key_id"], "key ID")  # checked against the project by the route
     if "name" in params and template.startswith("/api/v1/experiments/by-name/"):
         targets.experiment_names.add(str(params["name"]))
     if template.startswith(ARTIFACTS_PREFIX):
@@ -138,8 +114,9 @@ async def find_targets(connection: HTTPConnection, template: str) -> Targets:
         fields = await json_fields(connection)
         if template == "/api/v1/experiments":
             # Creation: the only target is the project it goes to.
-            if fields.get("project_id"):
-                targets.project_hint = as_int(fields["project_id"][0])
+            hint = fields.get("project_id", [None])[0]
+            if hint is not None:
+                targets.project_hint = parse_id(hint, "project ID")
         else:
             add_fields(targets, fields)
     return targets

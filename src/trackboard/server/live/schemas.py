@@ -2,6 +2,8 @@
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from trackboard.server.json_types import IdField
+
 
 class RunTopic(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -10,7 +12,7 @@ class RunTopic(BaseModel):
 
 class ExperimentTopic(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    experiment_id: int = Field(ge=0)
+    experiment_id: IdField
 
 
 class ClientMessage(BaseModel):

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.identifiers import RunId, parse_run_id
 from trackboard.server.mlflow_compat.messages import invalid_value, missing_value
 
 RUN_STATUSES = {1: "RUNNING", 2: "SCHEDULED", 3: "FINISHED", 4: "FAILED", 5: "KILLED"}
@@ -40,7 +41,7 @@ class RunMessage(Message):
         run_id = self.run_id or self.run_uuid
         if not run_id:
             raise InvalidParameter(missing_value("run_id"))
-        return run_id
+        return parse_run_id(run_id)
 
 
 class ExperimentMessage(Message):
@@ -147,7 +148,7 @@ class GetMetricHistory(RunMessage):
 
 
 class GetMetricHistoryBulkInterval(Message):
-    run_ids: list[str] = []
+    run_ids: list[RunId] = []
     metric_key: str | None = None
     start_step: Int64 | None = None
     end_step: Int64 | None = None

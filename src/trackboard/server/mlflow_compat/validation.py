@@ -8,6 +8,7 @@ import posixpath
 import re
 
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.identifiers import parse_id, parse_run_id
 from trackboard.server.limits import (
     MAX_NAME_LENGTH,
     MAX_PARAM_VALUE_LENGTH,
@@ -23,7 +24,6 @@ MAX_HISTORY_RESULTS = 25_000
 MAX_BULK_RUN_IDS = 100
 
 _KEY_CHARACTERS = re.compile(r"^[/\w.\- :]*$")
-_RUN_ID = re.compile(r"^[a-zA-Z0-9][\w\-]{0,255}$")
 _BAD_CHARACTERS = (
     "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), "
     "spaces ( ), colon(:) and slashes (/)."
@@ -61,8 +61,7 @@ def tag_value(value: str | None) -> str:
 
 
 def check_run_id(run_id: str) -> None:
-    if not _RUN_ID.match(run_id):
-        raise InvalidParameter(f"Invalid run ID: '{run_id}'")
+    parse_run_id(run_id)
 
 
 def check_batch_sizes(metrics: int, params: int, tags: int) -> None:
@@ -98,16 +97,11 @@ def check_max_results(value: int | None, default: int, limit: int) -> int:
 
 
 def experiment_id(value: str | None) -> int:
-    """Our experiment ids are integers; MLflow's clients send them as strings."""
+    """Our experiment ids are integers; MLflow's clients send them as strings. Parsed by
+    the gateway's own parser, so the id used is the id that was authorized."""
     if value is None or value == "":
         raise InvalidParameter(missing_value("experiment_id"))
-    try:
-        number = int(value)
-    except ValueError:
-        raise InvalidParameter(f"Invalid experiment ID: '{value}'") from None
-    if number < 0 or number >= 2**63:
-        raise InvalidParameter(f"Invalid experiment ID: '{value}'")
-    return number
+    return parse_id(value, "experiment ID")
 
 
 def page_offset(position: int) -> int:
