@@ -298,3 +298,29 @@ def test_the_id_parser_reads_canonical_text_and_json_integers() -> None:
 def test_the_run_id_parser_refuses_other_text(text: str) -> None:
     with pytest.raises(InvalidParameter):
         parse_run_id(text)
+
+
+async def test_a_name_held_in_two_projects_is_read_by_name_only_with_access_to_both(
+    world_app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    """A's deleted experiment and B's active one share a name; by-name picks B's."""
+    app, client = world_app
+    world = await seed_world(app, client)
+    a_editor, b_editor = bearer(world.keys["a_editor"]), bearer(world.keys["b_editor"])
+    created = await client.post("/api/v1/experiments", json={"name": "shared"}, headers=a_editor)
+    assert created.status_code == 201, created.text
+    deleted = await client.delete(f"/api/v1/experiments/{created.json()['id']}", headers=a_editor)
+    assert deleted.status_code == 200, deleted.text
+    in_b = await client.post("/api/v1/experiments", json={"name": "shared"}, headers=b_editor)
+    assert in_b.status_code == 201, in_b.text
+    a_viewer = bearer(world.keys["a_viewer"])
+    for response in (
+        await client.get("/api/v1/experiments/by-name/shared", headers=a_viewer),
+        await client.get(
+            "/api/2.0/mlflow/experiments/get-by-name",
+            params={"experiment_name": "shared"},
+            headers=a_viewer,
+        ),
+    ):
+        assert response.status_code == 404, response.text
+        assert str(in_b.json()["id"]) not in response.text

@@ -199,11 +199,14 @@ def enforce_roles(
             raise hidden
         check_role(principal, resolved.experiments.get(resolved.runs[run_id]), needed, hidden)
     for name in sorted(targets.experiment_names):
+        # A name may be held by several experiments (deleted ones keep theirs) and the
+        # by-name routes pick one by their own rule: the caller must be allowed to read
+        # every experiment the name could be read as, or it names nothing for them.
         hidden = hidden_or_missing("experiment", name)
-        visible = [p for p in resolved.named.get(name, []) if principal.role_in(p) is not None]
-        if not visible:
+        owners = resolved.named.get(name, [])
+        if not owners:
             raise hidden
-        for project in visible:
+        for project in owners:
             check_role(principal, project, needed, hidden)
 
 
