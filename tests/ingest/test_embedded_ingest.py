@@ -13,9 +13,10 @@ from trackboard.server.backends.queue import LocalQueue
 from trackboard.server.errors import Unavailable
 from trackboard.server.metrics.batch import ParsedBatch
 from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.ingest import Ingestor, IngestResult, ingest_batch
+from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
 from trackboard.server.metrics.ingest_message import IngestMessage
+from trackboard.server.metrics.service import IngestResult, accept_batch
 from trackboard.server.models import Run
 from trackboard.server.observability.prometheus import Instruments
 
@@ -60,7 +61,7 @@ async def test_requests_waiting_for_the_writer_share_one_commit(store: Store) ->
         for i in range(10)
     ]
     # Ten requests arrive while the writer is busy; its next write takes them all.
-    requests = [asyncio.create_task(ingest_batch(ingestor, run, b)) for b in batches]
+    requests = [asyncio.create_task(accept_batch(ingestor, run, b)) for b in batches]
     await asyncio.sleep(0.05)
     assert await consumer.run_once() == 10
     results = await asyncio.gather(*requests)

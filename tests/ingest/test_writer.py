@@ -70,17 +70,6 @@ async def test_a_refused_message_is_isolated_and_the_rest_are_written(store: Sto
     assert len(await series(store, 0, "loss")) == 2
 
 
-async def test_store_batch_keeps_working_for_single_batches(store: Store) -> None:
-    from trackboard.server.metrics.batch import ParsedBatch
-
-    batch = ParsedBatch("b", {"loss": points(0, 3)})
-    async with store.database.transaction() as session:
-        assert await service.store_batch(session, store.run_ids[0], store.experiment_id, batch)
-    async with store.database.transaction() as session:
-        assert not await service.store_batch(session, store.run_ids[0], store.experiment_id, batch)
-    assert len(await series(store, 0, "loss")) == 3
-
-
 # SQLite has one writer at a time: the race exists on PostgreSQL only.
 @pytest.mark.parametrize("store", ["postgres"], indirect=True)
 async def test_two_writers_given_the_same_batches_store_them_once(store: Store) -> None:

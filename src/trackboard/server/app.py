@@ -29,9 +29,7 @@ from trackboard.server.health.routes import router as health_router
 from trackboard.server.live.routes import router as live_router
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest import Ingestor
-from trackboard.server.metrics.ingest_compaction import Compactor
-from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
-from trackboard.server.metrics.ingest_maintenance import BatchIdPruner, sweep_fragmented_series
+from trackboard.server.metrics.ingest_loop import build_ingest_loop
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
 from trackboard.server.mlflow_compat.routes import router as mlflow_router
@@ -102,22 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await ingestor.start()
         app.state.ingestor = ingestor
         if embedded_writer:
-            limits = BatchLimits(settings.ingest_batch_max_messages, linger_s=0.0)
-            compactor = Compactor(database)
-            background.append(asyncio.create_task(sweep_fragmented_series(database, compactor)))
-            consumer = IngestConsumer(
-                queue,
-                database,
-                instruments,
-                limits,
-                ingestor.written,
-                compactor,
-                live=app.state.live,
-                pruner=BatchIdPruner(
-                    database, retention_days=settings.ingest_batch_id_retention_days
-                ),
+            ingest_loop = build_ingest_loop(
+                settings, queue, database, instruments, app.state.live, ingestor.written
             )
-            background.append(asyncio.create_task(consumer.run(), name="ingest-writer"))
+            app.state.ingest_loop = ingest_loop
+            background.append(asyncio.create_task(ingest_loop.run(), name="ingest-writer"))
         # Everything built so far lives as long as the process: moving it out of the
         # collector's reach keeps full collections, which a page of 1,000 runs triggers
         # every few requests, from walking every module and route (100+ ms pauses).

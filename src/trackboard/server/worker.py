@@ -15,9 +15,7 @@ from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest_compaction import Compactor
-from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
-from trackboard.server.metrics.ingest_maintenance import BatchIdPruner, sweep_fragmented_series
+from trackboard.server.metrics.ingest_loop import build_ingest_loop
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
 
@@ -68,26 +66,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         serve_exposition(instruments, settings.worker_metrics_host, settings.worker_metrics_port)
     database = Database.connect(settings.resolved_database_url(), pool_size=2)
     queue = await connect_queue(settings)
-    limits = BatchLimits(
-        settings.ingest_batch_max_messages,
-        settings.ingest_batch_max_points,
-        settings.ingest_batch_linger_s,
-    )
     assert settings.amqp_url
     broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
-    compactor = Compactor(database)
-    consumer = IngestConsumer(
-        queue,
-        database,
-        instruments,
-        limits,
-        compactor=compactor,
-        live=LiveService(broadcast),
-        pruner=BatchIdPruner(database, retention_days=settings.ingest_batch_id_retention_days),
-    )
-    sweep = asyncio.create_task(sweep_fragmented_series(database, compactor), name="sweep")
+    ingest_loop = build_ingest_loop(settings, queue, database, instruments, LiveService(broadcast))
     tasks = [
-        asyncio.create_task(consumer.run(), name="ingest-consumer"),
+        asyncio.create_task(ingest_loop.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),
     ]
     log.info("worker consuming %s", settings.ingest_queue_name)
@@ -99,10 +82,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             if task.done():
                 task.result()  # a consumer that ended on its own raised: say why
     finally:
-        sweep.cancel()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, sweep, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
         await queue.close()
         await broadcast.close()
         await database.dispose()

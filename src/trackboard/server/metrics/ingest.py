@@ -1,49 +1,31 @@
-"""The API side of metric ingestion: put a parsed batch on the queue and say what it means.
+"""The queue side of metric ingestion: publish with back-pressure, wait for the commit.
 
-Distributed mode (RabbitMQ): answer once the broker confirmed the message (202); a worker
-writes it later. Embedded mode (in-process queue): the writer runs in this process and the
-request waits for its commit (200), so concurrent requests share one transaction (group
-commit). Both refuse with 503 + Retry-After while the queue is deeper than its bound.
+Distributed mode (RabbitMQ): a publish returns once the broker confirmed the message; a
+worker writes it later. Embedded mode (in-process queue): the writer runs in this process and
+`publish_and_wait` returns after its commit, so concurrent requests share one transaction
+(group commit). Both refuse with 503 + Retry-After while the queue is deeper than its bound.
+Every door that logs metrics reaches this through `metrics.service.accept_batch`.
 """
 
 import asyncio
 import itertools
 import logging
 import time
-import uuid
 from collections.abc import Sequence
 from contextlib import suppress
-from dataclasses import dataclass
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue, QueueFullError, QueueUnavailableError
-from trackboard.server.errors import InvalidParameter, Unavailable
-from trackboard.server.metrics.batch import ParsedBatch
+from trackboard.server.errors import Unavailable
 from trackboard.server.metrics.ingest_message import IngestMessage, encode_message
 from trackboard.server.metrics.writer import Outcome
 from trackboard.server.models import Run
 from trackboard.server.observability.prometheus import Instruments
-from trackboard.server.runs import service as runs
 
 log = logging.getLogger(__name__)
 
-# A run checked this recently is not read again; one checked within the grace period still
-# takes points while the database is unreachable (the writer stores them when it is back).
-RUN_CHECK_TTL_S = 5.0
-RUN_OUTAGE_GRACE_S = 3600.0
+# Runs found active recently, for the run check during a database outage (service).
 RUN_CACHE_SIZE = 10_000
 DEPTH_POLL_S = 0.2
-DB_LOOKUP_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class IngestResult:
-    accepted: int
-    duplicate: bool
-    # True: committed and readable (HTTP 200); False: durably queued (HTTP 202).
-    stored: bool
 
 
 class Ingestor:
@@ -136,58 +118,3 @@ class Ingestor:
     def run_seen(self, run_id: str) -> tuple[float, Run] | None:
         """When the run was last found active in the database, and the run."""
         return self._runs_seen.get(run_id)
-
-
-def _database_unreachable(error: BaseException) -> bool:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
-
-
-async def find_active_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
-    """The run the batch is for, checked in the database — or, while the database is
-    unreachable, as it was last seen, so that points queue up instead of being refused."""
-    cached = ingestor.run_seen(run_id)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < RUN_CHECK_TTL_S:
-        return cached[1]
-    try:
-        async with asyncio.timeout(DB_LOOKUP_TIMEOUT_S):
-            async with database.transaction(write=False) as session:
-                run = await runs.get_active_run(session, run_id)
-    except Exception as error:
-        if not _database_unreachable(error):
-            raise
-        if cached is not None and now - cached[0] < RUN_OUTAGE_GRACE_S:
-            return cached[1]
-        raise Unavailable("the database is unreachable", ingestor.retry_after_s) from None
-    ingestor.remember_run(run)
-    return run
-
-
-async def ingest_batch(ingestor: Ingestor, run: Run, batch: ParsedBatch) -> IngestResult:
-    """Take one parsed batch for a run: stored (embedded) or durably queued (distributed).
-
-    The one entry point for every API that logs metrics (v1 and MLflow's log-batch).
-    """
-    accepted_at_ns = time.time_ns()
-    if ingestor.waits_for_commit:
-        message = IngestMessage(
-            run.id,
-            run.experiment_id,
-            batch.batch_id,
-            batch.series,
-            accepted_at_ns,
-            ingestor.new_token(),
-        )
-        outcome = await ingestor.publish_and_wait(message)
-        if outcome.error is not None:
-            raise InvalidParameter(f"the batch could not be stored: {outcome.error}")
-        ingestor.instruments.points_ingested.inc(batch.point_count if outcome.stored else 0)
-        return IngestResult(batch.point_count if outcome.stored else 0, not outcome.stored, True)
-    # A redelivered message must be recognisable even when the client sent no id.
-    batch_id = batch.batch_id or uuid.uuid4().hex
-    message = IngestMessage(run.id, run.experiment_id, batch_id, batch.series, accepted_at_ns)
-    await ingestor.publish(message)
-    ingestor.instruments.points_ingested.inc(batch.point_count)
-    return IngestResult(batch.point_count, False, False)

@@ -56,7 +56,7 @@ class Compactor:
         self.interval_s = interval_s
         self.max_series = max_series
         self.small_chunks: Counter[tuple[str, str]] = Counter()
-        self._next = time.monotonic() + interval_s
+        self._last_run = time.monotonic()
 
     def note_write(self, results: Sequence[tuple[IngestMessage, Outcome]]) -> None:
         """Count the small chunks one write made (one per series of the merged write)."""
@@ -71,9 +71,9 @@ class Compactor:
 
     async def compact_due(self) -> int:
         """Compact the series that have gathered enough small chunks, if it is time."""
-        if time.monotonic() < self._next:
+        if time.monotonic() < self._last_run + self.interval_s:
             return 0
-        self._next = time.monotonic() + self.interval_s
+        self._last_run = time.monotonic()
         due = [s for s, n in self.small_chunks.items() if n >= self.min_chunks]
         merged = 0
         for run_id, key in due[: self.max_series]:

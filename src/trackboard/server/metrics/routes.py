@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from trackboard.server.json_types import INT64_MAX, INT64_MIN
 from trackboard.server.metrics import service
-from trackboard.server.metrics.ingest import Ingestor, find_active_run, ingest_batch
+from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.ingest_parse import parse_batch_body, request_body_openapi
 from trackboard.server.metrics.schemas import BatchAccepted
 from trackboard.server.metrics.values import render_values
@@ -41,8 +41,8 @@ async def log_metrics(run_id: str, request: Request) -> JSONResponse:
     """
     batch = parse_batch_body(await request.body(), request.headers.get("content-type"))
     ingestor: Ingestor = request.app.state.ingestor
-    run = await find_active_run(ingestor, database(request), run_id)
-    result = await ingest_batch(ingestor, run, batch)
+    run = await service.find_active_run(ingestor, database(request), run_id)
+    result = await service.accept_batch(ingestor, run, batch)
     return JSONResponse(
         {"accepted": result.accepted, "duplicate": result.duplicate},
         status_code=200 if result.stored else 202,

@@ -1,34 +1,108 @@
-"""Storing metric batches (all or nothing, once per batch id) and reading series back."""
+"""Accepting metric batches (all or nothing, once per batch id) and reading series back.
 
+`accept_batch` is the one entry for every door that logs metrics (v1's batch route, MLflow's
+log-metric and log-batch): back-pressure, the durability of a 2xx, batch-id dedupe, the
+`points_ingested` count, and, through the ingest loop, live events and compaction notes.
+"""
+
+import asyncio
 import math
 import time
+import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.metrics import repository, writer
+from trackboard.server.backends.database import Database
+from trackboard.server.errors import InvalidParameter, Unavailable
+from trackboard.server.metrics import repository
 from trackboard.server.metrics.batch import ParsedBatch
 from trackboard.server.metrics.chunk_codec import Points, decode_chunk
 from trackboard.server.metrics.downsample import downsample
+from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.ingest_message import IngestMessage
 from trackboard.server.metrics.schemas import SummaryView
 from trackboard.server.metrics.values import render_value
+from trackboard.server.models import Run
+from trackboard.server.runs import service as runs
 
+# A run checked this recently is not read again; one checked within the grace period still
+# takes points while the database is unreachable (the writer stores them when it is back).
+RUN_CHECK_TTL_S = 5.0
+RUN_OUTAGE_GRACE_S = 3600.0
+DB_LOOKUP_TIMEOUT_S = 2.0
 HISTORY_PAGE_POINTS = 100_000
 # A downsampled read uses chunk overviews from this many stored points per output point.
 OVERVIEW_FACTOR = 100
 
 
-async def store_batch(
-    session: AsyncSession, run_id: str, experiment_id: int, batch: ParsedBatch
-) -> bool:
-    """Write one batch in the caller's transaction; False if its id was stored before."""
-    message = IngestMessage(run_id, experiment_id, batch.batch_id, batch.series, time.time_ns())
-    (stored,) = await writer.apply_messages(session, [message])
-    return stored
+def _database_unreachable(error: BaseException) -> bool:
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
+async def find_active_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
+    """The run the batch is for, checked in the database — or, while the database is
+    unreachable, as it was last seen, so that points queue up instead of being refused."""
+    cached = ingestor.run_seen(run_id)
+    now = time.monotonic()
+    if cached is not None and now - cached[0] < RUN_CHECK_TTL_S:
+        return cached[1]
+    try:
+        async with asyncio.timeout(DB_LOOKUP_TIMEOUT_S):
+            async with database.transaction(write=False) as session:
+                run = await runs.get_active_run(session, run_id)
+    except Exception as error:
+        if not _database_unreachable(error):
+            raise
+        if cached is not None and now - cached[0] < RUN_OUTAGE_GRACE_S:
+            return cached[1]
+        raise Unavailable("the database is unreachable", ingestor.retry_after_s) from None
+    ingestor.remember_run(run)
+    return run
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    duplicate: bool
+    # True: committed and readable (HTTP 200); False: durably queued (HTTP 202).
+    stored: bool
+
+
+async def accept_batch(ingestor: Ingestor, run: Run, batch: ParsedBatch) -> IngestResult:
+    """Take one parsed batch for an active run: stored (embedded) or durably queued
+    (distributed); `Unavailable` (503 + Retry-After) when the queue refuses it.
+
+    Call it outside any open write transaction: in embedded mode it waits for the ingest
+    writer's commit, which a held SQLite write lock would block.
+    """
+    accepted_at_ns = time.time_ns()
+    if ingestor.waits_for_commit:
+        message = IngestMessage(
+            run.id,
+            run.experiment_id,
+            batch.batch_id,
+            batch.series,
+            accepted_at_ns,
+            ingestor.new_token(),
+        )
+        outcome = await ingestor.publish_and_wait(message)
+        if outcome.error is not None:
+            raise InvalidParameter(f"the batch could not be stored: {outcome.error}")
+        ingestor.instruments.points_ingested.inc(batch.point_count if outcome.stored else 0)
+        return IngestResult(batch.point_count if outcome.stored else 0, not outcome.stored, True)
+    # A redelivered message must be recognisable even when the client sent no id.
+    batch_id = batch.batch_id or uuid.uuid4().hex
+    message = IngestMessage(run.id, run.experiment_id, batch_id, batch.series, accepted_at_ns)
+    await ingestor.publish(message)
+    ingestor.instruments.points_ingested.inc(batch.point_count)
+    return IngestResult(batch.point_count, False, False)
 
 
 @dataclass(frozen=True)

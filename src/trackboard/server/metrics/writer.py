@@ -1,8 +1,9 @@
 """Turn metric batches into rows: many batches merged into one write, once per batch id.
 
 This is the transport-free handler of the ingest path: it knows messages as decoded
-`IngestMessage`s and the database as a session or a `Database`, never the queue. The
-queue consumer (`ingest_consumer`) and the API's `store_batch` both write through here.
+`IngestMessage`s and the database as a session or a `Database`, never the queue. Every
+stored point comes through here, from the ingest loop (`ingest_consumer`), in the worker or,
+in embedded mode, in the API process.
 """
 
 import logging

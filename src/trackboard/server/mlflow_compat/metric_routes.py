@@ -1,9 +1,20 @@
 """MLflow's metric endpoints: log-metric, log-batch and history, on our metrics services.
 
-Writes go through `metrics.service.store_batch` in the request's transaction, the same path
-as the v1 API, so a point logged through either API is one point in one store.
+Points go through `metrics.service.accept_batch`, the entry the v1 API uses: the same
+back-pressure (503 + Retry-After), durability before the 2xx, `points_ingested` count, live
+events and compaction notes, so a point logged through either API is one point in one store.
+
+Identical points. MLflow keeps one copy of an identical (key, value, timestamp, step) point.
+Here a request's identical points are kept once, and each request's batch id is derived from
+its points (`content_batch_id`), so a request sent again whole (a client retry after a 503 or
+a lost answer, or the same point logged twice) is stored once while its id is remembered
+(`TRACKBOARD_INGEST_BATCH_ID_RETENTION_DAYS`). A point repeated inside a *different* set of
+points is stored again; MLflow would keep one copy.
 """
 
+import hashlib
+import math
+from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
@@ -14,20 +25,25 @@ from trackboard.server.metrics import service as metrics
 from trackboard.server.metrics.batch import INT64_MAX, INT64_MIN, ParsedBatch
 from trackboard.server.metrics.chunk_codec import Points
 from trackboard.server.metrics.downsample import downsample
+from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.values import parse_value
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
 from trackboard.server.mlflow_compat.messages import invalid_value, missing_value, read_message
 from trackboard.server.mlflow_compat.run_routes import active_run
 from trackboard.server.mlflow_compat.translate import json_response, metric_json
+from trackboard.server.models import Run
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
 from trackboard.server.runs import service as runs
-from trackboard.server.unit_of_work import ReadSession, WriteSession
+from trackboard.server.unit_of_work import ReadSession, database, write_session
 
 router = APIRouter(route_class=MlflowRoute)
 
 MAX_BULK_RESULTS_PER_RUN = 2500
 Point = tuple[int, int, float]  # step, timestamp, value
+# The request's unit of work, opened and committed inside a handler rather than around it:
+# points must be accepted after that commit (see `log_batch`).
+write_transaction = asynccontextmanager(write_session)
 
 
 def _int64(value: int, path: str) -> int:
@@ -60,10 +76,28 @@ def parse_metric(metric: schemas.MetricIn | schemas.LogMetric, path: str) -> tup
     return key, (step, timestamp, value)
 
 
+def _identity(key: str, point: Point) -> tuple[str, int, int, str]:
+    step, timestamp, value = point
+    return key, step, timestamp, "nan" if math.isnan(value) else float(value).hex()
+
+
+def content_batch_id(identities: list[tuple[str, int, int, str]]) -> str:
+    """A batch id that only the same set of points gives (MLflow's client sends none)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for key, step, timestamp, value in sorted(identities):
+        digest.update(f"{key}\x00{step}\x00{timestamp}\x00{value}\n".encode())
+    return f"mlflow-{digest.hexdigest()}"
+
+
 def to_batch(points: list[tuple[str, Point]]) -> ParsedBatch:
+    """The request's points as one batch: identical points once, an id from its content."""
     by_key: dict[str, list[Point]] = {}
+    seen: set[tuple[str, int, int, str]] = set()
     for key, point in points:
-        by_key.setdefault(key, []).append(point)
+        identity = _identity(key, point)
+        if identity not in seen:
+            seen.add(identity)
+            by_key.setdefault(key, []).append(point)
     series = {
         key: Points(
             np.array([p[0] for p in rows], dtype=np.int64),
@@ -72,22 +106,44 @@ def to_batch(points: list[tuple[str, Point]]) -> ParsedBatch:
         )
         for key, rows in by_key.items()
     }
-    return ParsedBatch(batch_id=None, series=series)
+    return ParsedBatch(batch_id=content_batch_id(list(seen)), series=series)
+
+
+async def _active_run_on_primary(request: Request, run_id: str) -> Run:
+    """The run checked in a read transaction that ends before any points are accepted."""
+    async with database(request).transaction(write=False) as session:
+        return await active_run(session, run_id)
+
+
+async def _accept_points(request: Request, run: Run, points: list[tuple[str, Point]]) -> None:
+    ingestor: Ingestor = request.app.state.ingestor
+    await metrics.accept_batch(ingestor, run, to_batch(points))
 
 
 @router.post("/runs/log-metric")
-async def log_metric(request: Request, session: WriteSession) -> Response:
+async def log_metric(request: Request) -> Response:
     message = await read_message(request, schemas.LogMetric)
     run_id = message.required_run_id()
     point = parse_metric(message, "")
-    run = await active_run(session, run_id)
-    await metrics.store_batch(session, run.id, run.experiment_id, to_batch([point]))
+    run = await _active_run_on_primary(request, run_id)
+    await _accept_points(request, run, [point])
     return json_response({})
 
 
 @router.post("/runs/log-batch")
-async def log_batch(request: Request, session: WriteSession) -> Response:
-    """Params, then metrics, then tags, all in one transaction: all or nothing."""
+async def log_batch(request: Request) -> Response:
+    """Everything validated first; then params and tags committed; then the points accepted.
+
+    All or nothing, in this order because the likely failure comes last: a refusal of the
+    points (503 + Retry-After: queue full or unreachable) may leave the params and tags
+    committed, and the client's retry of the same request converges (a param logged again
+    with the same value is accepted, a tag is overwritten, and the points' content-derived
+    batch id keeps them from being stored twice). Every 4xx (bad input, a param changing
+    value, an inactive run) comes before anything is written. Accepting the points first
+    instead would turn a failed params write into points stored for a request that got a 4xx
+    and is never retried. The params/tags transaction is committed before the points are
+    accepted because the embedded writer needs the SQLite write lock that it would hold.
+    """
     message = await read_message(request, schemas.LogBatch)
     run_id = message.required_run_id()
     validation.check_run_id(run_id)
@@ -107,13 +163,17 @@ async def log_batch(request: Request, session: WriteSession) -> Response:
     for index, tag in enumerate(message.tags):
         key = validation.check_key(tag.key, f"tags[{index}].key", "tag")
         tags[key] = validation.tag_value(tag.value)
-    run = await active_run(session, run_id)
-    if params:
-        await runs.log_params(session, run_id, params)
+    if params or tags:
+        async with write_transaction(request) as session:
+            run = await active_run(session, run_id)
+            if params:
+                await runs.log_params(session, run_id, params)
+            if tags:
+                await runs.set_tags(session, run_id, tags)
+    else:
+        run = await _active_run_on_primary(request, run_id)
     if points:
-        await metrics.store_batch(session, run.id, run.experiment_id, to_batch(points))
-    if tags:
-        await runs.set_tags(session, run_id, tags)
+        await _accept_points(request, run, points)
     return json_response({})
 
 

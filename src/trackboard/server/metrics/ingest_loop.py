@@ -1,0 +1,68 @@
+"""The ingest loop, built in one place for both composition roots (the API in embedded mode,
+`trackboard worker` in distributed mode): the consumer that writes batches, publishes live
+events and notes small chunks, the compactor, the batch-id pruner and the start-up sweep.
+"""
+
+import asyncio
+from contextlib import suppress
+from dataclasses import dataclass
+
+from trackboard.server.backends.database import Database
+from trackboard.server.backends.queue import Queue
+from trackboard.server.config import Settings
+from trackboard.server.live.service import LiveService
+from trackboard.server.metrics.ingest_compaction import Compactor
+from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer, Written
+from trackboard.server.metrics.ingest_maintenance import BatchIdPruner, sweep_fragmented_series
+from trackboard.server.observability.prometheus import Instruments
+
+
+@dataclass(frozen=True)
+class IngestLoop:
+    consumer: IngestConsumer
+    compactor: Compactor
+
+    async def run(self) -> None:
+        """Consume until cancelled. The sweep for series fragmented before this process
+        started runs beside the consumer, never before it: a loop that starts while the
+        database is away must still take messages."""
+        database = self.consumer.database
+        sweep = asyncio.create_task(
+            sweep_fragmented_series(database, self.compactor), name="ingest-sweep"
+        )
+        try:
+            await self.consumer.run()
+        finally:
+            sweep.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweep
+
+
+def build_ingest_loop(
+    settings: Settings,
+    queue: Queue,
+    database: Database,
+    instruments: Instruments,
+    live: LiveService,
+    on_written: Written | None = None,
+) -> IngestLoop:
+    """The loop for `queue`. `on_written` answers requests waiting for their batch's commit
+    (embedded mode); such a loop writes whatever is ready without lingering, and requests
+    that arrive during a write share the next one (group commit)."""
+    linger_s = 0.0 if on_written is not None else settings.ingest_batch_linger_s
+    limits = BatchLimits(
+        settings.ingest_batch_max_messages, settings.ingest_batch_max_points, linger_s
+    )
+    compactor = Compactor(database)
+    pruner = BatchIdPruner(database, retention_days=settings.ingest_batch_id_retention_days)
+    consumer = IngestConsumer(
+        queue,
+        database,
+        instruments,
+        limits,
+        on_written,
+        compactor=compactor,
+        live=live,
+        pruner=pruner,
+    )
+    return IngestLoop(consumer, compactor)
