@@ -6,7 +6,8 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from trackboard.server.json_types import INT64_MAX, INT64_MIN
+from trackboard.server.identifiers import INT64_MAX
+from trackboard.server.json_types import INT64_MIN
 from trackboard.server.metrics import service
 from trackboard.server.metrics.ingest import Ingestor
 from trackboard.server.metrics.ingest_parse import parse_batch_body, request_body_openapi
