@@ -307,10 +307,10 @@ async def small_write_storage(database_url: str) -> tuple[float, float, float]:
     from sqlalchemy import text
 
     from trackboard.server.backends.database import Database
-    from trackboard.server.metrics.chunk_codec import Points
-    from trackboard.server.metrics.ingest_compaction import compact_series
-    from trackboard.server.metrics.ingest_message import IngestMessage
-    from trackboard.server.metrics.writer import write_messages
+    from trackboard.server.metrics.ingest.message import IngestMessage
+    from trackboard.server.metrics.ingest.upkeep import compact_series
+    from trackboard.server.metrics.ingest.writer import write_messages
+    from trackboard.server.metrics.points import Points
 
     database = Database.connect(database_url)
     try:
@@ -432,7 +432,7 @@ async def mlflow_round(url: str, seconds: float) -> float:
 def parse_cost() -> dict[str, float]:
     """Microseconds to parse and validate one 10,000-point request, each wire form."""
     sys.path.insert(0, str(ROOT / "src"))
-    from trackboard.server.metrics.ingest_parse import parse_batch_body
+    from trackboard.server.metrics.ingest.parse import parse_batch_body
 
     results = {}
     for form, make in (("columns", columns_body), ("rows", rows_body)):

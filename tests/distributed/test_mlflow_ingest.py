@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from tests.distributed.conftest import api_client, distributed_settings
 from trackboard.server.backends.broadcast import Subscription
 from trackboard.server.live.service import LiveService, run_topic
-from trackboard.server.metrics.ingest import Ingestor
+from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.observability.prometheus import Instruments
 from trackboard.server.worker import run_worker
 

@@ -3,10 +3,10 @@ from sqlalchemy import func, select
 
 from tests.ingest.conftest import Store
 from trackboard.server.metrics import service
-from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.ingest_compaction import Compactor
-from trackboard.server.metrics.ingest_message import IngestMessage
-from trackboard.server.metrics.writer import write_messages
+from trackboard.server.metrics.ingest.message import IngestMessage
+from trackboard.server.metrics.ingest.upkeep import Compactor
+from trackboard.server.metrics.ingest.writer import write_messages
+from trackboard.server.metrics.points import Points
 from trackboard.server.models import MetricChunk, MetricSummary
 
 

@@ -11,11 +11,11 @@ from tests.api.factories import make_run
 from tests.ingest.conftest import Store
 from trackboard.server.backends.queue import LocalQueue
 from trackboard.server.errors import Unavailable
-from trackboard.server.metrics.batch import ParsedBatch
-from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.ingest import Ingestor
-from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer
-from trackboard.server.metrics.ingest_message import IngestMessage
+from trackboard.server.metrics.ingest.consumer import BatchLimits, IngestConsumer
+from trackboard.server.metrics.ingest.message import IngestMessage
+from trackboard.server.metrics.ingest.parse import ParsedBatch
+from trackboard.server.metrics.ingest.publish import Ingestor
+from trackboard.server.metrics.points import Points
 from trackboard.server.metrics.service import IngestResult, accept_batch
 from trackboard.server.models import Run
 from trackboard.server.observability.prometheus import Instruments

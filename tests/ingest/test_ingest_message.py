@@ -1,13 +1,13 @@
 import numpy as np
 import pytest
 
-from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.ingest_message import (
+from trackboard.server.metrics.ingest.message import (
     IngestMessage,
     PoisonMessageError,
     decode_message,
     encode_message,
 )
+from trackboard.server.metrics.points import Points
 
 
 def points(n: int, start: int = 0) -> Points:

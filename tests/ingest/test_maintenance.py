@@ -4,15 +4,15 @@ from sqlalchemy import select, update
 from tests.ingest.conftest import Store
 from tests.ingest.test_compaction import chunk_sizes
 from trackboard.server.clock import now_ms
-from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.ingest_compaction import Compactor
-from trackboard.server.metrics.ingest_maintenance import (
+from trackboard.server.metrics.ingest.message import IngestMessage
+from trackboard.server.metrics.ingest.upkeep import (
     DAY_MS,
     BatchIdPruner,
+    Compactor,
     sweep_fragmented_series,
 )
-from trackboard.server.metrics.ingest_message import IngestMessage
-from trackboard.server.metrics.writer import write_messages
+from trackboard.server.metrics.ingest.writer import write_messages
+from trackboard.server.metrics.points import Points
 from trackboard.server.models import AppliedBatch
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import LocalQueue
 from trackboard.server.live.service import LiveService, run_topic
-from trackboard.server.metrics.ingest_loop import IngestLoop
+from trackboard.server.metrics.ingest.loop import IngestLoop
 from trackboard.server.models import MetricChunk
 from trackboard.server.observability.prometheus import Instruments
 

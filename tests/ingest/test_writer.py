@@ -7,9 +7,9 @@ from sqlalchemy import func, select
 
 from tests.ingest.conftest import Store
 from trackboard.server.metrics import service
-from trackboard.server.metrics.chunk_codec import Points
-from trackboard.server.metrics.ingest_message import IngestMessage
-from trackboard.server.metrics.writer import Outcome, write_messages
+from trackboard.server.metrics.ingest.message import IngestMessage
+from trackboard.server.metrics.ingest.writer import Outcome, write_messages
+from trackboard.server.metrics.points import Points
 from trackboard.server.models import AppliedBatch, MetricChunk, MetricSummary
 
 

@@ -3,7 +3,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trackboard.server.metrics.chunk_codec import Points, decode_chunk, encode_chunk
+from trackboard.server.metrics.chunk_codec import decode_chunk, encode_chunk
+from trackboard.server.metrics.points import Points
 
 int64s = st.integers(-(2**62), 2**62)
 

@@ -3,8 +3,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from trackboard.server.metrics.chunk_codec import Points
 from trackboard.server.metrics.downsample import downsample, overview
+from trackboard.server.metrics.points import Points
 
 values_strategy = arrays(
     np.float64,

@@ -28,8 +28,8 @@ from trackboard.server.gateway.wiring import build_gateway
 from trackboard.server.health.routes import router as health_router
 from trackboard.server.live.routes import router as live_router
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest import Ingestor
-from trackboard.server.metrics.ingest_loop import build_ingest_loop
+from trackboard.server.metrics.ingest.loop import build_ingest_loop
+from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
 from trackboard.server.mlflow_compat.routes import router as mlflow_router

@@ -15,7 +15,7 @@ from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest_loop import build_ingest_loop
+from trackboard.server.metrics.ingest.loop import build_ingest_loop
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
 

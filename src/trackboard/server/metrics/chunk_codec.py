@@ -13,10 +13,13 @@ compresses and decoding them is then a plain copy. A stored point costs about 9-
 
 import struct
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+# Int64Array is re-exported: tests that decode chunks read it from here.
+from trackboard.server.metrics.points import Int64Array as Int64Array
+from trackboard.server.metrics.points import Points
 
 VERSION = 2
 STEPS_STRIDE = 1
@@ -26,50 +29,6 @@ _STRIDE = struct.Struct("<qq")
 _LENGTH = struct.Struct("<I")
 _I32 = np.iinfo(np.int32)
 _I64 = np.iinfo(np.int64)
-
-Int64Array = npt.NDArray[np.int64]
-Float64Array = npt.NDArray[np.float64]
-
-
-@dataclass(frozen=True)
-class Points:
-    """Columns of one key's points: same length, any order unless said otherwise."""
-
-    steps: Int64Array
-    timestamps: Int64Array
-    values: Float64Array
-
-    def __len__(self) -> int:
-        return len(self.steps)
-
-    @classmethod
-    def empty(cls) -> "Points":
-        return cls(
-            np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64)
-        )
-
-    @classmethod
-    def concat(cls, parts: "list[Points]") -> "Points":
-        if not parts:
-            return cls.empty()
-        if len(parts) == 1:
-            return parts[0]
-        return cls(
-            np.concatenate([p.steps for p in parts]),
-            np.concatenate([p.timestamps for p in parts]),
-            np.concatenate([p.values for p in parts]),
-        )
-
-    def take(self, index: npt.NDArray[np.intp] | slice) -> "Points":
-        return Points(self.steps[index], self.timestamps[index], self.values[index])
-
-    def sorted_by_step(self) -> "Points":
-        """Step order, ties by timestamp; stable, and free when already in order."""
-        steps = self.steps
-        if len(steps) < 2 or bool(np.all(steps[1:] > steps[:-1])):
-            return self
-        order = np.lexsort((self.timestamps, steps))
-        return self.take(order)
 
 
 def _deltas(column: Int64Array) -> Int64Array:

@@ -8,7 +8,7 @@ visible at any zoom (the M4 idea, plus NaN). Work is a few vectorised passes.
 import numpy as np
 import numpy.typing as npt
 
-from trackboard.server.metrics.chunk_codec import Points
+from trackboard.server.metrics.points import Points
 
 PICKS_PER_BUCKET = 5
 OVERVIEW_BUCKET_POINTS = 64

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from trackboard.server.identifiers import INT64_MAX
 from trackboard.server.json_types import INT64_MIN
 from trackboard.server.metrics import service
-from trackboard.server.metrics.ingest import Ingestor
-from trackboard.server.metrics.ingest_parse import parse_batch_body, request_body_openapi
+from trackboard.server.metrics.ingest.parse import parse_batch_body, request_body_openapi
+from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.schemas import BatchAccepted
 from trackboard.server.metrics.values import render_values
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
@@ -32,7 +32,7 @@ HISTORY_EXAMPLE = {
         202: {"model": BatchAccepted, "description": "Durably queued (distributed mode)."},
         503: {"description": "The ingest queue is full or unreachable; see Retry-After."},
     },
-    # The body is a `MetricBatch`, parsed from the raw bytes (see ingest_parse).
+    # The body is a `MetricBatch`, parsed from the raw bytes (see ingest.parse).
     openapi_extra=request_body_openapi(),
 )
 async def log_metrics(run_id: str, request: Request) -> JSONResponse:

@@ -20,11 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trackboard.server.backends.database import Database
 from trackboard.server.errors import InvalidParameter, Unavailable
 from trackboard.server.metrics import repository
-from trackboard.server.metrics.batch import ParsedBatch
-from trackboard.server.metrics.chunk_codec import Points, decode_chunk
+from trackboard.server.metrics.chunk_codec import decode_chunk
 from trackboard.server.metrics.downsample import downsample
-from trackboard.server.metrics.ingest import Ingestor
-from trackboard.server.metrics.ingest_message import IngestMessage
+from trackboard.server.metrics.ingest.message import IngestMessage
+from trackboard.server.metrics.ingest.parse import ParsedBatch
+from trackboard.server.metrics.ingest.publish import Ingestor
+from trackboard.server.metrics.points import Points
 from trackboard.server.metrics.schemas import SummaryView
 from trackboard.server.metrics.values import render_value
 from trackboard.server.models import Run

@@ -22,10 +22,10 @@ from fastapi import APIRouter, Request, Response
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.metrics import service as metrics
-from trackboard.server.metrics.batch import INT64_MAX, INT64_MIN, ParsedBatch
-from trackboard.server.metrics.chunk_codec import Points
 from trackboard.server.metrics.downsample import downsample
-from trackboard.server.metrics.ingest import Ingestor
+from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN, ParsedBatch
+from trackboard.server.metrics.ingest.publish import Ingestor
+from trackboard.server.metrics.points import Points
 from trackboard.server.metrics.values import parse_value
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute

@@ -11,9 +11,12 @@ from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest_compaction import Compactor
-from trackboard.server.metrics.ingest_consumer import BatchLimits, IngestConsumer, Written
-from trackboard.server.metrics.ingest_maintenance import BatchIdPruner, sweep_fragmented_series
+from trackboard.server.metrics.ingest.consumer import BatchLimits, IngestConsumer, Written
+from trackboard.server.metrics.ingest.upkeep import (
+    BatchIdPruner,
+    Compactor,
+    sweep_fragmented_series,
+)
 from trackboard.server.observability.prometheus import Instruments
 
 

@@ -2,7 +2,7 @@
 
 This is the transport-free handler of the ingest path: it knows messages as decoded
 `IngestMessage`s and the database as a session or a `Database`, never the queue. Every
-stored point comes through here, from the ingest loop (`ingest_consumer`), in the worker or,
+stored point comes through here, from the ingest loop (`ingest.consumer`), in the worker or,
 in embedded mode, in the API process.
 """
 
@@ -21,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trackboard.server.backends.database import Database
 from trackboard.server.clock import now_ms
 from trackboard.server.metrics import repository
-from trackboard.server.metrics.chunk_codec import Points, encode_chunk
+from trackboard.server.metrics.chunk_codec import encode_chunk
 from trackboard.server.metrics.downsample import overview
-from trackboard.server.metrics.ingest_message import IngestMessage, PoisonMessageError
+from trackboard.server.metrics.ingest.message import IngestMessage, PoisonMessageError
+from trackboard.server.metrics.points import Points
 
 log = logging.getLogger(__name__)
 

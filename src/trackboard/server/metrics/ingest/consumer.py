@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Delivery, Queue, QueueUnavailableError
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest_compaction import Compactor
-from trackboard.server.metrics.ingest_maintenance import BatchIdPruner
-from trackboard.server.metrics.ingest_message import (
+from trackboard.server.metrics.ingest.message import (
     IngestMessage,
     PoisonMessageError,
     decode_message,
 )
-from trackboard.server.metrics.writer import Outcome, write_messages
+from trackboard.server.metrics.ingest.upkeep import BatchIdPruner, Compactor
+from trackboard.server.metrics.ingest.writer import Outcome, write_messages
 from trackboard.server.observability.prometheus import Instruments
 
 log = logging.getLogger(__name__)

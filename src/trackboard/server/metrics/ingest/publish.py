@@ -16,8 +16,8 @@ from contextlib import suppress
 
 from trackboard.server.backends.queue import Queue, QueueFullError, QueueUnavailableError
 from trackboard.server.errors import Unavailable
-from trackboard.server.metrics.ingest_message import IngestMessage, encode_message
-from trackboard.server.metrics.writer import Outcome
+from trackboard.server.metrics.ingest.message import IngestMessage, encode_message
+from trackboard.server.metrics.ingest.writer import Outcome
 from trackboard.server.models import Run
 from trackboard.server.observability.prometheus import Instruments
 

@@ -14,7 +14,7 @@ import orjson
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.limits import check_key
-from trackboard.server.metrics.chunk_codec import Points
+from trackboard.server.metrics.points import Points
 
 MAGIC = b"TBM1"
 _LENGTH = struct.Struct("<I")
