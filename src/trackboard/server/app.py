@@ -16,6 +16,7 @@ from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import open_queue
+from trackboard.server.cache_invalidation import CacheInvalidation
 from trackboard.server.config import Settings
 from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
 from trackboard.server.dashboard_stats.routes import router as dashboard_stats_router
@@ -81,6 +82,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = build_gateway(
             settings, database, cache, ReadThroughCache(cache, cache_stats)
         )
+        # Committed events: cached reads go stale first, then live views hear of the change.
+        invalidation = CacheInvalidation(app.state.gateway.reads)
+        database.events.subscribe("read-cache", invalidation.on_events)
+        database.events.subscribe("live", app.state.live.on_events)
         # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
         # writer, which answers each request after its commit.
         embedded_writer = settings.amqp_url is None

@@ -252,9 +252,12 @@ class RabbitBroadcast:
     async def publish(self, topic: str, message: bytes) -> None:
         import aio_pika
 
+        # Not mandatory: a topic nobody watches is dropped by the broker quietly, instead
+        # of coming back as a Basic.Return that the AMQP client logs with its whole body.
         await self._exchange.publish(
             aio_pika.Message(message, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT),
             routing_key=topic,
+            mandatory=False,
         )
 
     def subscribe(self, topic: str) -> RabbitSubscription:

@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, any_, bindparam, event, text
@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from trackboard.server.backends.event_bus import EventBus, write_outbox
 from trackboard.server.backends.replicas import Replica, ReplicaSet, parse_lsn
+from trackboard.server.events import recorded, take_recorded
 
 
 def normalise_url(url: str) -> str:
@@ -94,12 +96,14 @@ COMMIT_POSITION = "commit_position"
 @dataclass
 class Database:
     """One engine and its session factory; requests each own one transaction. With
-    replicas, reads go to one that can serve them (see `backends.replicas`)."""
+    replicas, reads go to one that can serve them (see `backends.replicas`). The events a
+    write transaction recorded (`events.record`) go to `events` once it committed."""
 
     engine: AsyncEngine
     read_sessions: async_sessionmaker[AsyncSession]
     write_sessions: async_sessionmaker[AsyncSession]
     replicas: ReplicaSet | None = None
+    events: EventBus = field(default_factory=EventBus)
 
     @classmethod
     def connect(
@@ -137,17 +141,28 @@ class Database:
     ) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits when the block ends normally, rolls back otherwise.
 
+        A write transaction's recorded events are dispatched after its commit (and with
+        the outbox on, inserted into `event_outbox` just before it); a rollback drops them.
+
         With `replica`, a read may go to a replica that has replayed up to `read_after` (a
         position from an earlier write's `session.info[COMMIT_POSITION]`). Without it reads
         stay on the primary: checks made for a write (does the run exist?) must not see a
         replica's past."""
         if write:
             async with self.write_sessions() as session:
-                async with session.begin():
-                    yield session
+                try:
+                    async with session.begin():
+                        yield session
+                        if self.events.outbox and recorded(session):
+                            await write_outbox(session, recorded(session))
+                except BaseException:
+                    take_recorded(session)
+                    raise
+                committed = take_recorded(session)
                 if self.replicas is not None:
                     position = await session.scalar(text("SELECT pg_current_wal_lsn()::text"))
                     session.info[COMMIT_POSITION] = parse_lsn(str(position))
+            await self.events.dispatch(committed)
             return
         factory = self.read_sessions
         chosen = None

@@ -1,4 +1,8 @@
-"""Experiment rules: unique active names, tag merging, soft delete that takes the runs along."""
+"""Experiment rules: unique active names, tag merging, soft delete that takes the runs along.
+
+Every change records an `experiment.*` event carrying the experiment as the API returns it
+(`events`); deleting or restoring an experiment records no event per run it takes along.
+"""
 
 from collections.abc import Collection
 
@@ -7,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
+from trackboard.server.events import Event, EventType, record
 from trackboard.server.experiments import repository
 from trackboard.server.experiments.schemas import ExperimentRead, LifecycleFilter
 from trackboard.server.limits import (
@@ -33,6 +38,25 @@ def to_read(experiment: Experiment) -> ExperimentRead:
         creation_time=experiment.creation_time,
         last_update_time=experiment.last_update_time,
     )
+
+
+def record_experiment_event(
+    session: AsyncSession, event_type: EventType, experiment: Experiment
+) -> None:
+    record(
+        session,
+        Event(
+            event_type,
+            {"experiment": to_read(experiment).model_dump(mode="json")},
+            project_id=experiment.project_id,
+            experiment_id=experiment.id,
+        ),
+    )
+
+
+async def project_of(session: AsyncSession, experiment_id: int) -> int | None:
+    """The project an experiment belongs to (None: none); from the session when loaded."""
+    return (await get_experiment(session, experiment_id)).project_id
 
 
 def check_experiment_tags(tags: dict[str, str]) -> None:
@@ -100,6 +124,7 @@ async def create_experiment(
             session.add(experiment)
     except IntegrityError as exc:
         raise AlreadyExists(f"experiment {name!r} already exists") from exc
+    record_experiment_event(session, "experiment.created", experiment)
     return experiment
 
 
@@ -142,6 +167,7 @@ async def update_experiment(
         await repository.upsert_experiment_tags(session, experiment, tags)
     experiment.last_update_time = now_ms()
     await session.flush()
+    record_experiment_event(session, "experiment.updated", experiment)
     return experiment
 
 
@@ -153,6 +179,7 @@ async def delete_experiment(session: AsyncSession, experiment_id: int) -> Experi
     experiment.last_update_time = now_ms()
     await repository.update_runs_lifecycle(session, experiment_id, "deleted")
     await session.flush()
+    record_experiment_event(session, "experiment.deleted", experiment)
     return experiment
 
 
@@ -165,6 +192,7 @@ async def restore_experiment(session: AsyncSession, experiment_id: int) -> Exper
     experiment.last_update_time = now_ms()
     await repository.update_runs_lifecycle(session, experiment_id, "active")
     await session.flush()
+    record_experiment_event(session, "experiment.restored", experiment)
     return experiment
 
 
@@ -181,3 +209,4 @@ async def delete_experiment_tag(session: AsyncSession, experiment_id: int, key: 
         raise NotFound(f"no tag {key!r} on experiment {experiment_id}")
     experiment.last_update_time = now_ms()
     await session.flush()
+    record_experiment_event(session, "experiment.updated", experiment)

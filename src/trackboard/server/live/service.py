@@ -1,12 +1,17 @@
-"""Publishing live events after a commit, and subscribing to them by run or experiment.
+"""Live updates: committed domain events turned into browser messages, by run or experiment.
 
-Topics: `run.<run_id>` carries every event of one run (metric points capped per key and
+`LiveService.on_events` subscribes to the event bus (`backends.event_bus`), so it runs in
+the writing process right after each commit, and publishes on the broadcast (exchange
+`trackboard.live` in the distributed mode), which fans out to every instance's sockets.
+Messages: `run_created` and `run_updated` with the run's document (one per run and
+transaction, however many of its events the transaction recorded), and `metrics` with
+points. Topics: `run.<run_id>` carries every event of one run (metric points capped per key and
 event, see `max_points_per_key`); `experiment.<id>` carries run events and, for metrics,
 only the latest point of each key (what a runs table shows).
 """
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Protocol
 
 import numpy as np
@@ -16,6 +21,7 @@ from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from trackboard.server.backends.broadcast import Broadcast, Subscription
+from trackboard.server.events import Event
 from trackboard.server.metrics.values import render_value
 
 log = logging.getLogger(__name__)
@@ -91,7 +97,7 @@ def encode_points(
 
 
 class LiveService:
-    """Turns committed changes into events on the broadcast; hands out subscriptions.
+    """Turns committed changes into messages on the broadcast; hands out subscriptions.
 
     Publishing is best effort: a broker error is logged, never raised, because the change
     itself is committed and live views re-read the API when they reconnect.
@@ -105,6 +111,30 @@ class LiveService:
 
     def subscribe(self, topic: str) -> Subscription:
         return self._broadcast.subscribe(topic)
+
+    async def on_events(self, events: Sequence[Event]) -> None:
+        """The event-bus subscriber: one message per run changed in the transaction."""
+        runs: dict[str, tuple[bool, Event]] = {}
+        for event in events:
+            if event.type == "metrics.stored":
+                await self._publish_stored_metrics(event)
+            elif event.type.startswith("run.") and event.run_id is not None:
+                created = event.type == "run.created" or runs.get(event.run_id, (False,))[0]
+                runs[event.run_id] = (created, event)
+        for created, event in runs.values():
+            name = "run_created" if created else "run_updated"
+            if event.local is not None:
+                await self._publish_run(name, event.local)
+            else:
+                document = orjson.dumps(event.data["run"])
+                await self._publish_run_json(
+                    name, event.data["run"]["id"], event.data["run"]["experiment_id"], document
+                )
+
+    async def _publish_stored_metrics(self, event: Event) -> None:
+        # The points themselves never leave the writing process: they ride in `local`.
+        if event.run_id is not None and event.experiment_id is not None and event.local:
+            await self.publish_metrics(event.run_id, event.experiment_id, event.local)
 
     async def publish_metrics(
         self, run_id: str, experiment_id: int, series: Mapping[str, PointColumns]
@@ -135,9 +165,15 @@ class LiveService:
 
     async def _publish_run(self, event: str, run: RunDocument) -> None:
         # The document's own JSON keeps its non-finite values as the API writes them.
-        message = b'{"event":"%s","run":%s}' % (event.encode(), run.model_dump_json().encode())
-        await self._publish(run_topic(run.id), message)
-        await self._publish(experiment_topic(run.experiment_id), message)
+        document = run.model_dump_json().encode()
+        await self._publish_run_json(event, run.id, run.experiment_id, document)
+
+    async def _publish_run_json(
+        self, event: str, run_id: str, experiment_id: int, document: bytes
+    ) -> None:
+        message = b'{"event":"%s","run":%s}' % (event.encode(), document)
+        await self._publish(run_topic(run_id), message)
+        await self._publish(experiment_topic(experiment_id), message)
 
     async def _publish(self, topic: str, message: bytes) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from trackboard.server.models.accounts import ApiKey, Project, ProjectMember, User
 from trackboard.server.models.base import Base
+from trackboard.server.models.events import EventOutbox
 from trackboard.server.models.experiments import Experiment, ExperimentTag
 from trackboard.server.models.metrics import AppliedBatch, MetricChunk, MetricSummary
 from trackboard.server.models.runs import Run, RunFields, RunParam, RunTag
@@ -10,6 +11,7 @@ __all__ = [
     "ApiKey",
     "AppliedBatch",
     "Base",
+    "EventOutbox",
     "Experiment",
     "ExperimentTag",
     "MetricChunk",

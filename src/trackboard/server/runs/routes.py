@@ -1,9 +1,8 @@
 """HTTP routes of /api/v1/runs and run creation under an experiment."""
 
-from fastapi import APIRouter, BackgroundTasks, Response, status
+from fastapi import APIRouter, Response, status
 
 from trackboard.server.json_types import ExperimentIdPath
-from trackboard.server.live.service import Live
 from trackboard.server.runs import service
 from trackboard.server.runs.schemas import (
     ParamsBody,
@@ -18,9 +17,8 @@ from trackboard.server.unit_of_work import ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
-# Live events go out as background tasks: they run after the response, so after the
-# request's transaction committed (unit_of_work), and a dashboard never sees a rolled-back
-# change.
+# The services record the events of each change; live updates and cache invalidation
+# subscribe to them after the commit (see `events`).
 
 
 @router.post("/experiments/{experiment_id}/runs", status_code=status.HTTP_201_CREATED)
@@ -29,8 +27,6 @@ async def create_run(
     body: RunCreate,
     session: WriteSession,
     response: Response,
-    live: Live,
-    after_commit: BackgroundTasks,
 ) -> RunRead:
     run, created = await service.create_run(
         session,
@@ -43,12 +39,9 @@ async def create_run(
         tags=body.tags,
         params=body.params,
     )
-    described = await service.describe_run(session, run)
-    if created:
-        after_commit.add_task(live.publish_run_created, described)
-    else:
+    if not created:
         response.status_code = status.HTTP_200_OK
-    return described
+    return await service.describe_run(session, run)
 
 
 @router.get("/runs/{run_id}")
@@ -57,35 +50,23 @@ async def get_run(run_id: str, session: ReadSession) -> RunRead:
 
 
 @router.patch("/runs/{run_id}")
-async def update_run(
-    run_id: str, body: RunUpdate, session: WriteSession, live: Live, after_commit: BackgroundTasks
-) -> RunRead:
+async def update_run(run_id: str, body: RunUpdate, session: WriteSession) -> RunRead:
     run = await service.update_run(
         session, run_id, name=body.name, status=body.status, end_time=body.end_time
     )
-    described = await service.describe_run(session, run)
-    after_commit.add_task(live.publish_run_updated, described)
-    return described
+    return await service.describe_run(session, run)
 
 
 @router.delete("/runs/{run_id}")
-async def delete_run(
-    run_id: str, session: WriteSession, live: Live, after_commit: BackgroundTasks
-) -> RunRead:
+async def delete_run(run_id: str, session: WriteSession) -> RunRead:
     run = await service.set_lifecycle(session, run_id, "deleted")
-    described = await service.describe_run(session, run)
-    after_commit.add_task(live.publish_run_updated, described)
-    return described
+    return await service.describe_run(session, run)
 
 
 @router.post("/runs/{run_id}/restore")
-async def restore_run(
-    run_id: str, session: WriteSession, live: Live, after_commit: BackgroundTasks
-) -> RunRead:
+async def restore_run(run_id: str, session: WriteSession) -> RunRead:
     run = await service.set_lifecycle(session, run_id, "active")
-    described = await service.describe_run(session, run)
-    after_commit.add_task(live.publish_run_updated, described)
-    return described
+    return await service.describe_run(session, run)
 
 
 @router.post("/runs/{run_id}/params")

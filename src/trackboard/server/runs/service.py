@@ -1,13 +1,20 @@
-"""Run rules: creation (idempotent for client-chosen ids), status moves, immutable params."""
+"""Run rules: creation (idempotent for client-chosen ids), status moves, immutable params.
+
+Every change records `run.*` events (`events`) whose `run` is the run's document as
+`describe_run` returns it after the change; a call that changes nothing records none.
+"""
 
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter, NotFound
+from trackboard.server.events import TERMINAL_EVENTS, Event, EventType, record
 from trackboard.server.experiments import service as experiments
 from trackboard.server.limits import (
     MAX_PARAM_VALUE_LENGTH,
@@ -37,6 +44,44 @@ async def get_active_run(session: AsyncSession, run_id: str) -> Run:
     if run.lifecycle_stage != "active":
         raise InvalidParameter(f"run {run_id!r} is deleted; restore it before writing to it")
     return run
+
+
+async def record_run_events(
+    session: AsyncSession, run: Run, events: Sequence[tuple[EventType, dict[str, Any]]]
+) -> None:
+    """Record events of one change of `run`, each with the run's document after it.
+
+    The document travels as JSON data and, for subscribers in this process (the live
+    fan-out), as the `RunRead` itself (`Event.local`)."""
+    if not events:
+        return
+    document = await describe_run(session, run)
+    data = orjson.loads(document.model_dump_json())
+    project_id = await experiments.project_of(session, run.experiment_id)
+    for event_type, extra in events:
+        record(
+            session,
+            Event(
+                event_type,
+                {"run": data, **extra},
+                project_id=project_id,
+                experiment_id=run.experiment_id,
+                run_id=run.id,
+                local=document,
+            ),
+        )
+
+
+def status_events(old_status: str, new_status: str) -> list[tuple[EventType, dict[str, Any]]]:
+    if old_status == new_status:
+        return []
+    moved: list[tuple[EventType, dict[str, Any]]] = [
+        ("run.status_changed", {"old_status": old_status, "new_status": new_status})
+    ]
+    terminal = TERMINAL_EVENTS.get(new_status)
+    if terminal is not None:
+        moved.append((terminal, {"old_status": old_status, "new_status": new_status}))
+    return moved
 
 
 def check_params(params: dict[str, str]) -> None:
@@ -94,6 +139,7 @@ async def create_run(
     if params:
         repository.insert_params(session, run.id, params)
     await session.flush()
+    await record_run_events(session, run, [("run.created", {})])
     return run, True
 
 
@@ -106,7 +152,11 @@ async def update_run(
     end_time: int | None = None,
 ) -> Run:
     run = await get_run(session, run_id)
+    old_status, old_end_time = run.status, run.end_time
+    changes: list[str] = []
     if name is not None:
+        if name != run.name:
+            changes.append("name")
         run.name = name
         await repository.upsert_tags(session, run.id, {RUN_NAME_TAG: name})
     if status is not None:
@@ -116,6 +166,12 @@ async def update_run(
     if end_time is not None:
         run.end_time = end_time
     await session.flush()
+    events = status_events(old_status, run.status)
+    if run.end_time != old_end_time and not events:
+        changes.append("end_time")
+    if changes:
+        events.insert(0, ("run.updated", {"changes": changes}))
+    await record_run_events(session, run, events)
     return run
 
 
@@ -123,14 +179,18 @@ async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str
     run = await get_run(session, run_id)
     if lifecycle_stage == "active":
         await experiments.get_active_experiment(session, run.experiment_id)
+    changed = run.lifecycle_stage != lifecycle_stage
     run.lifecycle_stage = lifecycle_stage
     await session.flush()
+    if changed:
+        event: EventType = "run.restored" if lifecycle_stage == "active" else "run.deleted"
+        await record_run_events(session, run, [(event, {})])
     return run
 
 
 async def log_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
     """Add params; one already set with another value fails the whole call."""
-    await get_active_run(session, run_id)
+    run = await get_active_run(session, run_id)
     check_params(params)
     existing = await repository.select_param_values(session, run_id, list(params))
     conflicts = {
@@ -145,21 +205,28 @@ async def log_params(session: AsyncSession, run_id: str, params: dict[str, str])
     new_params = {k: v for k, v in params.items() if k not in existing}
     repository.insert_params(session, run_id, new_params)
     await session.flush()
+    if new_params:
+        await record_run_events(session, run, [("run.updated", {"changes": ["params"]})])
 
 
 async def set_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) -> None:
     run = await get_active_run(session, run_id)
     check_tags(tags)
     await repository.upsert_tags(session, run_id, tags)
-    if RUN_NAME_TAG in tags:
+    changes = ["tags"]
+    if RUN_NAME_TAG in tags and run.name != tags[RUN_NAME_TAG]:
         run.name = tags[RUN_NAME_TAG]
+        changes.append("name")
     await session.flush()
+    if tags:
+        await record_run_events(session, run, [("run.updated", {"changes": changes})])
 
 
 async def delete_tag(session: AsyncSession, run_id: str, key: str) -> None:
-    await get_active_run(session, run_id)
+    run = await get_active_run(session, run_id)
     if await repository.delete_tag(session, run_id, key) == 0:
         raise NotFound(f"no tag {key!r} on run {run_id!r}")
+    await record_run_events(session, run, [("run.updated", {"changes": ["tags"]})])
 
 
 async def get_params(session: AsyncSession, run_id: str) -> dict[str, str]:
