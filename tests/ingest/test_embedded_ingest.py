@@ -13,7 +13,6 @@ from trackboard.server.backends.queue import LocalQueue
 from trackboard.server.errors import Unavailable
 from trackboard.server.metrics.ingest.consumer import BatchLimits, IngestConsumer
 from trackboard.server.metrics.ingest.message import IngestMessage
-from trackboard.server.metrics.ingest.parse import ParsedBatch
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.points import Points
 from trackboard.server.metrics.service import IngestResult, accept_batch
@@ -56,12 +55,12 @@ async def test_requests_waiting_for_the_writer_share_one_commit(store: Store) ->
     )
     run = Run(id=store.run_ids[0], experiment_id=store.experiment_id)
     steps = np.arange(5, dtype=np.int64)
-    batches = [
-        ParsedBatch(f"b{i}", {"loss": Points(steps + 5 * i, steps, steps.astype(np.float64))})
-        for i in range(10)
-    ]
+    batches = [{"loss": Points(steps + 5 * i, steps, steps.astype(np.float64))} for i in range(10)]
     # Ten requests arrive while the writer is busy; its next write takes them all.
-    requests = [asyncio.create_task(accept_batch(ingestor, run, b)) for b in batches]
+    requests = [
+        asyncio.create_task(accept_batch(ingestor, run, series, f"b{i}"))
+        for i, series in enumerate(batches)
+    ]
     await asyncio.sleep(0.05)
     assert await consumer.run_once() == 10
     results = await asyncio.gather(*requests)

@@ -48,3 +48,7 @@ class Points:
             return self
         order = np.lexsort((self.timestamps, steps))
         return self.take(order)
+
+
+# A batch's points by metric key.
+Series = dict[str, Points]

@@ -40,10 +40,11 @@ async def log_metrics(run_id: str, request: Request) -> JSONResponse:
 
     200 once stored (embedded mode), 202 once durably queued (distributed mode).
     """
-    batch = parse_batch_body(await request.body(), request.headers.get("content-type"))
+    content_type = request.headers.get("content-type")
+    batch_id, series = parse_batch_body(await request.body(), content_type)
     ingestor: Ingestor = request.app.state.ingestor
     run = await service.find_active_run(ingestor, database(request), run_id)
-    result = await service.accept_batch(ingestor, run, batch)
+    result = await service.accept_batch(ingestor, run, series, batch_id)
     return JSONResponse(
         {"accepted": result.accepted, "duplicate": result.duplicate},
         status_code=200 if result.stored else 202,

@@ -23,9 +23,8 @@ from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import decode_chunk
 from trackboard.server.metrics.downsample import downsample
 from trackboard.server.metrics.ingest.message import IngestMessage
-from trackboard.server.metrics.ingest.parse import ParsedBatch
 from trackboard.server.metrics.ingest.publish import Ingestor
-from trackboard.server.metrics.points import Points
+from trackboard.server.metrics.points import Points, Series
 from trackboard.server.metrics.schemas import SummaryView
 from trackboard.server.metrics.values import render_value
 from trackboard.server.models import Run
@@ -76,9 +75,12 @@ class IngestResult:
     stored: bool
 
 
-async def accept_batch(ingestor: Ingestor, run: Run, batch: ParsedBatch) -> IngestResult:
-    """Take one parsed batch for an active run: stored (embedded) or durably queued
-    (distributed); `Unavailable` (503 + Retry-After) when the queue refuses it.
+async def accept_batch(
+    ingestor: Ingestor, run: Run, series: Series, batch_id: str | None = None
+) -> IngestResult:
+    """Take one batch of points for an active run: stored (embedded) or durably queued
+    (distributed); `Unavailable` (503 + Retry-After) when the queue refuses it. A batch id
+    seen before for the run (within its retention) stores nothing.
 
     Call it outside any open write transaction: in embedded mode it waits for the ingest
     writer's commit, which a held SQLite write lock would block.
@@ -86,24 +88,21 @@ async def accept_batch(ingestor: Ingestor, run: Run, batch: ParsedBatch) -> Inge
     accepted_at_ns = time.time_ns()
     if ingestor.waits_for_commit:
         message = IngestMessage(
-            run.id,
-            run.experiment_id,
-            batch.batch_id,
-            batch.series,
-            accepted_at_ns,
-            ingestor.new_token(),
+            run.id, run.experiment_id, batch_id, series, accepted_at_ns, ingestor.new_token()
         )
         outcome = await ingestor.publish_and_wait(message)
         if outcome.error is not None:
             raise InvalidParameter(f"the batch could not be stored: {outcome.error}")
-        ingestor.instruments.points_ingested.inc(batch.point_count if outcome.stored else 0)
-        return IngestResult(batch.point_count if outcome.stored else 0, not outcome.stored, True)
+        accepted = message.point_count if outcome.stored else 0
+        ingestor.instruments.points_ingested.inc(accepted)
+        return IngestResult(accepted, not outcome.stored, True)
     # A redelivered message must be recognisable even when the client sent no id.
-    batch_id = batch.batch_id or uuid.uuid4().hex
-    message = IngestMessage(run.id, run.experiment_id, batch_id, batch.series, accepted_at_ns)
+    message = IngestMessage(
+        run.id, run.experiment_id, batch_id or uuid.uuid4().hex, series, accepted_at_ns
+    )
     await ingestor.publish(message)
-    ingestor.instruments.points_ingested.inc(batch.point_count)
-    return IngestResult(batch.point_count, False, False)
+    ingestor.instruments.points_ingested.inc(message.point_count)
+    return IngestResult(message.point_count, False, False)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from fastapi import APIRouter, Request, Response
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.metrics import service as metrics
 from trackboard.server.metrics.downsample import downsample
-from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN, ParsedBatch
+from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN
 from trackboard.server.metrics.ingest.publish import Ingestor
-from trackboard.server.metrics.points import Points
+from trackboard.server.metrics.points import Points, Series
 from trackboard.server.metrics.values import parse_value
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
@@ -89,8 +89,9 @@ def content_batch_id(identities: list[tuple[str, int, int, str]]) -> str:
     return f"mlflow-{digest.hexdigest()}"
 
 
-def to_batch(points: list[tuple[str, Point]]) -> ParsedBatch:
-    """The request's points as one batch: identical points once, an id from its content."""
+def to_batch(points: list[tuple[str, Point]]) -> tuple[str, Series]:
+    """The request's points as one batch, identical points once: (its id from its content,
+    its points)."""
     by_key: dict[str, list[Point]] = {}
     seen: set[tuple[str, int, int, str]] = set()
     for key, point in points:
@@ -106,7 +107,7 @@ def to_batch(points: list[tuple[str, Point]]) -> ParsedBatch:
         )
         for key, rows in by_key.items()
     }
-    return ParsedBatch(batch_id=content_batch_id(list(seen)), series=series)
+    return content_batch_id(list(seen)), series
 
 
 async def _active_run_on_primary(request: Request, run_id: str) -> Run:
@@ -117,7 +118,8 @@ async def _active_run_on_primary(request: Request, run_id: str) -> Run:
 
 async def _accept_points(request: Request, run: Run, points: list[tuple[str, Point]]) -> None:
     ingestor: Ingestor = request.app.state.ingestor
-    await metrics.accept_batch(ingestor, run, to_batch(points))
+    batch_id, series = to_batch(points)
+    await metrics.accept_batch(ingestor, run, series, batch_id)
 
 
 @router.post("/runs/log-metric")

@@ -14,7 +14,7 @@ import orjson
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.limits import check_key
-from trackboard.server.metrics.points import Points
+from trackboard.server.metrics.points import Points, Series
 
 MAGIC = b"TBM1"
 _LENGTH = struct.Struct("<I")
@@ -32,7 +32,7 @@ class IngestMessage:
     run_id: str
     experiment_id: int
     batch_id: str | None
-    series: dict[str, Points]
+    series: Series
     accepted_at_ns: int
     # Embedded mode: which waiting request the writer answers after the commit.
     token: int | None = None

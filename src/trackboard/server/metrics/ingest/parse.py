@@ -8,7 +8,6 @@ raw and documents it with the same model's schema, so /openapi.json does not cha
 """
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,21 +18,11 @@ from pydantic import ValidationError
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.limits import MAX_POINTS_PER_BATCH, check_key
-from trackboard.server.metrics.points import Points
+from trackboard.server.metrics.points import Points, Series
 from trackboard.server.metrics.schemas import MetricBatch
 from trackboard.server.metrics.values import parse_value, parse_values
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-
-
-@dataclass(frozen=True)
-class ParsedBatch:
-    batch_id: str | None
-    series: dict[str, Points]
-
-    @property
-    def point_count(self) -> int:
-        return sum(len(points) for points in self.series.values())
 
 
 def _int64_column(numbers: list[int], what: str) -> npt.NDArray[np.int64]:
@@ -43,7 +32,8 @@ def _int64_column(numbers: list[int], what: str) -> npt.NDArray[np.int64]:
         raise InvalidParameter(f"metric {what} out of the 64-bit integer range") from None
 
 
-def parse_batch(batch: MetricBatch) -> ParsedBatch:
+def parse_series(batch: MetricBatch) -> Series:
+    """The batch's points as per-key columns; a missing timestamp is now."""
     now = now_ms()
     parts: dict[str, list[Points]] = defaultdict(list)
     rows: dict[str, tuple[list[int], list[int], list[float]]] = defaultdict(lambda: ([], [], []))
@@ -77,12 +67,12 @@ def parse_batch(batch: MetricBatch) -> ParsedBatch:
     series = {key: Points.concat(chunks) for key, chunks in parts.items()}
     for key in series:
         check_key("metric", key)
-    parsed = ParsedBatch(batch.batch_id, series)
-    if parsed.point_count > MAX_POINTS_PER_BATCH:
+    point_count = sum(len(points) for points in series.values())
+    if point_count > MAX_POINTS_PER_BATCH:
         raise InvalidParameter(
-            f"a batch holds at most {MAX_POINTS_PER_BATCH} points, got {parsed.point_count}"
+            f"a batch holds at most {MAX_POINTS_PER_BATCH} points, got {point_count}"
         )
-    return parsed
+    return series
 
 
 def is_json_content_type(content_type: str | None) -> bool:
@@ -94,8 +84,11 @@ def is_json_content_type(content_type: str | None) -> bool:
     )
 
 
-def parse_batch_body(body: bytes, content_type: str | None = "application/json") -> ParsedBatch:
-    """Validate and columnarise one request body; errors become the usual 400s."""
+def parse_batch_body(
+    body: bytes, content_type: str | None = "application/json"
+) -> tuple[str | None, Series]:
+    """Validate and columnarise one request body: (its batch id, its points); errors become
+    the usual 400s."""
     if not is_json_content_type(content_type):
         raise InvalidParameter("the request body must be JSON (Content-Type: application/json)")
     try:
@@ -104,7 +97,7 @@ def parse_batch_body(body: bytes, content_type: str | None = "application/json")
         raise RequestValidationError(
             [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
         ) from None
-    return parse_batch(batch)
+    return batch.batch_id, parse_series(batch)
 
 
 def _inline_definitions(schema: Any, definitions: dict[str, Any]) -> Any:
