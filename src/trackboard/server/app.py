@@ -15,6 +15,7 @@ from trackboard.server.backends.broadcast import open_broadcast
 from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.event_relay import OutboxRelay, open_outbox_relay
 from trackboard.server.backends.queue import open_queue
 from trackboard.server.cache_invalidation import CacheInvalidation
 from trackboard.server.config import Settings
@@ -82,10 +83,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = build_gateway(
             settings, database, cache, ReadThroughCache(cache, cache_stats)
         )
-        # Committed events: cached reads go stale first, then live views hear of the change.
+        # Committed events: cached reads go stale first, then live views hear of the change;
+        # with a broker, the outbox relay publishes them to `trackboard.events`.
         invalidation = CacheInvalidation(app.state.gateway.reads)
         database.events.subscribe("read-cache", invalidation.on_events)
         database.events.subscribe("live", app.state.live.on_events)
+        relay: OutboxRelay | None = None
+        if settings.amqp_url:
+            relay = await open_outbox_relay(database, settings.amqp_url)
+            background.append(asyncio.create_task(relay.run(), name="event-relay"))
         # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
         # writer, which answers each request after its commit.
         embedded_writer = settings.amqp_url is None
@@ -126,6 +132,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await queue.close()
             await cache.close()
             await broadcast.close()
+            if relay is not None:
+                await relay.close()
             await database.dispose()
 
     app = FastAPI(

@@ -12,6 +12,7 @@ import signal
 
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.event_relay import open_outbox_relay
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
@@ -69,9 +70,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     assert settings.amqp_url
     broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
     ingest_loop = build_ingest_loop(settings, queue, database, instruments, LiveService(broadcast))
+    # Events committed here go through the outbox; this relay also publishes what an API
+    # instance committed and did not get to publish (it died, or its broker link was down).
+    relay = await open_outbox_relay(database, settings.amqp_url)
     tasks = [
         asyncio.create_task(ingest_loop.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),
+        asyncio.create_task(relay.run(), name="event-relay"),
     ]
     log.info("worker consuming %s", settings.ingest_queue_name)
     try:
@@ -87,6 +92,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         await asyncio.gather(*tasks, return_exceptions=True)
         await queue.close()
         await broadcast.close()
+        await relay.close()
         await database.dispose()
 
 

@@ -1,0 +1,81 @@
+"""The relay's bookkeeping on both stores: unsent rows survive a broker failure, sent ones
+are marked and pruned after the retention (the RabbitMQ side: tests/distributed)."""
+
+import time
+from collections.abc import AsyncIterator, Sequence
+
+import pytest
+from sqlalchemy import select, update
+
+from trackboard.server.backends.database import Database
+from trackboard.server.backends.event_relay import EventsUnavailableError, OutboxRelay
+from trackboard.server.events import Event
+from trackboard.server.experiments import service as experiments
+from trackboard.server.models import EventOutbox
+
+
+class Broker:
+    """Holds what it confirmed; `down` makes it refuse like an unreachable RabbitMQ."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.confirmed: list[tuple[str, str, bytes]] = []
+
+    async def publish(self, messages: Sequence[tuple[str, str, bytes]]) -> None:
+        if self.down:
+            raise EventsUnavailableError("connection refused")
+        self.confirmed.extend(messages)
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = Database.connect(database_url)
+    db.events.outbox = True
+    yield db
+    await db.dispose()
+
+
+async def sent_at(database: Database) -> list[int | None]:
+    async with database.transaction(write=False) as session:
+        return list(await session.scalars(select(EventOutbox.sent_at).order_by(EventOutbox.id)))
+
+
+async def test_events_stay_unsent_while_the_broker_is_down_then_go_out_in_order(
+    database: Database,
+) -> None:
+    broker = Broker()
+    relay = OutboxRelay(database, broker, batch_size=2)
+    for name in ("a", "b", "c"):
+        async with database.transaction() as session:
+            await experiments.create_experiment(session, name, {})
+    broker.down = True
+    with pytest.raises(EventsUnavailableError):
+        await relay.drain()
+    assert await sent_at(database) == [None, None, None]
+    broker.down = False
+    await relay.drain()
+    names = [Event.from_json(body).data["experiment"]["name"] for _, _, body in broker.confirmed]
+    assert names == ["a", "b", "c"]
+    assert None not in await sent_at(database)
+    assert await relay.relay_once() == 0
+
+
+async def test_sent_rows_are_pruned_after_the_retention_and_unsent_ones_never(
+    database: Database,
+) -> None:
+    relay = OutboxRelay(database, Broker(), retention_s=3600)
+    for name in ("old", "recent", "unsent"):
+        async with database.transaction() as session:
+            await experiments.create_experiment(session, name, {})
+    now = time.time_ns() // 1_000_000
+    async with database.transaction() as session:
+        rows = list(await session.scalars(select(EventOutbox.id).order_by(EventOutbox.id)))
+        for row_id, sent in zip(rows, (now - 7_200_000, now - 60_000, None), strict=True):
+            await session.execute(
+                update(EventOutbox).where(EventOutbox.id == row_id).values(sent_at=sent)
+            )
+    assert await relay.prune() == 1
+    assert await sent_at(database) == [now - 60_000, None]
