@@ -99,6 +99,23 @@ async def test_store_writes_lists_reads_and_deletes(store: ArtifactStore) -> Non
         await store.delete("1/run/artifacts/notes.txt")
 
 
+async def test_store_streams_an_upload_of_declared_length(store: ArtifactStore) -> None:
+    await store.write("1/run/artifacts/model.bin", chunks(b"a" * 70_000, b"b" * 30_000), 100_000)
+    assert await read(store, "1/run/artifacts/model.bin") == b"a" * 70_000 + b"b" * 30_000
+
+
+async def test_s3_refuses_an_upload_that_ends_before_its_declared_length(
+    s3_endpoint: str,
+) -> None:
+    bucket = f"b{os.urandom(6).hex()}"
+    async with httpx.AsyncClient() as http:
+        s3 = S3ArtifactStore.from_url(f"s3+http://key:secret@{s3_endpoint}/{bucket}", http)
+        assert (await s3._send("PUT", "")).status_code == 200
+        with pytest.raises(InvalidParameter, match="ended at 3 of 10 bytes"):
+            await s3.write("1/run/artifacts/cut.bin", chunks(b"abc"), 10)
+        assert await s3.list("1/run/artifacts") == []
+
+
 @pytest.mark.parametrize("path", ["../x", "a/../../x", "/etc/passwd", "a\\b", "C:/x", "a\x00b"])
 async def test_store_refuses_paths_outside_it(store: ArtifactStore, path: str) -> None:
     with pytest.raises(InvalidParameter):

@@ -23,6 +23,7 @@ from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
 from trackboard.server.dashboard_stats.routes import router as dashboard_stats_router
 from trackboard.server.experiments.routes import router as experiments_router
 from trackboard.server.gateway.authorization import authorize
+from trackboard.server.gateway.body_limit import BodyLimitMiddleware, BodyLimits
 from trackboard.server.gateway.error_handlers import install_error_handlers
 from trackboard.server.gateway.middleware import GatewayMiddleware
 from trackboard.server.gateway.session_routes import router as session_router
@@ -164,6 +165,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)
     app.add_middleware(GatewayMiddleware)
+    # Outside the gateway: an oversized body is refused before credentials cost argon2.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limits=BodyLimits(settings.max_request_bytes, settings.max_artifact_bytes),
+    )
     app.add_middleware(PrometheusMiddleware, instruments=instruments)
     app.add_middleware(ReadYourWritesMiddleware)
     app.add_middleware(RequestIdMiddleware)

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     rate_limit_burst: float = Field(default=5.0, gt=0)
     login_attempts_per_min: float = Field(default=10.0, gt=0)
     session_ttl_s: int = 86_400
+    # Request bodies (docs/security.md): the limit of every route without its own; metric
+    # batches are sized to their point limits. Artifact uploads stream to the store; the
+    # default is S3's limit for one PUT, which our S3 store makes.
+    max_request_bytes: int = Field(default=1024 * 1024, gt=0)
+    max_artifact_bytes: int = Field(default=5 * 1024**3, gt=0)
     cookie_secure: bool | None = None
     redis_key_prefix: str = "trackboard:"
 

@@ -38,7 +38,11 @@ router = APIRouter(prefix="/api/2.0/mlflow-artifacts", route_class=MlflowRoute, 
 
 @router.put("/artifacts/{artifact_path:path}")
 async def upload_artifact(artifact_path: str, request: Request, store: Store) -> Response:
-    await store.write(artifact_path, request.stream())
+    """Streamed to the store, never held whole; `TRACKBOARD_MAX_ARTIFACT_BYTES` bounds it
+    (the body limit middleware)."""
+    declared = request.headers.get("content-length", "")
+    length = int(declared) if declared.isdigit() else None
+    await store.write(artifact_path, request.stream(), length)
     return json_response({})
 
 

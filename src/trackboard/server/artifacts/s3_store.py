@@ -50,6 +50,18 @@ async def _file_chunks(file: IO[bytes]) -> AsyncIterator[bytes]:
         yield chunk
 
 
+async def _exactly(chunks: AsyncIterator[bytes], length: int) -> AsyncIterator[bytes]:
+    """`chunks`, refused unless they add up to `length` bytes (what S3 was told)."""
+    sent = 0
+    async for chunk in chunks:
+        sent += len(chunk)
+        if sent > length:
+            raise InvalidParameter(f"the upload is longer than its Content-Length ({length})")
+        yield chunk
+    if sent < length:
+        raise InvalidParameter(f"the upload ended at {sent} of {length} bytes")
+
+
 class S3ArtifactStore:
     """Artifacts as objects under `prefix` in `bucket` at `endpoint`."""
 
@@ -117,17 +129,24 @@ class S3ArtifactStore:
             raise Unavailable(f"the artifact store answered {response.status_code}: {text}")
         return response
 
-    async def write(self, path: str, chunks: AsyncIterator[bytes]) -> None:
+    async def write(
+        self, path: str, chunks: AsyncIterator[bytes], length: int | None = None
+    ) -> None:
         key = self._key(path)
         if not check_relative_path(path):
             raise InvalidParameter("an artifact needs a file path")
-        # S3 wants the length up front: spool the upload (in memory while small).
-        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
-            async for chunk in chunks:
-                spool.write(chunk)
-            length = spool.tell()
-            spool.seek(0)
-            response = await self._send("PUT", key, content=_file_chunks(spool), length=length)
+        if length is not None:
+            # S3 wants the length up front; a declared one lets the upload stream through.
+            content = _exactly(chunks, length)
+            response = await self._send("PUT", key, content=content, length=length)
+        else:
+            # Without one, spool the upload (in memory while small, else on disk).
+            with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as spool:
+                async for chunk in chunks:
+                    spool.write(chunk)
+                size = spool.tell()
+                spool.seek(0)
+                response = await self._send("PUT", key, content=_file_chunks(spool), length=size)
         if response.status_code != 200:
             raise InvalidParameter(f"the artifact store refused {path!r}: {response.text[:300]}")
 

@@ -30,7 +30,10 @@ class ArtifactEntry:
 class ArtifactStore(Protocol):
     """Where artifacts live: `LocalArtifactStore` (a folder) or `S3ArtifactStore` (a bucket)."""
 
-    async def write(self, path: str, chunks: AsyncIterator[bytes]) -> None: ...
+    async def write(
+        self, path: str, chunks: AsyncIterator[bytes], length: int | None = None
+    ) -> None:
+        """Store `chunks` as the file `path`; `length` is the upload's declared size."""
 
     async def download(self, path: str) -> Response: ...
 
@@ -66,8 +69,11 @@ class LocalArtifactStore:
             raise InvalidParameter(f"Invalid path: {path!r}")
         return target
 
-    async def write(self, path: str, chunks: AsyncIterator[bytes]) -> None:
-        """Store a file atomically: readers see the old file or the whole new one."""
+    async def write(
+        self, path: str, chunks: AsyncIterator[bytes], length: int | None = None
+    ) -> None:
+        """Store a file atomically: readers see the old file or the whole new one. Streamed
+        to a temporary file beside it, so `length` is not needed."""
         target = self.resolve(path)
         if not check_relative_path(path):
             raise InvalidParameter("an artifact needs a file path")

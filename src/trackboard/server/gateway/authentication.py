@@ -1,11 +1,12 @@
 """Turn credentials into a `Principal`: API keys (Bearer, or Basic's password), Basic
 username and password (the MLflow client's MLFLOW_TRACKING_USERNAME/PASSWORD), and the
-dashboard's session cookie.
+dashboard's session cookie. Passwords are checked through the `PasswordGate`.
 
 What a key or a user may do is cached briefly (`identity_ttl_s`): revoking a key or
 changing a membership deletes the cached entry, in Redis for every instance at once.
 """
 
+import asyncio
 import base64
 import binascii
 import contextlib
@@ -15,6 +16,7 @@ import logging
 import secrets
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 
 import orjson
 
@@ -23,6 +25,7 @@ from trackboard.server.accounts import service as accounts
 from trackboard.server.accounts.roles import Role
 from trackboard.server.backends.cache import Cache, CacheUnavailableError
 from trackboard.server.backends.database import Database
+from trackboard.server.gateway.password_gate import PasswordGate
 from trackboard.server.gateway.principal import Principal
 from trackboard.server.gateway.sessions import LoginSession, SessionStore
 
@@ -36,6 +39,38 @@ PASSWORD_MEMO_SIZE = 1024
 LAST_USED_RESOLUTION_MS = 60_000
 # Marks a revoked key or a changed user: cached lookups must not (re)fill the entry.
 TOMBSTONE = b"-"
+MAX_AUTHORIZATION_LENGTH = 4096
+
+
+@dataclass(frozen=True)
+class BasicPassword:
+    username: str
+    password: str
+
+
+def parse_authorization(header: str) -> str | BasicPassword | None:
+    """An API key (Bearer, or Basic's password), a Basic username and password, or None
+    for anything else."""
+    if len(header) > MAX_AUTHORIZATION_LENGTH:
+        return None
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if not value:
+        return None
+    if scheme.lower() == "bearer":
+        return value
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        return None
+    if credentials.looks_like_api_key(password):
+        return password
+    return BasicPassword(username, password)
 
 
 def key_cache_key(key_hash: str) -> str:
@@ -48,14 +83,22 @@ def user_cache_key(user_id: int) -> str:
 
 class Authenticator:
     def __init__(
-        self, database: Database, cache: Cache, sessions: SessionStore, identity_ttl_s: float
+        self,
+        database: Database,
+        cache: Cache,
+        sessions: SessionStore,
+        identity_ttl_s: float,
+        gate: PasswordGate,
     ) -> None:
         self.database = database
         self.cache = cache
         self.sessions = sessions
         self.identity_ttl_s = identity_ttl_s
+        self.gate = gate
         self._memo_secret = secrets.token_bytes(32)
         self._password_memo: OrderedDict[bytes, tuple[int, float]] = OrderedDict()
+        # Verifications in flight, by memo key.
+        self._verifying: dict[bytes, asyncio.Future[int | None]] = {}
 
     async def _cached(self, key: str) -> dict[str, object] | bytes | None:
         """The cached payload, None on a miss, or `TOMBSTONE`."""
@@ -151,34 +194,59 @@ class Authenticator:
             user_id=user_id,
         )
 
-    async def from_password(self, username: str, password: str) -> Principal | None:
+    async def from_authorization(self, authorization: str, address: str) -> Principal | None:
+        """The caller an Authorization header names, else None. Failures spend budgets of
+        the `PasswordGate`; `CredentialsLockedError` once the one that applies is empty."""
+        credential = parse_authorization(authorization)
+        if isinstance(credential, BasicPassword):
+            return await self.from_password(credential.username, credential.password, address)
+        principal = None if credential is None else await self.from_api_key(credential)
+        if principal is None:
+            await self.gate.charge_failure(address)
+        return principal
+
+    async def from_password(self, username: str, password: str, address: str) -> Principal | None:
+        """Basic username and password, through the password gate. A pair verified in the
+        last minute is not verified again, but still refused while the account or address
+        is locked: else a right guess of a password in use would slip past the lock."""
         memo_key = hmac.new(
             self._memo_secret, f"{username}\0{password}".encode(), hashlib.sha256
         ).digest()
-        now = time.monotonic()
         remembered = self._password_memo.get(memo_key)
-        if remembered is not None and remembered[1] > now:
+        if remembered is not None and remembered[1] > time.monotonic():
+            await self.gate.ensure_open(username, address)
             return await self.for_user(remembered[0], "basic")
+        pending = self._verifying.get(memo_key)
+        if pending is None:
+            pending = asyncio.ensure_future(
+                self.gate.check(
+                    username, address, lambda: self._verify(memo_key, username, password)
+                )
+            )
+            self._verifying[memo_key] = pending
+            pending.add_done_callback(lambda done: self._settled(memo_key, done))
+        else:
+            # The same pair is being verified for a concurrent request (a client's burst
+            # when its memo entry expires): share that answer, one argon2 and one token.
+            await self.gate.ensure_open(username, address)
+        # Shielded: a caller that goes away does not cancel what others wait for.
+        user_id = await asyncio.shield(pending)
+        return None if user_id is None else await self.for_user(user_id, "basic")
+
+    async def _verify(self, memo_key: bytes, username: str, password: str) -> int | None:
         async with self.database.transaction(write=False) as session:
             user = await accounts.authenticate_user(session, username, password)
         if user is None:
             return None
-        self._password_memo[memo_key] = (user.id, now + PASSWORD_MEMO_TTL_S)
+        self._password_memo[memo_key] = (user.id, time.monotonic() + PASSWORD_MEMO_TTL_S)
         while len(self._password_memo) > PASSWORD_MEMO_SIZE:
             self._password_memo.popitem(last=False)
-        return await self.for_user(user.id, "basic")
+        return user.id
 
-    async def from_basic(self, encoded: str) -> Principal | None:
-        try:
-            decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-        except (binascii.Error, UnicodeDecodeError):
-            return None
-        username, separator, password = decoded.partition(":")
-        if not separator:
-            return None
-        if credentials.looks_like_api_key(password):
-            return await self.from_api_key(password)
-        return await self.from_password(username, password)
+    def _settled(self, memo_key: bytes, done: "asyncio.Future[int | None]") -> None:
+        self._verifying.pop(memo_key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved here too, in case every waiter went away
 
     async def from_session(self, token: str) -> tuple[Principal, LoginSession] | None:
         """Raises `CacheUnavailableError` when the session store cannot be asked."""

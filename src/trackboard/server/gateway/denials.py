@@ -16,3 +16,7 @@ class PermissionDeniedError(TrackboardError):
 class RateLimitedError(TrackboardError):
     status = 429
     code = "REQUEST_LIMIT_EXCEEDED"
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

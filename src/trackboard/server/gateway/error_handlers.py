@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from trackboard.server.errors import TrackboardError, Unavailable
+from trackboard.server.gateway.denials import RateLimitedError
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -23,7 +24,7 @@ def describe_validation_error(exc: RequestValidationError) -> str:
 async def handle_trackboard_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TrackboardError)
     response = error_response(exc.status, exc.code, exc.message)
-    if isinstance(exc, Unavailable):
+    if isinstance(exc, Unavailable | RateLimitedError):
         response.headers["Retry-After"] = str(exc.retry_after_s)
     return response
 

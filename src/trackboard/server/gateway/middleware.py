@@ -1,9 +1,10 @@
 """The gateway in front of every request: who is calling, how fast, and cache invalidation.
 
 In order: the client address (X-Forwarded-For only from trusted proxies), credentials
-(a bad Authorization header is a 401 at once; an unknown session cookie just means
-anonymous), CSRF for cookie-authenticated writes, the caller's token bucket (429 with
-Retry-After and RateLimit-*), then the app; route access is decided after routing by
+(a bad Authorization header is a 401 at once, a 429 once failures locked the account
+or address, see `password_gate`; an unknown session cookie just means anonymous), CSRF
+for cookie-authenticated writes, the caller's token bucket (429 with Retry-After and
+RateLimit-*), then the app; route access is decided after routing by
 `authorization.authorize`. When a write succeeds, the cached reads it made stale get new
 version tokens before its response starts, i.e. after its transaction committed.
 """
@@ -14,14 +15,15 @@ from collections.abc import Coroutine, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-import orjson
 from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trackboard.server.backends.cache import CacheUnavailableError
-from trackboard.server.gateway.access_policy import is_mlflow_path, is_read_request
+from trackboard.server.gateway.access_policy import is_read_request
 from trackboard.server.gateway.client_address import bucket_address, client_address
+from trackboard.server.gateway.error_replies import send_json_error
+from trackboard.server.gateway.password_gate import CredentialsLockedError
 from trackboard.server.gateway.principal import ANONYMOUS, OPEN_PRINCIPAL, Principal
 from trackboard.server.gateway.rate_limit import Verdict
 from trackboard.server.gateway.sessions import CSRF_HEADER, SESSION_COOKIE
@@ -31,7 +33,6 @@ logger = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_PATH = "/api/v1/auth/login"
-MAX_AUTHORIZATION_LENGTH = 4096
 
 
 class DeniedError(Exception):
@@ -89,9 +90,11 @@ class GatewayMiddleware:
             return OPEN_PRINCIPAL
         authorization = headers.get("authorization")
         if authorization:
-            principal = await self.from_authorization(gateway, authorization)
+            try:
+                principal = await gateway.authenticator.from_authorization(authorization, address)
+            except CredentialsLockedError as locked:
+                raise DeniedError(429, locked.code, locked.message, locked.headers) from locked
             if principal is None:
-                await self.charge_failure(gateway, address)
                 raise DeniedError(
                     401,
                     "UNAUTHENTICATED",
@@ -117,17 +120,6 @@ class GatewayMiddleware:
             return principal
         return ANONYMOUS
 
-    async def from_authorization(self, gateway: Gateway, authorization: str) -> Principal | None:
-        if len(authorization) > MAX_AUTHORIZATION_LENGTH:
-            return None
-        scheme, _, value = authorization.strip().partition(" ")
-        value = value.strip()
-        if scheme.lower() == "bearer" and value:
-            return await gateway.authenticator.from_api_key(value)
-        if scheme.lower() == "basic" and value:
-            return await gateway.authenticator.from_basic(value)
-        return None
-
     def check_cookie_request(self, scope: Scope, headers: Headers, csrf_token: str) -> None:
         """Cookies ride along on cross-site requests; a session's writes must prove origin."""
         origin = headers.get("origin")
@@ -144,14 +136,6 @@ class GatewayMiddleware:
         if not presented or not hmac.compare_digest(presented.encode(), csrf_token.encode()):
             raise DeniedError(
                 403, "PERMISSION_DENIED", "missing or wrong CSRF token (X-CSRF-Token)"
-            )
-
-    async def charge_failure(self, gateway: Gateway, address: str) -> None:
-        """Failed credentials spend the address's login budget: guessing is rate limited."""
-        verdict = await gateway.login_limits.take("fail:" + bucket_address(address), reading=True)
-        if not verdict.grant.allowed:
-            raise DeniedError(
-                429, "REQUEST_LIMIT_EXCEEDED", "too many failed authentications", verdict.headers()
             )
 
     async def limit(
@@ -209,19 +193,6 @@ class GatewayMiddleware:
             logger.warning("cache unavailable: after-commit work skipped", exc_info=True)
 
     async def deny(self, scope: Scope, send: Send, denied: DeniedError) -> None:
-        if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": denied.message[:120]})
-            return
-        body: dict[str, object]
-        if is_mlflow_path(scope.get("path", "")):
-            body = {"error_code": denied.code, "message": denied.message}
-        else:
-            body = {"error": {"code": denied.code, "message": denied.message}}
-        payload = orjson.dumps(body)
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-            *denied.headers,
-        ]
-        await send({"type": "http.response.start", "status": denied.status, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send_json_error(
+            scope, send, denied.status, denied.code, denied.message, denied.headers
+        )

@@ -62,3 +62,17 @@ class RateLimiter:
             logger.warning("rate limits fall back to this instance: %s", exc)
             grant = await self._fallback.take_tokens(key, budget.rate_per_s, budget.capacity, cost)
         return Verdict(budget, grant)
+
+    async def peek(self, identity: str, *, reading: bool) -> Verdict:
+        """Whether a token could be taken now, without taking one."""
+        verdict = await self.take(identity, reading=reading, cost=0.0)
+        grant = verdict.grant
+        if grant.remaining >= 1.0:
+            return verdict
+        wait = (1.0 - grant.remaining) / verdict.budget.rate_per_s
+        return Verdict(verdict.budget, TokenGrant(False, grant.remaining, wait, grant.reset_s))
+
+    async def give_back(self, identity: str, *, reading: bool) -> None:
+        """Return a token taken for something that did not count against the budget. The
+        bucket may then hold one token over its capacity, until its next refill caps it."""
+        await self.take(identity, reading=reading, cost=-1.0)

@@ -6,8 +6,7 @@ from pydantic import BaseModel, Field
 from trackboard.server.accounts import service as accounts
 from trackboard.server.backends.cache import CacheUnavailableError
 from trackboard.server.errors import Unavailable
-from trackboard.server.gateway.client_address import bucket_address
-from trackboard.server.gateway.denials import RateLimitedError, UnauthenticatedError
+from trackboard.server.gateway.denials import UnauthenticatedError
 from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts
 from trackboard.server.gateway.sessions import CSRF_COOKIE, SESSION_COOKIE
 from trackboard.server.unit_of_work import ReadSession
@@ -41,13 +40,12 @@ async def login(
 ) -> Identity:
     """Check a username and password; on success set an HttpOnly session cookie (24 h)."""
     address = request.scope.get("state", {}).get("client_address", "unknown")
-    # Per address and per account, so neither spraying nor one-account guessing is cheap.
-    for identity in (f"ip:{bucket_address(address)}", f"user:{body.username.lower()}"):
-        verdict = await parts.login_limits.take("login:" + identity, reading=True)
-        if not verdict.grant.allowed:
-            retry = next(v for k, v in verdict.headers() if k == b"retry-after").decode()
-            raise RateLimitedError(f"too many login attempts; retry in {retry} s")
-    user = await accounts.authenticate_user(session, body.username, body.password)
+    # Through the password gate, as Basic auth: failures lock the account and the address.
+    user = await parts.password_gate.check(
+        body.username,
+        address,
+        lambda: accounts.authenticate_user(session, body.username, body.password),
+    )
     if user is None:
         raise UnauthenticatedError("wrong username or password")
     try:

@@ -8,6 +8,7 @@ from trackboard.server.backends.database import Database
 from trackboard.server.config import Settings
 from trackboard.server.gateway.authentication import Authenticator
 from trackboard.server.gateway.client_address import IpNetwork, parse_networks
+from trackboard.server.gateway.password_gate import PasswordGate
 from trackboard.server.gateway.rate_limit import Budget, RateLimiter
 from trackboard.server.gateway.sessions import SessionStore
 
@@ -21,7 +22,7 @@ LOCAL_IDENTITY_TTL_S = 1.0
 class Gateway:
     auth: bool
     rate_limits: RateLimiter | None
-    login_limits: RateLimiter
+    password_gate: PasswordGate
     authenticator: Authenticator
     sessions: SessionStore
     reads: ReadThroughCache
@@ -42,11 +43,13 @@ def build_gateway(
     login = Budget("login", per_minute / 60.0, per_minute)
     sessions = SessionStore(cache, settings.session_ttl_s)
     identity_ttl = LOCAL_IDENTITY_TTL_S if settings.redis_url is None else SHARED_IDENTITY_TTL_S
+    # Always on with auth, whatever `rate_limit` says: it is what makes guessing slow.
+    password_gate = PasswordGate(RateLimiter(cache, login, login))
     return Gateway(
         auth=settings.auth,
         rate_limits=RateLimiter(cache, read, ingest) if settings.rate_limit_enabled else None,
-        login_limits=RateLimiter(cache, login, login),
-        authenticator=Authenticator(database, cache, sessions, identity_ttl),
+        password_gate=password_gate,
+        authenticator=Authenticator(database, cache, sessions, identity_ttl, password_gate),
         sessions=sessions,
         reads=reads,
         trusted_proxies=parse_networks(settings.trusted_proxies),

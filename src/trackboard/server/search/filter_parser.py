@@ -4,10 +4,17 @@
     attributes.status IN ('FINISHED', 'FAILED')
 
 A hand-written scanner and recursive-descent parser: every error names the position and
-what was expected, and values never reach SQL as text (see `query.py`).
+what was expected, and values never reach SQL as text (see `repository.py`).
+
+A filter is bounded in length and in comparisons, and a sort in terms, here where every
+door (v1, MLflow runs and experiments) parses them: each metric, param or tag compared or
+sorted by joins its own table alias, and SQLite refuses a join of more than 64 tables or
+an expression tree deeper than 1,000, where PostgreSQL would go on; the bounds make both
+stores answer the same 400 instead of a 500 on one of them.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +41,11 @@ NUMERIC_ATTRIBUTES = {"start_time", "end_time", "created"}
 ATTRIBUTE_ALIASES = {"user_id": "user", "created": "start_time", "runname": "run_name"}
 
 NUMERIC_OPERATORS = {"=", "!=", ">", ">=", "<", "<="}
+# Long enough for generated `run_id IN (...)` lists of a thousand ids; the join bound is
+# what keeps the query small: comparisons + sort terms + the runs table stay within 64.
+MAX_FILTER_LENGTH = 65_536
+MAX_FILTER_COMPARISONS = 50
+MAX_ORDER_TERMS = 10
 STRING_OPERATORS = {"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"}
 
 
@@ -100,8 +112,16 @@ def _unquote(token: Token) -> str:
     return body.replace(quote * 2, quote)
 
 
+def check_filter_length(text: str) -> None:
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidParameter(
+            f"a filter holds at most {MAX_FILTER_LENGTH} characters, got {len(text)}"
+        )
+
+
 class _Parser:
     def __init__(self, text: str) -> None:
+        check_filter_length(text)
         self.text = text
         self.tokens = tokenize(text)
         self.index = 0
@@ -248,6 +268,11 @@ class _Parser:
         comparisons = [self.comparison()]
         while (token := self.peek()) is not None:
             if token.kind == "word" and token.text.upper() == "AND":
+                if len(comparisons) == MAX_FILTER_COMPARISONS:
+                    raise InvalidParameter(
+                        f"a filter holds at most {MAX_FILTER_COMPARISONS} comparisons "
+                        f"joined by AND; more follow at {token.position}"
+                    )
                 self.index += 1
                 comparisons.append(self.comparison())
             elif token.kind == "word" and token.text.upper() == "OR":
@@ -282,3 +307,14 @@ def parse_order_by(term: str) -> OrderTerm:
     if not term.strip():
         raise InvalidParameter("empty order_by term")
     return _Parser(term).order_term()
+
+
+def check_order_term_count(terms: Sequence[str]) -> None:
+    if len(terms) > MAX_ORDER_TERMS:
+        raise InvalidParameter(f"order_by holds at most {MAX_ORDER_TERMS} terms, got {len(terms)}")
+
+
+def parse_order(terms: Sequence[str]) -> list[OrderTerm]:
+    """The sort terms of a search, in order; at most `MAX_ORDER_TERMS`."""
+    check_order_term_count(terms)
+    return [parse_order_by(term) for term in terms]

@@ -16,7 +16,7 @@ from trackboard.server.search.filter_parser import (
     Comparison,
     OrderTerm,
     parse_filter,
-    parse_order_by,
+    parse_order,
 )
 
 LIFECYCLE_STAGES = {"active": ("active",), "deleted": ("deleted",), "all": ("active", "deleted")}
@@ -40,7 +40,7 @@ async def search_runs(
 ) -> RunSearchPage:
     """Runs matching every comparison in `filter_text`, sorted by `order_by` then newest first."""
     comparisons = parse_filter(filter_text)
-    order = [parse_order_by(term) for term in order_by]
+    order = parse_order(order_by)
     runs = await repository.select_runs(
         session,
         experiment_ids=experiment_ids,
