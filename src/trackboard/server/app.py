@@ -9,6 +9,7 @@ from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from trackboard._version import __version__
+from trackboard.server.accounts.credential_events import CredentialForgetting
 from trackboard.server.accounts.routes import router as accounts_router
 from trackboard.server.artifacts.routes import router as artifacts_router
 from trackboard.server.backends.broadcast import open_broadcast
@@ -88,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # with a broker, the outbox relay publishes them to `trackboard.events`.
         invalidation = CacheInvalidation(app.state.gateway.reads)
         database.events.subscribe("read-cache", invalidation.on_events)
+        credentials = CredentialForgetting(app.state.gateway.authenticator)
+        database.events.subscribe("credentials", credentials.on_events)
         database.events.subscribe("live", app.state.live.on_events)
         relay: OutboxRelay | None = None
         if settings.amqp_url:

@@ -44,6 +44,11 @@ EventType = Literal[
     # Raised by the notifier's rules (issue 12, part 2); defined here so consumers share
     # one vocabulary.
     "run.alert",
+    # A user's role in a project was set or removed (`data["role"]` is None when removed);
+    # creating a project makes its creator a member.
+    "project.member_changed",
+    # `data["key_id"]`; the key's hash rides in `local`, for the credential cache only.
+    "api_key.revoked",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 

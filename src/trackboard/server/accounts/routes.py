@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 
 from trackboard.server.accounts import service
 from trackboard.server.accounts.roles import Role
@@ -19,12 +19,15 @@ from trackboard.server.accounts.schemas import (
     ProjectRead,
 )
 from trackboard.server.errors import InvalidParameter, NotFound
-from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts, after_commit
+from trackboard.server.gateway.dependencies import CurrentPrincipal
 from trackboard.server.json_types import IdPath
 from trackboard.server.models import ApiKey
 from trackboard.server.unit_of_work import ReadSession, WriteSession
 
 router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+
+# Membership changes and revocations record events in the service; the credential cache
+# forgets what they made stale once they commit (accounts/credential_events.py).
 
 
 def key_read(api_key: ApiKey) -> dict[str, Any]:
@@ -58,18 +61,12 @@ async def list_projects(session: ReadSession, principal: CurrentPrincipal) -> Pr
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_project(
-    request: Request,
-    body: ProjectCreate,
-    session: WriteSession,
-    principal: CurrentPrincipal,
-    parts: GatewayParts,
+    body: ProjectCreate, session: WriteSession, principal: CurrentPrincipal
 ) -> ProjectRead:
     """A logged-in user creates a project and becomes its owner."""
     if principal.user_id is None and not principal.unrestricted:
         raise InvalidParameter("only a user (not a project key) can create projects")
     project = await service.create_project(session, body.name, principal.user_id)
-    if principal.user_id is not None:
-        after_commit(request, parts.authenticator.forget_user(principal.user_id))
     return ProjectRead(
         id=project.id, name=project.name, created_at=project.created_at, role="owner"
     )
@@ -100,26 +97,15 @@ async def list_members(project_id: IdPath, session: ReadSession) -> MemberList:
 
 @router.put("/{project_id}/members/{username}")
 async def set_member(
-    request: Request,
-    project_id: IdPath,
-    username: str,
-    body: MemberUpdate,
-    session: WriteSession,
-    parts: GatewayParts,
+    project_id: IdPath, username: str, body: MemberUpdate, session: WriteSession
 ) -> MemberRead:
     await service.set_member(session, project_id, username, Role.parse(body.role))
-    user = await service.get_user_by_name(session, username)
-    after_commit(request, parts.authenticator.forget_user(user.id))
     return MemberRead(username=username, role=body.role)
 
 
 @router.delete("/{project_id}/members/{username}", status_code=status.HTTP_204_NO_CONTENT)
-async def remove_member(
-    request: Request, project_id: IdPath, username: str, session: WriteSession, parts: GatewayParts
-) -> Response:
+async def remove_member(project_id: IdPath, username: str, session: WriteSession) -> Response:
     await service.remove_member(session, project_id, username)
-    user = await service.get_user_by_name(session, username)
-    after_commit(request, parts.authenticator.forget_user(user.id))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -141,13 +127,9 @@ async def create_key(
 
 
 @router.delete("/{project_id}/keys/{key_id}")
-async def revoke_key(
-    request: Request, project_id: IdPath, key_id: IdPath, session: WriteSession, parts: GatewayParts
-) -> ApiKeyRead:
+async def revoke_key(project_id: IdPath, key_id: IdPath, session: WriteSession) -> ApiKeyRead:
     api_key = await service.find_api_key(session, str(key_id))
     if api_key.project_id != project_id:
         raise NotFound("no such API key")
     await service.revoke_api_key(session, api_key)
-    # Once committed, every instance refuses the key: see `Authenticator.forget_key`.
-    after_commit(request, parts.authenticator.forget_key(api_key.key_hash))
     return ApiKeyRead(**key_read(api_key))

@@ -1,4 +1,8 @@
-"""Account rules: unique names, strong passwords, keys shown once, memberships with roles."""
+"""Account rules: unique names, strong passwords, keys shown once, memberships with roles.
+
+Membership changes and key revocations record events (`project.member_changed`,
+`api_key.revoked`): the credential cache forgets what they make stale after the commit.
+"""
 
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -10,6 +14,7 @@ from trackboard.server.accounts import credentials, repository
 from trackboard.server.accounts.roles import Role
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
+from trackboard.server.events import Event, record
 from trackboard.server.identifiers import parse_id
 from trackboard.server.models import ApiKey, Project, ProjectMember, User
 
@@ -87,6 +92,13 @@ async def get_memberships(session: AsyncSession, user_id: int) -> dict[int, Role
     }
 
 
+def record_member_changed(
+    session: AsyncSession, project_id: int, user_id: int, role: Role | None
+) -> None:
+    data = {"user_id": user_id, "role": None if role is None else role.label}
+    record(session, Event("project.member_changed", data, project_id=project_id))
+
+
 async def create_project(
     session: AsyncSession, name: str, owner_user_id: int | None = None
 ) -> Project:
@@ -104,6 +116,7 @@ async def create_project(
             ProjectMember(project_id=project.id, user_id=owner_user_id, role=Role.OWNER.label)
         )
         await session.flush()
+        record_member_changed(session, project.id, owner_user_id, Role.OWNER)
     return project
 
 
@@ -143,6 +156,7 @@ async def set_member(session: AsyncSession, project_id: int, username: str, role
     else:
         member.role = role.label
     await session.flush()
+    record_member_changed(session, project_id, user.id, role)
 
 
 async def remove_member(session: AsyncSession, project_id: int, username: str) -> None:
@@ -152,6 +166,7 @@ async def remove_member(session: AsyncSession, project_id: int, username: str) -
         raise NotFound(f"{username!r} is not a member of project {project_id}")
     await session.delete(member)
     await session.flush()
+    record_member_changed(session, project_id, user.id, None)
 
 
 async def list_members(session: AsyncSession, project_id: int) -> list[tuple[str, Role]]:
@@ -237,6 +252,15 @@ async def revoke_api_key(session: AsyncSession, api_key: ApiKey) -> ApiKey:
     if api_key.revoked_at is None:
         api_key.revoked_at = now_ms()
         await session.flush()
+        record(
+            session,
+            Event(
+                "api_key.revoked",
+                {"key_id": api_key.id},
+                project_id=api_key.project_id,
+                local=api_key.key_hash,
+            ),
+        )
     return api_key
 
 
