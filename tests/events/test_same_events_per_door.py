@@ -207,3 +207,21 @@ async def test_experiment_changes_record_the_same_events_through_v1_and_mlflow(
     assert through_v1[1].data["experiment"]["name"] == "e-v1-renamed"
     assert through_mlflow[2].data["experiment"]["tags"] == {"team": "a"}
     assert len({e.id for e in [*through_v1, *through_mlflow]}) == 10
+
+
+async def test_repeating_a_change_records_nothing_the_second_time(
+    client: httpx.AsyncClient, recorder: Recorder
+) -> None:
+    run_id = await create_run(client, "v1")
+    experiment = await call(client, "POST", "/api/v1/experiments", {"name": "again"})
+    for _ in range(2):
+        await mlflow(client, "/runs/set-tag", {"run_id": run_id, "key": "k", "value": "v"})
+        await call(client, "POST", f"/api/v1/runs/{run_id}/params", {"params": {"lr": "1"}})
+        await call(client, "PATCH", f"/api/v1/experiments/{experiment['id']}", {"tags": {"t": "1"}})
+    assert [e.type for e in recorder.take()] == [
+        "run.created",
+        "experiment.created",
+        "run.updated",
+        "run.updated",
+        "experiment.updated",
+    ]

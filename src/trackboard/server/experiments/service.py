@@ -1,7 +1,8 @@
 """Experiment rules: unique active names, tag merging, soft delete that takes the runs along.
 
 Every change records an `experiment.*` event carrying the experiment as the API returns it
-(`events`); deleting or restoring an experiment records no event per run it takes along.
+(`events`); a call that changes nothing records none, and deleting or restoring an
+experiment records no event per run it takes along.
 """
 
 from collections.abc import Collection
@@ -157,17 +158,22 @@ async def update_experiment(
     tags: dict[str, str] | None = None,
 ) -> Experiment:
     experiment = await get_experiment(session, experiment_id)
+    changed = False
     if name is not None and name != experiment.name:
         check_experiment_name(name)
         if experiment.lifecycle_stage == "active":
             await _ensure_name_free(session, name)
         experiment.name = name
+        changed = True
     if tags:
         check_experiment_tags(tags)
+        existing = {tag.key: tag.value for tag in experiment.tags}
+        changed = changed or any(existing.get(k) != v for k, v in tags.items())
         await repository.upsert_experiment_tags(session, experiment, tags)
     experiment.last_update_time = now_ms()
     await session.flush()
-    record_experiment_event(session, "experiment.updated", experiment)
+    if changed:
+        record_experiment_event(session, "experiment.updated", experiment)
     return experiment
 
 

@@ -212,13 +212,14 @@ async def log_params(session: AsyncSession, run_id: str, params: dict[str, str])
 async def set_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) -> None:
     run = await get_active_run(session, run_id)
     check_tags(tags)
+    existing = await get_tags(session, run_id)
     await repository.upsert_tags(session, run_id, tags)
-    changes = ["tags"]
+    changes = ["tags"] if any(existing.get(k) != v for k, v in tags.items()) else []
     if RUN_NAME_TAG in tags and run.name != tags[RUN_NAME_TAG]:
         run.name = tags[RUN_NAME_TAG]
         changes.append("name")
     await session.flush()
-    if tags:
+    if changes:
         await record_run_events(session, run, [("run.updated", {"changes": changes})])
 
 
