@@ -178,3 +178,23 @@ async def test_artifact_uploads_have_their_own_limit_and_leave_nothing_when_refu
 
 def partial_files(root: Path) -> list[str]:
     return [path.name for path in root.rglob("*.part")]
+
+
+async def test_a_run_with_more_than_a_mebibyte_of_params_and_tags_is_created(
+    open_app: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, client = open_app
+    experiment = await client.post("/api/v1/experiments", json={"name": "big-config"})
+    experiment_id = experiment.json()["id"]
+    params = {f"p{i}": "v" * 6000 for i in range(200)}
+    tags = {f"t{i}": "v" * 8000 for i in range(100)}
+    run = await client.post(
+        f"/api/v1/experiments/{experiment_id}/runs", json={"params": params, "tags": tags}
+    )
+    assert run.status_code == 201, run.text
+    assert int(run.request.headers["content-length"]) > MiB
+    more = await client.post(f"/api/v1/runs/{run.json()['id']}/params", json={"params": params})
+    assert more.status_code == 200, more.text
+    # Other small JSON routes keep the 1 MiB limit.
+    renamed = await client.patch(f"/api/v1/runs/{run.json()['id']}", json={"name": "n" * (2 * MiB)})
+    assert_refused(renamed)

@@ -51,6 +51,13 @@ MLFLOW_BATCH_BYTES = (
 ARTIFACT_UPLOAD_PREFIX = "/api/2.0/mlflow-artifacts/artifacts/"
 _METRIC_BATCH_PATH = re.compile(r"/api/v1/runs/[^/]+/metrics")
 _MLFLOW_BATCH_PATH = re.compile(r"/(?:api|ajax-api)/2\.0/mlflow/runs/log-batch")
+# Params and tags of a run in one request, which v1 does not count (the Python client's
+# config, the importer's copy of an MLflow run), and MLflow's dataset inputs (a schema may
+# take 1 MiB there): they get what one MLflow log-batch may carry.
+_RUN_DATA_PATH = re.compile(
+    r"/api/v1/experiments/[^/]+/runs|/api/v1/runs/[^/]+/(?:params|tags)"
+    r"|/(?:api|ajax-api)/2\.0/mlflow/runs/log-inputs"
+)
 
 REFUSED_CODE = "RESOURCE_LIMIT_EXCEEDED"  # MLflow's name: its client knows the code
 
@@ -69,7 +76,9 @@ class BodyLimits:
             return self.artifact
         if method == "POST" and _METRIC_BATCH_PATH.fullmatch(path):
             return max(self.default, self.metric_batch)
-        if method == "POST" and _MLFLOW_BATCH_PATH.fullmatch(path):
+        if method == "POST" and (
+            _MLFLOW_BATCH_PATH.fullmatch(path) or _RUN_DATA_PATH.fullmatch(path)
+        ):
             return max(self.default, self.mlflow_batch)
         return self.default
 
