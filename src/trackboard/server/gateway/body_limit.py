@@ -1,8 +1,8 @@
 """Request body limits by route class, enforced before and while a body is read.
 
 A declared `Content-Length` over the route's limit is answered 413 before a byte of the
-body is read. A body without one (chunked) or longer than it said is counted as the app
-receives it: at the limit the middleware answers 413 itself, tells the app that the
+body is read. Every body is also counted as the app receives it (a chunked one declares
+no length): at the limit the middleware answers 413 itself, tells the app that the
 client went away (`http.disconnect`), and drops whatever the app sends afterwards. The
 server stops reading a body nobody receives, so memory does not grow with the size of a
 refused body. Every 413 closes the connection, since the rest of the body is unread.
