@@ -47,7 +47,7 @@ async def test_concurrent_batches_share_commits_and_are_readable_on_200(
 
 
 async def test_requests_waiting_for_the_writer_share_one_commit(store: Store) -> None:
-    queue = LocalQueue()
+    queue = LocalQueue[IngestMessage]()
     instruments = Instruments()
     ingestor = Ingestor(queue, instruments, waits_for_commit=True, max_depth=100)
     consumer = IngestConsumer(
@@ -93,7 +93,7 @@ async def test_metrics_of_a_missing_run_are_404_and_nothing_is_queued(
 
 
 async def test_a_full_in_process_queue_refuses_with_unavailable() -> None:
-    queue = LocalQueue(max_length=2)
+    queue = LocalQueue[IngestMessage](max_length=2)
     ingestor = Ingestor(queue, Instruments(), waits_for_commit=False, max_depth=100)
     points = Points.empty()
     message = IngestMessage("r", 1, None, {"x": points}, 0)

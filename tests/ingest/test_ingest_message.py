@@ -1,13 +1,16 @@
 import numpy as np
 import pytest
 
+from trackboard.server.backends.queue import LocalQueue
 from trackboard.server.metrics.ingest.message import (
+    EncodedQueue,
     IngestMessage,
     PoisonMessageError,
     decode_message,
     encode_message,
 )
 from trackboard.server.metrics.points import Points
+from trackboard.server.observability.prometheus import Instruments
 
 
 def points(n: int, start: int = 0) -> Points:
@@ -52,3 +55,20 @@ def test_non_finite_values_survive_the_queue() -> None:
 def test_anything_the_api_could_not_have_sent_is_poison(body: bytes) -> None:
     with pytest.raises(PoisonMessageError):
         decode_message(body)
+
+
+async def test_an_encoded_queue_carries_messages_as_bytes_and_dead_letters_poison() -> None:
+    raw = LocalQueue[bytes]()
+    instruments = Instruments()
+    queue = EncodedQueue(raw, instruments)
+    message = IngestMessage("r" * 32, 7, "b-1", {"loss": points(5)}, 123)
+    await raw.publish(b"not a message")
+    await queue.publish(message)
+    received = await queue.receive(10, 1.0)
+    assert [delivery.body.batch_id for delivery in received] == ["b-1"]
+    assert np.array_equal(received[0].body.series["loss"].values, points(5).values)
+    assert [letter.body for letter in raw.dead_letters] == [b"not a message"]
+    assert raw.dead_letters[0].reason == "not a Trackboard metric message"
+    assert instruments.registry.get_sample_value("trackboard_ingest_dead_letters_total") == 1
+    await queue.ack(received)
+    assert await queue.depth() == 0

@@ -17,7 +17,6 @@ from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.event_relay import OutboxRelay, open_outbox_relay
-from trackboard.server.backends.queue import open_queue
 from trackboard.server.cache_invalidation import CacheInvalidation
 from trackboard.server.config import Settings
 from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
@@ -32,7 +31,7 @@ from trackboard.server.gateway.wiring import build_gateway
 from trackboard.server.health.routes import router as health_router
 from trackboard.server.live.routes import router as live_router
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest.loop import build_ingest_loop
+from trackboard.server.metrics.ingest.loop import build_ingest_loop, open_ingest_queue
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
@@ -99,11 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
         # writer, which answers each request after its commit.
         embedded_writer = settings.amqp_url is None
-        queue = await open_queue(
-            settings.amqp_url,
-            settings.ingest_queue_name,
-            max_length=settings.ingest_max_queue_depth,
-        )
+        queue = await open_ingest_queue(settings, instruments)
         ingestor = Ingestor(
             queue,
             instruments,

@@ -17,6 +17,7 @@ from trackboard.server.backends.queue import Queue, QueueUnavailableError, Rabbi
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.loop import build_ingest_loop
+from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 DEPTH_POLL_S = 1.0
 
 
-async def watch_depth(queue: Queue, instruments: Instruments) -> None:
+async def watch_depth(queue: Queue[bytes], instruments: Instruments) -> None:
     while True:
         with contextlib.suppress(QueueUnavailableError):
             instruments.ingest_queue_depth.set(await queue.depth())
@@ -69,7 +70,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     queue = await connect_queue(settings)
     assert settings.amqp_url
     broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
-    ingest_loop = build_ingest_loop(settings, queue, database, instruments, LiveService(broadcast))
+    messages = EncodedQueue(queue, instruments)
+    ingest_loop = build_ingest_loop(
+        settings, messages, database, instruments, LiveService(broadcast)
+    )
     # Events committed here go through the outbox; this relay also publishes what an API
     # instance committed and did not get to publish (it died, or its broker link was down).
     relay = await open_outbox_relay(database, settings.amqp_url)

@@ -1,6 +1,8 @@
 """The metric-batch queue: one small interface, an in-process and a RabbitMQ implementation.
 
-Both keep the same contract: `publish` returns only once the queue holds the message (for
+The in-process queue carries any object as it is (the embedded mode puts the messages
+themselves on it: nothing to encode for a consumer in the same process); RabbitMQ carries
+bytes. Both keep the same contract: `publish` returns only once the queue holds the message (for
 RabbitMQ: after the publisher confirm of a persistent message on a durable quorum queue) and
 raises `QueueFullError` past the length bound; `receive` hands out deliveries that stay owned by
 the consumer until `ack` or `dead_letter`; unacked deliveries of a consumer that goes away
@@ -13,11 +15,13 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
 
 REASON_HEADER = "x-trackboard-reason"
+
+T = TypeVar("T")
 
 
 class QueueFullError(Exception):
@@ -30,24 +34,24 @@ class QueueUnavailableError(Exception):
 
 
 @dataclass(eq=False)
-class Delivery:
+class Delivery(Generic[T]):
     """One message handed to a consumer; `delivery_count` is 1 on the first delivery."""
 
-    body: bytes
+    body: T
     delivery_count: int = 1
     handle: Any = field(default=None, repr=False)
 
 
-class Queue(Protocol):
-    async def publish(self, body: bytes) -> None: ...
+class Queue(Protocol[T]):
+    async def publish(self, body: T) -> None: ...
 
-    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery[T]]:
         """Wait up to `timeout_s` for a message, then return all ready (≤ `max_messages`)."""
         ...
 
-    async def ack(self, deliveries: Sequence[Delivery]) -> None: ...
+    async def ack(self, deliveries: Sequence[Delivery[T]]) -> None: ...
 
-    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+    async def dead_letter(self, delivery: Delivery[T], reason: str) -> None:
         """Move a message that can never be applied aside, with the reason in its headers."""
         ...
 
@@ -61,29 +65,29 @@ class Queue(Protocol):
 
 
 @dataclass
-class DeadLetter:
-    body: bytes
+class DeadLetter(Generic[T]):
+    body: T
     reason: str
 
 
-class LocalQueue:
+class LocalQueue(Generic[T]):
     """In-process queue of the embedded mode, also the queue of the tests: nothing survives
     the process, so its publisher answers only after the consumer committed (see ingest)."""
 
     def __init__(self, max_length: int = 10_000) -> None:
         self.max_length = max_length
-        self._ready: deque[Delivery] = deque()
-        self._unacked: set[Delivery] = set()
+        self._ready: deque[Delivery[T]] = deque()
+        self._unacked: set[Delivery[T]] = set()
         self._arrived = asyncio.Event()
-        self.dead_letters: list[DeadLetter] = []
+        self.dead_letters: list[DeadLetter[T]] = []
 
-    async def publish(self, body: bytes) -> None:
+    async def publish(self, body: T) -> None:
         if len(self._ready) >= self.max_length:
             raise QueueFullError(f"the queue holds {len(self._ready)} messages")
         self._ready.append(Delivery(body))
         self._arrived.set()
 
-    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery[T]]:
         if not self._ready:
             self._arrived.clear()
             try:
@@ -94,10 +98,10 @@ class LocalQueue:
         self._unacked.update(taken)
         return taken
 
-    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+    async def ack(self, deliveries: Sequence[Delivery[T]]) -> None:
         self._unacked.difference_update(deliveries)
 
-    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+    async def dead_letter(self, delivery: Delivery[T], reason: str) -> None:
         self.dead_letters.append(DeadLetter(delivery.body, reason))
         self._unacked.discard(delivery)
 
@@ -226,7 +230,7 @@ class RabbitQueue:
         await queue.consume(self._buffer.put, no_ack=False)
         self._consume_channel = channel
 
-    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery]:
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery[bytes]]:
         from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
         if self._consume_channel is None:
@@ -250,7 +254,7 @@ class RabbitQueue:
             for message in messages
         ]
 
-    async def ack(self, deliveries: Sequence[Delivery]) -> None:
+    async def ack(self, deliveries: Sequence[Delivery[bytes]]) -> None:
         from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
         for delivery in deliveries:
@@ -261,7 +265,7 @@ class RabbitQueue:
                 # again and the consumer finds it already applied.
                 log.warning("ack lost, the message will be redelivered: %r", error)
 
-    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+    async def dead_letter(self, delivery: Delivery[bytes], reason: str) -> None:
         headers = dict(delivery.handle.headers or {})
         headers[REASON_HEADER] = reason[:1000]
         await self._publish(delivery.body, self.dead_letter_name, headers)
@@ -287,12 +291,3 @@ class RabbitQueue:
 
     async def close(self) -> None:
         await self._connection.close()
-
-
-async def open_queue(
-    amqp_url: str | None, name: str, *, max_length: int, prefetch: int = 200
-) -> Queue:
-    """RabbitMQ when a broker URL is configured, else the in-process queue."""
-    if amqp_url:
-        return await RabbitQueue.connect(amqp_url, name, max_length=max_length, prefetch=prefetch)
-    return LocalQueue(max_length)

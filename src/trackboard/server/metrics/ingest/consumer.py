@@ -14,13 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.queue import Delivery, Queue, QueueUnavailableError
+from trackboard.server.backends.queue import Delivery, QueueUnavailableError
 from trackboard.server.live.service import LiveService
-from trackboard.server.metrics.ingest.message import (
-    IngestMessage,
-    PoisonMessageError,
-    decode_message,
-)
+from trackboard.server.metrics.ingest.message import IngestMessage, MessageQueue
 from trackboard.server.metrics.ingest.upkeep import BatchIdPruner, Compactor
 from trackboard.server.metrics.ingest.writer import Outcome, write_messages
 from trackboard.server.observability.prometheus import Instruments
@@ -43,7 +39,7 @@ class BatchLimits:
 class IngestConsumer:
     def __init__(
         self,
-        queue: Queue,
+        queue: MessageQueue,
         database: Database,
         instruments: Instruments,
         limits: BatchLimits,
@@ -84,21 +80,15 @@ class IngestConsumer:
             await self.pruner.prune_due()
         return len(batch)
 
-    async def collect(self) -> list[tuple[Delivery, IngestMessage]]:
+    async def collect(self) -> list[Delivery[IngestMessage]]:
         limits = self.limits
-        batch: list[tuple[Delivery, IngestMessage]] = []
+        batch: list[Delivery[IngestMessage]] = []
         points = 0
         deliveries = await self.queue.receive(limits.max_messages, limits.idle_poll_s)
         deadline = time.monotonic() + limits.linger_s
         while deliveries:
-            for delivery in deliveries:
-                try:
-                    message = decode_message(delivery.body)
-                except PoisonMessageError as error:
-                    await self.dead_letter(delivery, str(error))
-                    continue
-                batch.append((delivery, message))
-                points += message.point_count
+            batch.extend(deliveries)
+            points += sum(delivery.body.point_count for delivery in deliveries)
             remaining = deadline - time.monotonic()
             room = limits.max_messages - len(batch)
             if room <= 0 or points >= limits.max_points or remaining <= 0:
@@ -106,7 +96,7 @@ class IngestConsumer:
             deliveries = await self.queue.receive(room, remaining)
         return batch
 
-    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+    async def dead_letter(self, delivery: Delivery[IngestMessage], reason: str) -> None:
         log.error("dead-lettering a metric message: %s", reason)
         await self.queue.dead_letter(delivery, reason)
         self.instruments.ingest_dead_letters.inc()
@@ -127,12 +117,12 @@ class IngestConsumer:
             self.instruments.ingest_write_latency.observe(time.perf_counter() - started)
             return outcomes
 
-    async def handle(self, batch: Sequence[tuple[Delivery, IngestMessage]]) -> None:
-        messages = [message for _, message in batch]
+    async def handle(self, batch: Sequence[Delivery[IngestMessage]]) -> None:
+        messages = [delivery.body for delivery in batch]
         outcomes = await self.write(messages)
         committed_ns = time.time_ns()
-        acked: list[Delivery] = []
-        for (delivery, message), outcome in zip(batch, outcomes, strict=True):
+        acked: list[Delivery[IngestMessage]] = []
+        for delivery, message, outcome in zip(batch, messages, outcomes, strict=True):
             if outcome.error is not None:
                 await self.dead_letter(delivery, outcome.error)
                 continue

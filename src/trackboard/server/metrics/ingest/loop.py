@@ -1,6 +1,7 @@
 """The ingest loop, built in one place for both composition roots (the API in embedded mode,
 `trackboard worker` in distributed mode): the consumer that writes batches, publishes live
-events and notes small chunks, the compactor, the batch-id pruner and the start-up sweep.
+events and notes small chunks, the compactor, the batch-id pruner and the start-up sweep;
+and the API's queue of messages, whichever the mode.
 """
 
 import asyncio
@@ -8,10 +9,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.queue import Queue
+from trackboard.server.backends.queue import LocalQueue, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.consumer import BatchLimits, IngestConsumer, Written
+from trackboard.server.metrics.ingest.message import EncodedQueue, IngestMessage, MessageQueue
 from trackboard.server.metrics.ingest.upkeep import (
     BatchIdPruner,
     Compactor,
@@ -41,9 +43,22 @@ class IngestLoop:
                 await sweep
 
 
+async def open_ingest_queue(settings: Settings, instruments: Instruments) -> MessageQueue:
+    """RabbitMQ when a broker URL is configured (messages encoded to bytes), else the
+    in-process queue, which carries the messages themselves."""
+    if settings.amqp_url:
+        rabbit = await RabbitQueue.connect(
+            settings.amqp_url,
+            settings.ingest_queue_name,
+            max_length=settings.ingest_max_queue_depth,
+        )
+        return EncodedQueue(rabbit, instruments)
+    return LocalQueue[IngestMessage](settings.ingest_max_queue_depth)
+
+
 def build_ingest_loop(
     settings: Settings,
-    queue: Queue,
+    queue: MessageQueue,
     database: Database,
     instruments: Instruments,
     live: LiveService,

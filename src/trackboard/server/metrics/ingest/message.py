@@ -1,20 +1,27 @@
-"""Queue messages of metric batches: a small JSON header, then the raw point columns.
+"""Queue messages of metric batches, and their bytes on RabbitMQ: a small JSON header, then
+the raw point columns. The in-process queue carries the messages themselves.
 
 Layout: b"TBM1", 4-byte little-endian header length, the orjson header, then per key in
 header order its steps (<i8), timestamps (<i8) and values (<f8). Decoding is
 `np.frombuffer`: the worker spends no time parsing points, only checking sizes.
 """
 
+import logging
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import orjson
 
+from trackboard.server.backends.queue import Delivery, Queue
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.limits import check_key
 from trackboard.server.metrics.points import Points, Series
+from trackboard.server.observability.prometheus import Instruments
+
+log = logging.getLogger(__name__)
 
 MAGIC = b"TBM1"
 _LENGTH = struct.Struct("<I")
@@ -122,3 +129,47 @@ def decode_message(body: bytes) -> IngestMessage:
     if offset != len(body):
         raise PoisonMessageError("message is longer than its header says")
     return IngestMessage(run_id, experiment_id, batch_id, series, accepted_at_ns, token)
+
+
+class EncodedQueue:
+    """A byte queue (RabbitMQ) as a queue of messages: encoded on publish, decoded on
+    receive. A body that does not decode is dead-lettered here, with the reason."""
+
+    def __init__(self, queue: Queue[bytes], instruments: Instruments) -> None:
+        self.queue = queue
+        self.instruments = instruments
+
+    async def publish(self, body: IngestMessage) -> None:
+        await self.queue.publish(encode_message(body))
+
+    async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery[IngestMessage]]:
+        received = []
+        for raw in await self.queue.receive(max_messages, timeout_s):
+            try:
+                message = decode_message(raw.body)
+            except PoisonMessageError as error:
+                log.error("dead-lettering a metric message: %s", error)
+                await self.queue.dead_letter(raw, str(error))
+                self.instruments.ingest_dead_letters.inc()
+                continue
+            received.append(Delivery(message, raw.delivery_count, raw))
+        return received
+
+    async def ack(self, deliveries: Sequence[Delivery[IngestMessage]]) -> None:
+        await self.queue.ack([delivery.handle for delivery in deliveries])
+
+    async def dead_letter(self, delivery: Delivery[IngestMessage], reason: str) -> None:
+        await self.queue.dead_letter(delivery.handle, reason)
+
+    async def depth(self) -> int:
+        return await self.queue.depth()
+
+    async def dead_letter_depth(self) -> int:
+        return await self.queue.dead_letter_depth()
+
+    async def close(self) -> None:
+        await self.queue.close()
+
+
+# What the ingest path publishes to and consumes from, in either mode.
+MessageQueue = Queue[IngestMessage]

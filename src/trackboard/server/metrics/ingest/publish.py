@@ -14,9 +14,9 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 
-from trackboard.server.backends.queue import Queue, QueueFullError, QueueUnavailableError
+from trackboard.server.backends.queue import QueueFullError, QueueUnavailableError
 from trackboard.server.errors import Unavailable
-from trackboard.server.metrics.ingest.message import IngestMessage, encode_message
+from trackboard.server.metrics.ingest.message import IngestMessage, MessageQueue
 from trackboard.server.metrics.ingest.writer import Outcome
 from trackboard.server.models import Run
 from trackboard.server.observability.prometheus import Instruments
@@ -33,7 +33,7 @@ class Ingestor:
 
     def __init__(
         self,
-        queue: Queue,
+        queue: MessageQueue,
         instruments: Instruments,
         *,
         waits_for_commit: bool,
@@ -89,7 +89,7 @@ class Ingestor:
         if self.depth >= self.max_depth:
             raise self._refuse("depth", f"the ingest queue holds {self.depth} batches; retry later")
         try:
-            await self.queue.publish(encode_message(message))
+            await self.queue.publish(message)
         except QueueFullError as error:
             raise self._refuse("full", f"the ingest queue is full: {error}") from None
         except QueueUnavailableError as error:
