@@ -101,6 +101,28 @@ async def test_a_log_batch_refused_with_503_converges_when_it_is_sent_again(
     assert await history(client, run_id, "loss") == [(0, 0.5), (1, 0.25)]
 
 
+async def test_a_log_batch_refused_with_a_400_writes_nothing(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    _, run_id = await new_run(client)
+    first = {"run_id": run_id, "params": [{"key": "lr", "value": "0.1"}]}
+    assert (await client.post(API + "/runs/log-batch", json=first)).status_code == 200
+    changed = {
+        "run_id": run_id,
+        "metrics": [metric("loss", 0.5, 0)],
+        "params": [{"key": "lr", "value": "0.2"}],
+        "tags": [{"key": "team", "value": "nlp"}],
+    }
+    response = await client.post(API + "/runs/log-batch", json=changed)
+    assert response.status_code == 400
+    assert response.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    run = (await client.get(f"/api/v1/runs/{run_id}")).json()
+    assert run["params"] == {"lr": "0.1"}
+    assert "team" not in run["tags"]
+    assert await history(client, run_id, "loss") == []
+    assert sample(app, "trackboard_metric_points_ingested_total") == 0
+
+
 async def test_an_identical_mlflow_request_sent_twice_is_stored_once(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
