@@ -33,8 +33,11 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: fl
 
 
 @contextmanager
-def live_server(home: Path, extra_env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start the server with its data under `home`; yield its base URL; stop it afterwards."""
+def live_server(
+    home: Path, extra_env: dict[str, str] | None = None, bind: str = "127.0.0.1"
+) -> Iterator[str]:
+    """Start the server with its data under `home`, bound to `bind`; yield its loopback base
+    URL; stop it afterwards."""
     port = free_port()
     env = {**os.environ, "TRACKBOARD_HOME": str(home), **(extra_env or {})}
     home.mkdir(parents=True, exist_ok=True)
@@ -46,7 +49,7 @@ def live_server(home: Path, extra_env: dict[str, str] | None = None) -> Iterator
                 "trackboard.cli.main",
                 "server",
                 "--host",
-                "127.0.0.1",
+                bind,
                 "--port",
                 str(port),
             ],

@@ -24,6 +24,18 @@ async def sqlite_settings(tmp_path: Path, sqlite_databases: SqliteDatabases) -> 
 
 
 @pytest.fixture
+async def open_app(sqlite_settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """Auth off, bound to loopback: what a laptop runs by default."""
+    async with running_app(sqlite_settings) as pair:
+        yield pair
+
+
+@pytest.fixture
+async def open_client(open_app: tuple[FastAPI, httpx.AsyncClient]) -> httpx.AsyncClient:
+    return open_app[1]
+
+
+@pytest.fixture
 async def auth_app(sqlite_settings: Settings) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     settings = sqlite_settings.model_copy(update={"auth": True, "rate_limit": False})
     async with running_app(settings) as pair:

@@ -106,7 +106,7 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
 ) -> None:
     app, _ = limited
     transport = httpx.ASGITransport(app=app, client=(PROXY, 4242))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
         first = await statuses(client, 7, {"X-Forwarded-For": "203.0.113.1"}, "/healthz")
         second = await statuses(client, 1, {"X-Forwarded-For": "203.0.113.2"}, "/healthz")
         # A client prepending its own entry does not change who it is.

@@ -39,7 +39,7 @@ async def test_cookie_is_secure_over_tls(
 ) -> None:
     app, _ = auth_app
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url="https://localhost") as client:
         response = await login(client, world)
     session = next(c for c in response.headers.get_list("set-cookie") if "tb_session=" in c)
     assert "Secure" in session
@@ -76,7 +76,7 @@ async def test_cross_origin_cookie_requests_are_refused(
     )
     assert response.status_code == 403
     same = await auth_client.get(
-        f"/api/v1/runs/{world.runs['a']}", headers={"Origin": "http://testserver"}
+        f"/api/v1/runs/{world.runs['a']}", headers={"Origin": "http://localhost"}
     )
     assert same.status_code == 200
 

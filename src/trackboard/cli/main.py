@@ -1,6 +1,7 @@
 """`trackboard` command: server, database migrations, version (more commands register here)."""
 
 import ipaddress
+import os
 from typing import Annotated
 
 import typer
@@ -107,6 +108,9 @@ def server(
                 await engine.dispose()
 
         asyncio.run(migrate())
+    # The app (built by the factory in each worker) derives its default allowed hosts from
+    # the address bound: loopback names only on loopback.
+    os.environ["TRACKBOARD_HOST"] = host
     uvicorn.run(
         "trackboard.server.app:create_app",
         factory=True,

@@ -26,6 +26,8 @@ from trackboard.server.gateway.authorization import authorize
 from trackboard.server.gateway.body_limit import BodyLimitMiddleware, BodyLimits
 from trackboard.server.gateway.error_handlers import install_error_handlers
 from trackboard.server.gateway.middleware import GatewayMiddleware
+from trackboard.server.gateway.request_guard import HostAllowList, RequestGuardMiddleware
+from trackboard.server.gateway.security_headers import SecurityHeadersMiddleware
 from trackboard.server.gateway.session_routes import router as session_router
 from trackboard.server.gateway.wiring import build_gateway
 from trackboard.server.health.routes import router as health_router
@@ -162,6 +164,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (session_router, accounts_router, dashboard_stats_router):
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)
+    # Innermost, behind the gateway: a cookie write without its CSRF token stays a 403.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        allowed_hosts=HostAllowList.from_entries(settings.allowed_hosts, settings.host),
+    )
     app.add_middleware(GatewayMiddleware)
     # Outside the gateway: an oversized body is refused before credentials cost argon2.
     app.add_middleware(
@@ -171,4 +178,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PrometheusMiddleware, instruments=instruments)
     app.add_middleware(ReadYourWritesMiddleware)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)  # outermost: on every answer, refusals too
     return app

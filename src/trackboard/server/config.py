@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     replica_max_lag_s: float = Field(default=5.0, gt=0)
     redis_url: str | None = None
     amqp_url: str | None = None
+    # The address bound (`trackboard server --host` sets it); allowed hosts default from it.
     host: str = "127.0.0.1"
     port: int = 5005
     auth: bool = False
@@ -57,6 +58,10 @@ class Settings(BaseSettings):
     # Gateway (docs/security.md): proxies whose X-Forwarded-For is believed (IPs or CIDRs,
     # comma-separated), rate limits (on with auth unless set), sessions, key prefix in Redis.
     trusted_proxies: Annotated[list[str], NoDecode] = []
+    # Host names the server answers to (comma-separated; `*` any, `*.example.com` its
+    # subdomains), besides loopback names. Unset: only loopback names when bound to
+    # loopback, any host otherwise (docs/security.md, DNS rebinding).
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     rate_limit: bool | None = None
     rate_limit_read_per_s: float = Field(default=100.0, gt=0)
     rate_limit_ingest_per_s: float = Field(default=200.0, gt=0)
@@ -72,7 +77,7 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     redis_key_prefix: str = "trackboard:"
 
-    @field_validator("trusted_proxies", "replica_urls", mode="before")
+    @field_validator("trusted_proxies", "allowed_hosts", "replica_urls", mode="before")
     @classmethod
     def split_list(cls, value: object) -> object:
         if isinstance(value, str):

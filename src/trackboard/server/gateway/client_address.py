@@ -1,4 +1,5 @@
-"""The client's address: the TCP peer, or what trusted proxies say in X-Forwarded-For.
+"""The client's address: the TCP peer, or what trusted proxies say in X-Forwarded-For;
+and whether the client's connection was TLS (X-Forwarded-Proto from a trusted proxy).
 
 X-Forwarded-For is believed only when the peer is a configured proxy, and then read from
 the right, skipping addresses of trusted proxies, so a client cannot choose its address
@@ -60,6 +61,17 @@ def client_address(
         if not is_trusted(address, proxies):
             break
     return str(current)
+
+
+def forwarded_https(
+    peer: str | None, forwarded_proto: Sequence[str], proxies: Sequence[IpNetwork]
+) -> bool:
+    """True when the peer is a trusted proxy whose X-Forwarded-Proto ends in `https`: the
+    last value is the one the nearest proxy set or appended. Other peers are not believed."""
+    if not is_trusted(parse_address(peer) if peer else None, proxies):
+        return False
+    values = [value.strip().lower() for header in forwarded_proto for value in header.split(",")]
+    return bool(values) and values[-1] == "https"
 
 
 def bucket_address(address: str) -> str:

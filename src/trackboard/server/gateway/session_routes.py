@@ -6,9 +6,11 @@ from pydantic import BaseModel, Field
 from trackboard.server.accounts import service as accounts
 from trackboard.server.backends.cache import CacheUnavailableError
 from trackboard.server.errors import Unavailable
+from trackboard.server.gateway.client_address import forwarded_https
 from trackboard.server.gateway.denials import UnauthenticatedError
 from trackboard.server.gateway.dependencies import CurrentPrincipal, GatewayParts
 from trackboard.server.gateway.sessions import CSRF_COOKIE, SESSION_COOKIE
+from trackboard.server.gateway.wiring import Gateway
 from trackboard.server.unit_of_work import ReadSession
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -28,10 +30,16 @@ class Identity(BaseModel):
     csrf_token: str | None = None
 
 
-def is_tls(request: Request, forced: bool | None) -> bool:
-    if forced is not None:
-        return forced
-    return request.url.scheme == "https"
+def is_tls(request: Request, parts: Gateway) -> bool:
+    """Whether the browser reached us over TLS, so the cookies get `Secure`: served over
+    https, or a trusted proxy says so; `TRACKBOARD_COOKIE_SECURE` forces it either way."""
+    if parts.cookie_secure is not None:
+        return parts.cookie_secure
+    if request.url.scheme == "https":
+        return True
+    peer = request.client.host if request.client else None
+    proto = request.headers.getlist("x-forwarded-proto")
+    return forwarded_https(peer, proto, parts.trusted_proxies)
 
 
 @router.post("/login")
@@ -52,7 +60,7 @@ async def login(
         token, login_session = await parts.sessions.create(user.id)
     except CacheUnavailableError as exc:
         raise Unavailable("the session store is unavailable; retry shortly") from exc
-    secure = is_tls(request, parts.cookie_secure)
+    secure = is_tls(request, parts)
     max_age = int(parts.sessions.ttl_s)
     response.set_cookie(
         SESSION_COOKIE, token, max_age=max_age, httponly=True, secure=secure, samesite="lax"
@@ -83,8 +91,9 @@ async def logout(request: Request, response: Response, parts: GatewayParts) -> N
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await parts.sessions.delete(token)
-    response.delete_cookie(SESSION_COOKIE)
-    response.delete_cookie(CSRF_COOKIE)
+    secure = is_tls(request, parts)
+    response.delete_cookie(SESSION_COOKIE, secure=secure, httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, secure=secure, samesite="lax")
 
 
 @router.get("/me")
