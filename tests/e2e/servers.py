@@ -42,6 +42,7 @@ class Process:
     def __init__(
         self, args: list[str], home: Path, log_path: Path, env: Mapping[str, str] | None
     ) -> None:
+        self.home = home
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(

@@ -4,6 +4,7 @@ the live socket opens, login works with auth on, and the browser reports no viol
 import subprocess
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -142,3 +143,39 @@ async def test_login_works_under_the_policy_with_auth_on(
     await expect(page.get_by_test_id("experiments-table")).to_be_visible(timeout=TIMEOUT_MS)
     await expect(form).to_have_count(0)
     assert await watch.violations() == []
+
+
+def auth_server_key(server: ServerProcess) -> str:
+    """An editor key of a new project, made with the CLI as an operator would."""
+    created = subprocess.run(
+        [str(TRACKBOARD), "keys", "create", "--project", "csrf", "--role", "editor"],
+        env=environment(server.home, {"TRACKBOARD_AUTH": "on"}),
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    return created.stdout.decode().strip()
+
+
+async def test_a_signed_in_session_loads_the_runs_table_with_auth_on(
+    page: Page, auth_server: ServerProcess
+) -> None:
+    """The runs table is a POST search: the session's CSRF token must ride along."""
+    key = auth_server_key(auth_server)
+    headers = {"Authorization": f"Bearer {key}"}
+    base = auth_server.base_url + "/api/v1"
+    async with httpx.AsyncClient(base_url=base, headers=headers) as http:
+        api = Api(http)
+        experiment_id = await api.experiment("csrf-runs")
+        for i in range(2):
+            await api.run(experiment_id, f"csrf-{i}")
+    await open_page(page, auth_server.base_url + "/")
+    form = page.get_by_role("form", name="Sign in")
+    await form.get_by_label("Username").fill("alice")
+    await form.get_by_label("Password").fill(PASSWORD)
+    await form.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_test_id("experiments-table")).to_be_visible(timeout=TIMEOUT_MS)
+    await page.goto(f"{auth_server.base_url}/experiments/{experiment_id}")
+    await expect(page.get_by_test_id("runs-footer")).to_contain_text(
+        "2 runs loaded", timeout=TIMEOUT_MS
+    )

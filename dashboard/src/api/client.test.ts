@@ -1,5 +1,12 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ApiError, decodeNumber, getMetricHistory, metricKeyPath, searchRuns } from "./client";
+import {
+  ApiError,
+  csrfToken,
+  decodeNumber,
+  getMetricHistory,
+  metricKeyPath,
+  searchRuns,
+} from "./client";
 
 afterEach(() => {
   vi.unstubAllGlobals();
@@ -55,5 +62,25 @@ describe("api client", () => {
     expect(secondUrl).toContain("page_token=t");
     expect(secondUrl).toContain("format=columns");
     expect(secondUrl).toContain("max_points=10");
+  });
+
+  it("reads the session's CSRF token from the cookies", () => {
+    expect(csrfToken("a=1; tb_csrf=abc%3D; tb_session=s")).toBe("abc=");
+    expect(csrfToken("tb_session=s")).toBeNull();
+  });
+
+  it("echoes the CSRF token on writes and not on reads", async () => {
+    vi.stubGlobal("document", { cookie: "tb_session=s; tb_csrf=tok" });
+    const fetch = respond(200, { runs: [], next_page_token: null });
+    vi.stubGlobal("fetch", fetch);
+    await searchRuns({ experiment_ids: [1] });
+    const init = (fetch.mock.calls[0] as unknown[] | undefined)?.[1] as RequestInit;
+    expect((init.headers as Record<string, string>)["X-CSRF-Token"]).toBe("tok");
+    const get = respond(200, { id: 1 });
+    vi.stubGlobal("fetch", get);
+    const { getExperiment } = await import("./client");
+    await getExperiment(1);
+    const getInit = (get.mock.calls[0] as unknown[] | undefined)?.[1] as RequestInit;
+    expect((getInit.headers as Record<string, string>)["X-CSRF-Token"]).toBeUndefined();
   });
 });

@@ -99,6 +99,19 @@ function withQuery(path: string, query?: Query): string {
   return qs ? `${path}?${qs}` : path;
 }
 
+const CSRF_COOKIE = "tb_csrf";
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** The login session's CSRF token: a readable cookie the server sets at login, which
+ * cookie-authenticated writes must echo in `X-CSRF-Token` (another site cannot read it). */
+export function csrfToken(cookies: string): string | null {
+  for (const part of cookies.split(";")) {
+    const [name, ...rest] = part.trim().split("=");
+    if (name === CSRF_COOKIE) return decodeURIComponent(rest.join("="));
+  }
+  return null;
+}
+
 export async function request<T>(
   method: string,
   path: string,
@@ -106,6 +119,10 @@ export async function request<T>(
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json" };
   const init: RequestInit = { method, headers };
+  if (!SAFE_METHODS.has(method) && typeof document !== "undefined") {
+    const token = csrfToken(document.cookie);
+    if (token) headers["X-CSRF-Token"] = token;
+  }
   if (options.signal) init.signal = options.signal;
   if (options.body !== undefined) {
     init.body = JSON.stringify(options.body);
