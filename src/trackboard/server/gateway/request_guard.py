@@ -110,6 +110,12 @@ def has_body(headers: Headers) -> bool:
     return "transfer-encoding" in headers or (length not in ("", "0"))
 
 
+def is_json_media_type(content_type: str | None) -> bool:
+    """`application/json`, in any case, with or without parameters (charset): the one rule
+    for JSON bodies, used here and by the MLflow message reader."""
+    return (content_type or "").split(";", 1)[0].strip().lower() == "application/json"
+
+
 def content_type_reason(method: str, path: str, headers: Headers) -> str | None:
     """Why a write to the API may not be read as JSON, or None. A body must be declared
     `application/json` (parameters such as charset allowed); no body needs no type."""
@@ -120,8 +126,7 @@ def content_type_reason(method: str, path: str, headers: Headers) -> str | None:
     content_type = headers.get("content-type")
     if content_type is None and not has_body(headers):
         return None
-    media_type = (content_type or "").split(";", 1)[0].strip().lower()
-    if media_type == "application/json":
+    if is_json_media_type(content_type):
         return None
     shown = "none" if content_type is None else repr(content_type[:80])
     return f"Bad Request. Content-Type must be 'application/json', got {shown}"

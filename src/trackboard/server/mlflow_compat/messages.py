@@ -15,6 +15,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.gateway.request_guard import is_json_media_type
 
 Message = TypeVar("Message", bound=BaseModel)
 
@@ -69,7 +70,7 @@ async def _body_arguments(request: Request) -> dict[str, Any]:
     if not body.strip():
         return {}
     content_type = request.headers.get("content-type", "")
-    if "json" not in content_type:
+    if not is_json_media_type(content_type):
         raise InvalidParameter(
             f"Bad Request. Content-Type must be 'application/json', got {content_type!r}"
         )
