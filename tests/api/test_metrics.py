@@ -46,7 +46,12 @@ async def test_columnar_and_row_forms_store_the_same_points(client: httpx.AsyncC
             "metrics": [{"key": "acc", "value": 0.3, "step": 2, "timestamp": 7}],
         },
     )
-    assert response.json() == {"accepted": 3, "duplicate": False}
+    assert response.json() == {
+        "accepted": 3,
+        "duplicate": False,
+        "batch_id": None,
+        "committed": True,
+    }
     body = await history(client, run["id"], "acc", format="columns")
     assert body["steps"] == [0, 1, 2]
     assert body["values"] == [0.1, 0.2, 0.3]
@@ -58,8 +63,8 @@ async def test_repeated_batch_id_is_stored_once(client: httpx.AsyncClient) -> No
     batch = [{"key": "loss", "value": 1.0, "step": 0}]
     first = await log_points(client, run["id"], batch, batch_id="b-1")
     second = await log_points(client, run["id"], batch, batch_id="b-1")
-    assert first == {"accepted": 1, "duplicate": False}
-    assert second == {"accepted": 0, "duplicate": True}
+    assert first == {"accepted": 1, "duplicate": False, "batch_id": "b-1", "committed": True}
+    assert second == {"accepted": 0, "duplicate": True, "batch_id": "b-1", "committed": True}
     assert len((await history(client, run["id"], "loss"))["points"]) == 1
     summary = (await client.get(f"/api/v1/runs/{run['id']}")).json()["metrics"]["loss"]
     assert summary["count"] == 1

@@ -1,11 +1,13 @@
 """An in-memory stand-in for the API, served through httpx.MockTransport, with switches to
-make it unreachable or answer 429/503 — for unit tests that need no real server."""
+make it unreachable or answer 429/503, or queue metric batches the way the distributed mode
+does (202, readable later) — for unit tests that need no real server."""
 
 from __future__ import annotations
 
 import json
 import math
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,8 @@ class FakeRun:
     tags: dict[str, str] = field(default_factory=dict)
     points: dict[str, list[tuple[int, float, int]]] = field(default_factory=dict)
     batch_ids: set[str] = field(default_factory=set)
+    # Batches answered 202 and not yet written: (when they get written, batch id, body).
+    queued: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,6 +75,13 @@ class FakeServer:
         # Store the batch, then answer 503 as if the answer got lost on the way.
         self.lose_answers = 0
         self.auth_key: str | None = None
+        # None: batches are stored at once (200). A number: batches are queued (202) and
+        # written that many seconds later, as by a worker; math.inf: never.
+        self.commit_delay: float | None = None
+        # Every GET /runs/{id}/batches, and the Trackboard-Read-After header of each
+        # history read (status answers hand out a position, as a server with replicas does).
+        self.status_requests: list[list[str]] = []
+        self.read_after_seen: list[str | None] = []
         self._lock = threading.Lock()
 
     def transport(self) -> httpx.MockTransport:
@@ -97,6 +108,11 @@ class FakeServer:
             if self.auth_key and request.headers.get("Authorization") != f"Bearer {self.auth_key}":
                 return _error(401, "UNAUTHENTICATED", "bad API key")
             body = json.loads(request.content) if request.content else None
+            self._write_due()
+            if request.method == "GET" and path.endswith("/batches"):
+                return self._batch_status(path, request.url.params)
+            if request.method == "GET" and "/metrics/" in path:
+                self.read_after_seen.append(request.headers.get("Trackboard-Read-After"))
             response = self._route(request.method, path, body, request.url.params)
             if self.lose_answers and request.method == "POST" and path.endswith("/metrics"):
                 self.lose_answers -= 1
@@ -187,10 +203,53 @@ class FakeServer:
             return self._history(run, "/".join(parts[3:]), query)
         return _error(404, "RESOURCE_DOES_NOT_EXIST", f"no {path}")
 
+    def _write_due(self) -> None:
+        """What a worker would have written by now."""
+        now = time.monotonic()
+        for run in self.runs.values():
+            due = [queued for queued in run.queued if queued[0] <= now]
+            run.queued = [queued for queued in run.queued if queued[0] > now]
+            for _, _, body in due:
+                self._write(run, body)
+
+    def _batch_status(self, path: str, query: httpx.QueryParams) -> httpx.Response:
+        run_id = unquote(path.strip("/").split("/")[1])
+        if run_id not in self.runs:
+            return _error(404, "RESOURCE_DOES_NOT_EXIST", f"no run {run_id}")
+        run = self.runs[run_id]
+        ids = query.get_list("batch_id")
+        self.status_requests.append(ids)
+        deadline = time.monotonic() + float(query.get("wait_s") or 0)
+        while True:
+            pending = [b for b in ids if b not in run.batch_ids]
+            if not pending or time.monotonic() >= deadline:
+                break
+            # The long-poll waits without the lock, so the client's other threads go on.
+            self._lock.release()
+            try:
+                time.sleep(0.01)
+            finally:
+                self._lock.acquire()
+            self._write_due()
+        committed = [b for b in ids if b in run.batch_ids]
+        position = time.time_ns() >> 8
+        headers = {"Trackboard-Read-After": f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"}
+        return httpx.Response(
+            200, json={"committed": committed, "pending": pending}, headers=headers
+        )
+
     def _store(self, run: FakeRun, body: dict[str, Any]) -> httpx.Response:
         count = sum(len(c["steps"]) for c in body.get("columns", []))
         if count > 10_000:
             return _error(400, "INVALID_PARAMETER_VALUE", "too many points")
+        if self.commit_delay is not None:
+            run.queued.append((time.monotonic() + self.commit_delay, body["batch_id"], body))
+            answer = {"accepted": count, "duplicate": False, "batch_id": body["batch_id"]}
+            return httpx.Response(202, json={**answer, "committed": False})
+        return self._write(run, body)
+
+    def _write(self, run: FakeRun, body: dict[str, Any]) -> httpx.Response:
+        count = sum(len(c["steps"]) for c in body.get("columns", []))
         if body.get("batch_id") in run.batch_ids:
             return httpx.Response(200, json={"accepted": 0, "duplicate": True})
         run.batch_ids.add(body["batch_id"])

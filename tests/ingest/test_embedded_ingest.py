@@ -39,7 +39,10 @@ async def test_concurrent_batches_share_commits_and_are_readable_on_200(
         *[client.post(url, json={"columns": [columns("loss", i * 100, 100)]}) for i in range(40)]
     )
     assert {r.status_code for r in responses} == {200}
-    assert all(r.json() == {"accepted": 100, "duplicate": False} for r in responses)
+    assert all(
+        r.json() == {"accepted": 100, "duplicate": False, "batch_id": None, "committed": True}
+        for r in responses
+    )
     history = await client.get(f"{url}/loss", params={"format": "columns"})
     assert history.json()["steps"] == list(range(4000))
     assert sample(app, "trackboard_ingest_write_batch_messages_sum") == 40

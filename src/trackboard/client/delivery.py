@@ -47,22 +47,27 @@ class RunDelivery:
             self._experiment_ids[name] = ensure_experiment(self.transport, name, timeout)
         return self._experiment_ids[name]
 
-    def send(self, record: Record, timeout: float | None = None) -> None:
+    def send(self, record: Record, timeout: float | None = None) -> str | None:
+        """Sends `record`; for a metric batch the server queued rather than committed (a
+        202), returns its batch id: its points are readable once that batch is committed."""
         kind = record.get("kind")
         if kind == "run":
             self.run_id = str(record["run_id"])
-            return
+            return None
         if kind == "create_run":
             experiment_id = self._experiment_id(str(record["experiment"]), timeout)
             created = create_run(self.transport, experiment_id, dict(record["run"]), timeout)
             self.run_id = str(created["id"])
-            return
+            return None
         if self.run_id is None:
             raise ValueError(f"a {kind!r} record came before the run was known")
         path = f"/runs/{self.run_id}"
         if kind == "metrics":
             body = {"batch_id": record["id"], "columns": record["columns"]}
-            self.transport.request("POST", f"{path}/metrics", body, timeout=timeout)
+            answer = self.transport.request("POST", f"{path}/metrics", body, timeout=timeout)
+            # Servers before the batch status route say nothing: nothing can be waited for.
+            if isinstance(answer, dict) and answer.get("committed") is False:
+                return str(answer.get("batch_id") or record["id"])
         elif kind == "params":
             self.transport.request(
                 "POST", f"{path}/params", {"params": record["params"]}, timeout=timeout
@@ -76,3 +81,4 @@ class RunDelivery:
             self.transport.request("PATCH", path, body, timeout=timeout)
         else:
             raise ValueError(f"unknown record kind {kind!r}")
+        return None

@@ -109,13 +109,20 @@ class Run:
         self._append(tags_record(stringify_tags(tags)))
 
     def flush(self, timeout: float = 30.0) -> bool:
-        """Waits until everything logged so far is stored; False if `timeout` ran out first."""
+        """Waits until everything logged so far is readable (stored, and committed when the
+        server queued it for a worker), so `Api().history` returns it; False, with a warning,
+        if `timeout` ran out first (nothing is lost: sending goes on). Offline, the buffer goes
+        to the spool and the answer is False at once."""
         return self._sender.flush(timeout)
 
     def finish(self, status: str = "FINISHED", timeout: float | None = None) -> None:
-        """Sends what is buffered and the final status, waiting at most `timeout` seconds
-        (default `TRACKBOARD_FINISH_TIMEOUT`, 15 s); what could not be sent stays in the spool
-        for `trackboard sync`."""
+        """Sends what is buffered and the final status, and waits until the points are
+        readable, at most `timeout` seconds in all (default `TRACKBOARD_FINISH_TIMEOUT`, 15 s);
+        what could not be sent stays in the spool for `trackboard sync`, and a warning tells
+        of anything sent but not yet readable."""
+        self._finish(status, timeout, wait_readable=True)
+
+    def _finish(self, status: str, timeout: float | None, wait_readable: bool) -> None:
         if status not in TERMINAL_STATUSES:
             raise ValueError(
                 f"status must be one of {', '.join(TERMINAL_STATUSES)}, got {status!r}"
@@ -127,7 +134,9 @@ class Run:
         self._finished = True
         atexit.unregister(self._finish_at_exit)
         self._append(status_record(status, int(_now() * 1000)))
-        left = self._sender.close(self._settings.finish_timeout if timeout is None else timeout)
+        left = self._sender.close(
+            self._settings.finish_timeout if timeout is None else timeout, wait_readable
+        )
         if left is not None:
             logger.warning(
                 "trackboard: run %s is saved in %s; upload it with `trackboard sync`", self.id, left
@@ -138,12 +147,13 @@ class Run:
             return  # a forked child exiting: the run belongs to the parent
         # A script that died of an uncaught exception leaves it in sys.last_value.
         last = getattr(sys, "last_value", None) if not hasattr(sys, "ps1") else None
+        status = "FINISHED"
         if isinstance(last, KeyboardInterrupt):
-            self.finish("KILLED")
+            status = "KILLED"
         elif isinstance(last, BaseException):
-            self.finish("FAILED")
-        else:
-            self.finish("FINISHED")
+            status = "FAILED"
+        # Nothing reads after exit: the points only have to be durable, not yet readable.
+        self._finish(status, None, wait_readable=False)
 
     def __enter__(self) -> Run:
         return self

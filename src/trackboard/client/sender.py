@@ -2,7 +2,9 @@
 records, an uploader thread sends them in order, and whatever cannot be sent or held in
 memory goes to the run's spool (and is sent from there, still in order, once possible).
 
-The training thread never waits for any of this: `log()` only appends to a deque."""
+The training thread never waits for any of this: `log()` only appends to a deque. `flush`
+and `close` wait, for the sending and then for the commit of the batches the server queued
+(`batch_status`), so that what they cover is readable when they return."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from trackboard.client.backoff import Backoff
+from trackboard.client.batch_status import UnconfirmedBatches
 from trackboard.client.delivery import RunDelivery
 from trackboard.client.records import (
     Entry,
@@ -25,7 +28,7 @@ from trackboard.client.records import (
 )
 from trackboard.client.settings import ClientSettings
 from trackboard.client.spool import SpoolReader, SpoolWriter
-from trackboard.client.transport import RequestRejectedError, TransientError
+from trackboard.client.transport import RequestRejectedError, TrackboardError, TransientError
 
 logger = logging.getLogger("trackboard")
 
@@ -91,6 +94,8 @@ class Sender:
         self._reported: set[tuple[Any, ...]] = set()
         self._outage = False
         self.delivered_points = 0
+        # Batches the server queued (202) that are not yet known to be written.
+        self.unconfirmed = UnconfirmedBatches()
 
         if first_record is not None:
             with self._lock:
@@ -312,11 +317,12 @@ class Sender:
                 self._wake_uploader.clear()
                 continue
             source, record, end = following
+            queued: str | None = None
             timeout = self._settings.request_timeout
             if remaining is not None:
                 timeout = max(0.1, min(timeout, remaining))
             try:
-                self._delivery.send(record, timeout=timeout)
+                queued = self._delivery.send(record, timeout=timeout)
             except TransientError as exc:
                 self._on_transient(source, exc)
                 delay = backoff.next_delay(exc.retry_after)
@@ -350,7 +356,18 @@ class Sender:
                 if self._outage and record.get("kind") != "run":  # "run" sends nothing
                     self._outage = False
                     logger.warning("trackboard: server reachable again; sending what was spooled")
+                if queued is not None:
+                    self.unconfirmed.add(queued)
             self._acknowledge(source, record, end)
+            if queued is not None:
+                self._prune_unconfirmed()
+
+    def _prune_unconfirmed(self) -> None:
+        run_id = self._delivery.run_id
+        if run_id is not None:
+            self.unconfirmed.prune_due(
+                self._delivery.transport, run_id, self._settings.request_timeout
+            )
 
     def _acknowledge(self, source: Source, record: Record, end: int) -> None:
         with self._lock:
@@ -396,8 +413,49 @@ class Sender:
     # -- control from the run -----------------------------------------------------------
 
     def flush(self, timeout: float) -> bool:
-        """Waits until everything logged so far reached the server; False on timeout."""
+        """Waits until everything logged so far is readable on the server: sent, and every
+        batch the server queued committed. False, with a warning, if `timeout` ran out first
+        (the sending goes on). Without a network (offline, or credentials refused) the buffer
+        goes to the spool and the answer is False at once."""
         deadline = time.monotonic() + timeout
+        if not self._network:
+            self._drain_buffer()
+            return False
+        if not self._wait_sent(deadline):
+            logger.warning(
+                "trackboard: flush of run %s timed out after %g s with points not yet sent;"
+                " they are kept and sent in the background",
+                self._delivery.run_id,
+                timeout,
+            )
+            return False
+        return self._wait_committed(deadline, "flush")
+
+    def _wait_committed(self, deadline: float, what: str) -> bool:
+        """Waits until the batches the server queued are committed; False, with a warning,
+        when `deadline` passes or the server cannot tell."""
+        run_id = self._delivery.run_id
+        if run_id is None or not len(self.unconfirmed):
+            return True
+        try:
+            if self.unconfirmed.wait(
+                self._delivery.transport, run_id, deadline, self._settings.request_timeout
+            ):
+                return True
+            reason = "timed out"
+        except TrackboardError as exc:
+            reason = f"could not ask the server ({exc})"
+        logger.warning(
+            "trackboard: %s of run %s %s waiting for %d queued batches to be written; they are"
+            " stored on the server's queue and readable once a worker has written them",
+            what,
+            run_id,
+            reason,
+            len(self.unconfirmed),
+        )
+        return False
+
+    def _wait_sent(self, deadline: float) -> bool:
         self._flush_requested.set()
         while time.monotonic() < deadline:
             with self._lock:
@@ -414,9 +472,10 @@ class Sender:
             time.sleep(0.01)
         return False
 
-    def close(self, timeout: float) -> Path | None:
+    def close(self, timeout: float, wait_readable: bool = True) -> Path | None:
         """Sends what is left within `timeout` seconds; what is not sent by then stays in the
-        spool. Returns the spool file if anything is left in it."""
+        spool. With `wait_readable`, then waits (within the same `timeout`) until the batches
+        the server queued are committed. Returns the spool file if anything is left in it."""
         self._closing.set()
         self._flush_requested.set()
         self._batch_thread.join()
@@ -435,5 +494,7 @@ class Sender:
             if self._writer is not None:
                 self._writer.close()
                 self._writer = None
+        if wait_readable and not left and self._network:
+            self._wait_committed(self._deadline, "finish")
         self._delivery.transport.close()
         return self._spool_file if left else None

@@ -11,6 +11,8 @@ import httpx
 
 from trackboard._version import __version__
 from trackboard.client import codec
+from trackboard.client.read_after import HEADER as READ_AFTER
+from trackboard.client.read_after import PROCESS_POSITIONS, ReadPositions
 
 
 class TrackboardError(Exception):
@@ -67,7 +69,8 @@ def _error_details(response: httpx.Response) -> tuple[str, str]:
 
 
 class Transport:
-    """One keep-alive connection pool to one server."""
+    """One keep-alive connection pool to one server. Every request carries the furthest
+    commit position this process was handed by the server (`read_after`)."""
 
     def __init__(
         self,
@@ -75,6 +78,7 @@ class Transport:
         api_key: str | None = None,
         timeout: float = 10.0,
         http_transport: httpx.BaseTransport | None = None,
+        positions: ReadPositions = PROCESS_POSITIONS,
     ) -> None:
         headers = {
             "User-Agent": f"trackboard-python/{__version__}",
@@ -84,6 +88,7 @@ class Transport:
         if api_key:
             headers["Authorization"] = f"Bearer {api_key}"
         self.url = url.rstrip("/")
+        self._positions = positions
         self._client = httpx.Client(
             base_url=f"{self.url}/api/v1",
             headers=headers,
@@ -101,18 +106,21 @@ class Transport:
     ) -> Any:
         """The decoded JSON answer (None if empty); raises TransientError, RequestRejectedError."""
         content = None if body is None else codec.dumps(body)
+        read_after = self._positions.header(self.url)
         try:
             response = self._client.request(
                 method,
                 path,
                 content=content,
                 params=params,
+                headers={READ_AFTER: read_after} if read_after else None,
                 timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
             )
         except httpx.TransportError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         status = response.status_code
         if status < 300:
+            self._positions.note(self.url, response.headers.get(READ_AFTER))
             if not response.content:
                 return None
             try:

@@ -107,6 +107,7 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("DELETE", "/api/v1/runs/{run_id}/tags/{key}"): Decision(Access.WRITE),
     ("POST", "/api/v1/runs/{run_id}/metrics"): Decision(Access.WRITE, ingest=True),
     ("GET", "/api/v1/runs/{run_id}/metrics/{key}"): Decision(Access.READ),
+    ("GET", "/api/v1/runs/{run_id}/batches"): Decision(Access.READ),
 }
 
 

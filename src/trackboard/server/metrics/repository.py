@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import one_of
+from trackboard.server.backends.replicas import parse_lsn
 from trackboard.server.models import AppliedBatch, MetricChunk, MetricSummary
 
 
@@ -52,6 +53,26 @@ async def insert_applied_batches(
     )
     result = await session.execute(statement)
     return {(row[0], row[1]) for row in result}
+
+
+async def select_applied_batch_ids(
+    session: AsyncSession, run_id: str, batch_ids: Sequence[str]
+) -> set[str]:
+    """Which of `batch_ids` the run has stored: a primary-key lookup of `applied_batches`."""
+    if not batch_ids:
+        return set()
+    table = AppliedBatch.__table__
+    query = select(table.c.batch_id).where(
+        table.c.run_id == run_id, one_of(session, table.c.batch_id, batch_ids)
+    )
+    return {str(batch_id) for batch_id in (await session.scalars(query)).all()}
+
+
+async def select_wal_position(session: AsyncSession) -> int:
+    """The primary's current WAL position (PostgreSQL): at or past every commit it has
+    made, so a replica that replayed this far shows all of them."""
+    position = await session.scalar(text("SELECT pg_current_wal_lsn()::text"))
+    return parse_lsn(str(position))
 
 
 CHUNK_COLUMNS = ("run_id", "key", "min_step", "max_step", "point_count", "data", "overview")

@@ -1,23 +1,31 @@
-"""HTTP routes of /api/v1/runs/{run_id}/metrics."""
+"""HTTP routes of /api/v1/runs/{run_id}/metrics and of /api/v1/runs/{run_id}/batches (which
+of a run's metric batches are committed)."""
 
 from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import StringConstraints
 
-from trackboard.server.identifiers import INT64_MAX
+from trackboard.server.identifiers import INT64_MAX, RunId
 from trackboard.server.json_types import INT64_MIN
 from trackboard.server.metrics import service
 from trackboard.server.metrics.ingest.parse import parse_batch_body, request_body_openapi
 from trackboard.server.metrics.ingest.publish import Ingestor
-from trackboard.server.metrics.schemas import BatchAccepted
+from trackboard.server.metrics.schemas import BatchAccepted, BatchStatusRead
 from trackboard.server.metrics.values import render_values
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
 from trackboard.server.runs import service as runs
 from trackboard.server.unit_of_work import ReadSession, database
 
-router = APIRouter(prefix="/api/v1/runs/{run_id}/metrics", tags=["metrics"])
+router = APIRouter(prefix="/api/v1/runs/{run_id}", tags=["metrics"])
+
+# A status request names at most this many batches (100 of the client's 32-character ids
+# make a URL of about 4 kB), and waits at most this long, within common proxy timeouts.
+MAX_STATUS_BATCH_IDS = 100
+MAX_STATUS_WAIT_S = 20.0
+BatchId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 HISTORY_EXAMPLE = {
     "key": "loss",
@@ -27,8 +35,9 @@ HISTORY_EXAMPLE = {
 
 
 @router.post(
-    "",
+    "/metrics",
     responses={
+        200: {"model": BatchAccepted, "description": "Committed (embedded mode)."},
         202: {"model": BatchAccepted, "description": "Durably queued (distributed mode)."},
         503: {"description": "The ingest queue is full or unreachable; see Retry-After."},
     },
@@ -38,21 +47,47 @@ HISTORY_EXAMPLE = {
 async def log_metrics(run_id: str, request: Request) -> JSONResponse:
     """Take one batch, all or nothing; a repeated `batch_id` is stored once.
 
-    200 once stored (embedded mode), 202 once durably queued (distributed mode).
+    200 once stored (embedded mode), 202 once durably queued (distributed mode): its points
+    are readable once `GET /api/v1/runs/{run_id}/batches?batch_id=…` lists it committed.
     """
     content_type = request.headers.get("content-type")
     batch_id, series = parse_batch_body(await request.body(), content_type)
     ingestor: Ingestor = request.app.state.ingestor
     run = await service.find_active_run(ingestor, database(request), run_id)
     result = await service.accept_batch(ingestor, run, series, batch_id)
-    return JSONResponse(
-        {"accepted": result.accepted, "duplicate": result.duplicate},
-        status_code=200 if result.stored else 202,
-    )
+    if result.position is not None:
+        request.state.commit_position = result.position  # read_your_writes hands it back
+    body = {
+        "accepted": result.accepted,
+        "duplicate": result.duplicate,
+        "batch_id": result.pending_batch_id or batch_id,
+        "committed": result.stored,
+    }
+    return JSONResponse(body, status_code=200 if result.stored else 202)
+
+
+@router.get("/batches")
+async def get_batch_status(
+    run_id: RunId,
+    request: Request,
+    batch_id: Annotated[list[BatchId], Query(min_length=1, max_length=MAX_STATUS_BATCH_IDS)],
+    wait_s: Annotated[float, Query(ge=0, le=MAX_STATUS_WAIT_S)] = 0.0,
+) -> BatchStatusRead:
+    """Which of these batches of the run are committed, i.e. their points readable.
+
+    With `wait_s`, answers as soon as all are, or after `wait_s` seconds (a long-poll).
+    With read replicas, the answer carries a commit position (`Trackboard-Read-After`, cookie
+    `tb_read_after`) at or past the committed batches: reads that send it back see their
+    points.
+    """
+    status = await service.batch_status(database(request), run_id, batch_id, wait_s)
+    if status.position is not None:
+        request.state.commit_position = status.position
+    return BatchStatusRead(committed=status.committed, pending=status.pending)
 
 
 @router.get(
-    "/{key:path}",
+    "/metrics/{key:path}",
     responses={200: {"content": {"application/json": {"example": HISTORY_EXAMPLE}}}},
 )
 async def get_metric_history(

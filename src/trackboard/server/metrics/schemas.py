@@ -35,6 +35,18 @@ class MetricBatch(BaseModel):
 class BatchAccepted(BaseModel):
     accepted: int
     duplicate: bool
+    # The batch's id (assigned by the API when the client sent none, in distributed mode).
+    batch_id: str | None
+    # False on a 202: queued; readable once `GET /api/v1/runs/{id}/batches` lists it committed.
+    committed: bool
+
+
+class BatchStatusRead(BaseModel):
+    """Of the batch ids asked about, those committed (their points are readable) and those
+    not (still queued, or never received)."""
+
+    committed: list[str]
+    pending: list[str]
 
 
 class SummaryView(TypedDict):

@@ -38,6 +38,9 @@ DB_LOOKUP_TIMEOUT_S = 2.0
 HISTORY_PAGE_POINTS = 100_000
 # A downsampled read uses chunk overviews from this many stored points per output point.
 OVERVIEW_FACTOR = 100
+# A batch-status long-poll checks after 50 ms, then at doubling intervals up to 0.5 s.
+BATCH_POLL_FIRST_S = 0.05
+BATCH_POLL_MAX_S = 0.5
 
 
 def _database_unreachable(error: BaseException) -> bool:
@@ -73,6 +76,10 @@ class IngestResult:
     duplicate: bool
     # True: committed and readable (HTTP 200); False: durably queued (HTTP 202).
     stored: bool
+    # When queued: the batch's id, for `batch_status` to tell when it is committed.
+    pending_batch_id: str | None = None
+    # When committed and replicas are configured: where the commit ended in the WAL.
+    position: int | None = None
 
 
 async def accept_batch(
@@ -95,14 +102,50 @@ async def accept_batch(
             raise InvalidParameter(f"the batch could not be stored: {outcome.error}")
         accepted = message.point_count if outcome.stored else 0
         ingestor.instruments.points_ingested.inc(accepted)
-        return IngestResult(accepted, not outcome.stored, True)
+        return IngestResult(accepted, not outcome.stored, True, position=outcome.position)
     # A redelivered message must be recognisable even when the client sent no id.
-    message = IngestMessage(
-        run.id, run.experiment_id, batch_id or uuid.uuid4().hex, series, accepted_at_ns
-    )
+    pending_id = batch_id or uuid.uuid4().hex
+    message = IngestMessage(run.id, run.experiment_id, pending_id, series, accepted_at_ns)
     await ingestor.publish(message)
     ingestor.instruments.points_ingested.inc(message.point_count)
-    return IngestResult(message.point_count, False, False)
+    return IngestResult(message.point_count, False, False, pending_id)
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    committed: list[str]
+    pending: list[str]
+    # With replicas, once some are committed: a WAL position at or past their commits, so
+    # the client's later reads go to a replica only once it shows them.
+    position: int | None = None
+
+
+async def batch_status(
+    database: Database, run_id: str, batch_ids: Sequence[str], wait_s: float = 0.0
+) -> BatchStatus:
+    """Which of a run's batches are committed, hence readable, waiting up to `wait_s` for all
+    of them (a long-poll that checks `applied_batches` at growing intervals). Read on the
+    primary: a replica may not show a commit yet. A batch that is never written (dead-lettered,
+    or never sent) stays pending."""
+    wanted = list(dict.fromkeys(batch_ids))
+    deadline = time.monotonic() + wait_s
+    delay = BATCH_POLL_FIRST_S
+    checked_run = False
+    while True:
+        position = None
+        async with database.transaction(write=False) as session:
+            if not checked_run:
+                await runs.get_run(session, run_id)
+                checked_run = True
+            committed = await repository.select_applied_batch_ids(session, run_id, wanted)
+            if committed and database.replicas is not None:
+                position = await repository.select_wal_position(session)
+        pending = [b for b in wanted if b not in committed]
+        remaining = deadline - time.monotonic()
+        if not pending or remaining <= 0:
+            return BatchStatus([b for b in wanted if b in committed], pending, position)
+        await asyncio.sleep(min(delay, remaining))
+        delay = min(delay * 2, BATCH_POLL_MAX_S)
 
 
 @dataclass(frozen=True)

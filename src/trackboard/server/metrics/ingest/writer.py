@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.backends.database import Database
+from trackboard.server.backends.database import COMMIT_POSITION, Database
 from trackboard.server.clock import now_ms
 from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import encode_chunk
@@ -38,6 +38,8 @@ class Outcome:
 
     stored: bool
     error: str | None = None
+    # With replicas: where the write's commit ended in the WAL (read-your-writes).
+    position: int | None = None
 
 
 def chunk_rows(run_id: str, key: str, points: Points) -> list[dict[str, Any]]:
@@ -162,7 +164,8 @@ async def write_messages(database: Database, messages: Sequence[IngestMessage]) 
     try:
         async with database.transaction() as session:
             stored = await apply_messages(session, messages)
-        return [Outcome(s) for s in stored]
+        position = session.info.get(COMMIT_POSITION)
+        return [Outcome(s, position=position) for s in stored]
     except Exception as error:
         if not is_permanent(error):
             raise
