@@ -97,7 +97,7 @@ async def test_broker_outage_loses_no_acknowledged_batch(
             )
     finally:
         await proxy.close()
-    assert 503 in stream.statuses, "the restart fell outside the stream"
+    assert 503 in stream.statuses, "the outage fell outside the stream"
     expected = sum(stream.acknowledged.values())
     assert expected == STREAMS * batches * size
     assert await wait_for_points(pg_url, expected, 90) == expected
