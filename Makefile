@@ -10,7 +10,7 @@ DASHBOARD_STAMP := src/trackboard/server/dashboard/static/index.html
 HOST ?= 127.0.0.1
 PORT ?= 5005
 
-.PHONY: run setup dashboard browser ops-tools lint typecheck test test-python test-dashboard bench clean
+.PHONY: run setup dashboard api-types browser ops-tools lint typecheck test test-python test-dashboard bench clean
 
 run: setup dashboard
 	$(BIN)/trackboard server --host $(HOST) --port $(PORT)
@@ -30,6 +30,14 @@ dashboard/node_modules/.package-lock.json: dashboard/package-lock.json
 
 dashboard: dashboard/node_modules/.package-lock.json
 	cd dashboard && npm run build
+
+# The dashboard's API types, generated from the server's OpenAPI document (a test fails
+# when they are stale).
+api-types: setup dashboard/node_modules/.package-lock.json
+	$(BIN)/python -c "import orjson, sys; from trackboard.server.app import create_app; \
+		sys.stdout.buffer.write(orjson.dumps(create_app().openapi()))" > dashboard/openapi.json
+	cd dashboard && ./node_modules/.bin/openapi-typescript openapi.json -o src/api/schema.d.ts
+	rm dashboard/openapi.json
 
 # Debian's Chromium for the browser tests; never a browser a tool downloads itself.
 browser:

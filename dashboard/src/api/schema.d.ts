@@ -12,7 +12,7 @@ export interface paths {
             cookie?: never;
         };
         /** Healthz */
-        get: operations["healthz_healthz_get"];
+        get: operations["healthz_get_/healthz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -29,7 +29,7 @@ export interface paths {
             cookie?: never;
         };
         /** Readyz */
-        get: operations["readyz_readyz_get"];
+        get: operations["readyz_get_/readyz"];
         put?: never;
         post?: never;
         delete?: never;
@@ -46,10 +46,10 @@ export interface paths {
             cookie?: never;
         };
         /** List Experiments */
-        get: operations["list_experiments_api_v1_experiments_get"];
+        get: operations["list_experiments_get_/api/v1/experiments"];
         put?: never;
         /** Create Experiment */
-        post: operations["create_experiment_api_v1_experiments_post"];
+        post: operations["create_experiment_post_/api/v1/experiments"];
         delete?: never;
         options?: never;
         head?: never;
@@ -64,7 +64,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Experiment By Name */
-        get: operations["get_experiment_by_name_api_v1_experiments_by_name__name__get"];
+        get: operations["get_experiment_by_name_get_/api/v1/experiments/by-name/{name}"];
         put?: never;
         post?: never;
         delete?: never;
@@ -81,15 +81,15 @@ export interface paths {
             cookie?: never;
         };
         /** Get Experiment */
-        get: operations["get_experiment_api_v1_experiments__experiment_id__get"];
+        get: operations["get_experiment_get_/api/v1/experiments/{experiment_id}"];
         put?: never;
         post?: never;
         /** Delete Experiment */
-        delete: operations["delete_experiment_api_v1_experiments__experiment_id__delete"];
+        delete: operations["delete_experiment_delete_/api/v1/experiments/{experiment_id}"];
         options?: never;
         head?: never;
         /** Update Experiment */
-        patch: operations["update_experiment_api_v1_experiments__experiment_id__patch"];
+        patch: operations["update_experiment_patch_/api/v1/experiments/{experiment_id}"];
         trace?: never;
     };
     "/api/v1/experiments/{experiment_id}/restore": {
@@ -102,7 +102,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Restore Experiment */
-        post: operations["restore_experiment_api_v1_experiments__experiment_id__restore_post"];
+        post: operations["restore_experiment_post_/api/v1/experiments/{experiment_id}/restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -119,7 +119,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Search Runs */
-        post: operations["search_runs_api_v1_runs_search_post"];
+        post: operations["search_runs_post_/api/v1/runs/search"];
         delete?: never;
         options?: never;
         head?: never;
@@ -136,7 +136,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create Run */
-        post: operations["create_run_api_v1_experiments__experiment_id__runs_post"];
+        post: operations["create_run_post_/api/v1/experiments/{experiment_id}/runs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -151,15 +151,15 @@ export interface paths {
             cookie?: never;
         };
         /** Get Run */
-        get: operations["get_run_api_v1_runs__run_id__get"];
+        get: operations["get_run_get_/api/v1/runs/{run_id}"];
         put?: never;
         post?: never;
         /** Delete Run */
-        delete: operations["delete_run_api_v1_runs__run_id__delete"];
+        delete: operations["delete_run_delete_/api/v1/runs/{run_id}"];
         options?: never;
         head?: never;
         /** Update Run */
-        patch: operations["update_run_api_v1_runs__run_id__patch"];
+        patch: operations["update_run_patch_/api/v1/runs/{run_id}"];
         trace?: never;
     };
     "/api/v1/runs/{run_id}/restore": {
@@ -172,7 +172,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Restore Run */
-        post: operations["restore_run_api_v1_runs__run_id__restore_post"];
+        post: operations["restore_run_post_/api/v1/runs/{run_id}/restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -189,7 +189,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log Params */
-        post: operations["log_params_api_v1_runs__run_id__params_post"];
+        post: operations["log_params_post_/api/v1/runs/{run_id}/params"];
         delete?: never;
         options?: never;
         head?: never;
@@ -206,7 +206,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Set Tags */
-        post: operations["set_tags_api_v1_runs__run_id__tags_post"];
+        post: operations["set_tags_post_/api/v1/runs/{run_id}/tags"];
         delete?: never;
         options?: never;
         head?: never;
@@ -224,7 +224,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Delete Tag */
-        delete: operations["delete_tag_api_v1_runs__run_id__tags__key__delete"];
+        delete: operations["delete_tag_delete_/api/v1/runs/{run_id}/tags/{key}"];
         options?: never;
         head?: never;
         patch?: never;
@@ -243,9 +243,35 @@ export interface paths {
          * Log Metrics
          * @description Take one batch, all or nothing; a repeated `batch_id` is stored once.
          *
-         *     200 once stored (embedded mode), 202 once durably queued (distributed mode).
+         *     200 once stored (embedded mode), 202 once durably queued (distributed mode): its points
+         *     are readable once `GET /api/v1/runs/{run_id}/batches?batch_id=…` lists it committed.
          */
-        post: operations["log_metrics_api_v1_runs__run_id__metrics_post"];
+        post: operations["log_metrics_post_/api/v1/runs/{run_id}/metrics"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/batches": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Batch Status
+         * @description Which of these batches of the run are committed, i.e. their points readable.
+         *
+         *     With `wait_s`, answers as soon as all are, or after `wait_s` seconds (a long-poll).
+         *     With read replicas, the answer carries a commit position (`Trackboard-Read-After`, cookie
+         *     `tb_read_after`) at or past the committed batches: reads that send it back see their
+         *     points.
+         */
+        get: operations["get_batch_status_get_/api/v1/runs/{run_id}/batches"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -263,7 +289,7 @@ export interface paths {
          * Get Metric History
          * @description A series in step order: whole (paged past 100,000 points) or downsampled.
          */
-        get: operations["get_metric_history_api_v1_runs__run_id__metrics__key__get"];
+        get: operations["get_metric_history_get_/api/v1/runs/{run_id}/metrics/{key}"];
         put?: never;
         post?: never;
         delete?: never;
@@ -282,7 +308,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create Experiment */
-        post: operations["create_experiment_api_2_0_mlflow_experiments_create_post"];
+        post: operations["create_experiment_post_/api/2.0/mlflow/experiments/create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -297,7 +323,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Experiment */
-        get: operations["get_experiment_api_2_0_mlflow_experiments_get_get"];
+        get: operations["get_experiment_get_/api/2.0/mlflow/experiments/get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -314,7 +340,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Experiment By Name */
-        get: operations["get_experiment_by_name_api_2_0_mlflow_experiments_get_by_name_get"];
+        get: operations["get_experiment_by_name_get_/api/2.0/mlflow/experiments/get-by-name"];
         put?: never;
         post?: never;
         delete?: never;
@@ -331,10 +357,10 @@ export interface paths {
             cookie?: never;
         };
         /** Search Experiments */
-        get: operations["search_experiments_api_2_0_mlflow_experiments_search_post"];
+        get: operations["search_experiments_get_/api/2.0/mlflow/experiments/search"];
         put?: never;
         /** Search Experiments */
-        post: operations["search_experiments_api_2_0_mlflow_experiments_search_post"];
+        post: operations["search_experiments_post_/api/2.0/mlflow/experiments/search"];
         delete?: never;
         options?: never;
         head?: never;
@@ -351,7 +377,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Update Experiment */
-        post: operations["update_experiment_api_2_0_mlflow_experiments_update_post"];
+        post: operations["update_experiment_post_/api/2.0/mlflow/experiments/update"];
         delete?: never;
         options?: never;
         head?: never;
@@ -368,7 +394,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Delete Experiment */
-        post: operations["delete_experiment_api_2_0_mlflow_experiments_delete_post"];
+        post: operations["delete_experiment_post_/api/2.0/mlflow/experiments/delete"];
         delete?: never;
         options?: never;
         head?: never;
@@ -385,7 +411,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Restore Experiment */
-        post: operations["restore_experiment_api_2_0_mlflow_experiments_restore_post"];
+        post: operations["restore_experiment_post_/api/2.0/mlflow/experiments/restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -402,7 +428,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Set Experiment Tag */
-        post: operations["set_experiment_tag_api_2_0_mlflow_experiments_set_experiment_tag_post"];
+        post: operations["set_experiment_tag_post_/api/2.0/mlflow/experiments/set-experiment-tag"];
         delete?: never;
         options?: never;
         head?: never;
@@ -419,7 +445,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Delete Experiment Tag */
-        post: operations["delete_experiment_tag_api_2_0_mlflow_experiments_delete_experiment_tag_post"];
+        post: operations["delete_experiment_tag_post_/api/2.0/mlflow/experiments/delete-experiment-tag"];
         delete?: never;
         options?: never;
         head?: never;
@@ -436,7 +462,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Create Run */
-        post: operations["create_run_api_2_0_mlflow_runs_create_post"];
+        post: operations["create_run_post_/api/2.0/mlflow/runs/create"];
         delete?: never;
         options?: never;
         head?: never;
@@ -451,7 +477,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Run */
-        get: operations["get_run_api_2_0_mlflow_runs_get_get"];
+        get: operations["get_run_get_/api/2.0/mlflow/runs/get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -470,7 +496,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Update Run */
-        post: operations["update_run_api_2_0_mlflow_runs_update_post"];
+        post: operations["update_run_post_/api/2.0/mlflow/runs/update"];
         delete?: never;
         options?: never;
         head?: never;
@@ -487,7 +513,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Delete Run */
-        post: operations["delete_run_api_2_0_mlflow_runs_delete_post"];
+        post: operations["delete_run_post_/api/2.0/mlflow/runs/delete"];
         delete?: never;
         options?: never;
         head?: never;
@@ -504,7 +530,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Restore Run */
-        post: operations["restore_run_api_2_0_mlflow_runs_restore_post"];
+        post: operations["restore_run_post_/api/2.0/mlflow/runs/restore"];
         delete?: never;
         options?: never;
         head?: never;
@@ -521,7 +547,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log Param */
-        post: operations["log_param_api_2_0_mlflow_runs_log_parameter_post"];
+        post: operations["log_param_post_/api/2.0/mlflow/runs/log-parameter"];
         delete?: never;
         options?: never;
         head?: never;
@@ -538,7 +564,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Set Tag */
-        post: operations["set_tag_api_2_0_mlflow_runs_set_tag_post"];
+        post: operations["set_tag_post_/api/2.0/mlflow/runs/set-tag"];
         delete?: never;
         options?: never;
         head?: never;
@@ -555,7 +581,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Delete Tag */
-        post: operations["delete_tag_api_2_0_mlflow_runs_delete_tag_post"];
+        post: operations["delete_tag_post_/api/2.0/mlflow/runs/delete-tag"];
         delete?: never;
         options?: never;
         head?: never;
@@ -575,7 +601,7 @@ export interface paths {
          * Log Inputs
          * @description Dataset inputs are kept by name, digest and source type (schemas and profiles are not).
          */
-        post: operations["log_inputs_api_2_0_mlflow_runs_log_inputs_post"];
+        post: operations["log_inputs_post_/api/2.0/mlflow/runs/log-inputs"];
         delete?: never;
         options?: never;
         head?: never;
@@ -592,7 +618,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Search Runs */
-        post: operations["search_runs_api_2_0_mlflow_runs_search_post"];
+        post: operations["search_runs_post_/api/2.0/mlflow/runs/search"];
         delete?: never;
         options?: never;
         head?: never;
@@ -612,7 +638,7 @@ export interface paths {
          * Search Logged Models
          * @description Logged models are not kept; the client asks while listing artifacts and needs `{}`.
          */
-        post: operations["search_logged_models_api_2_0_mlflow_logged_models_search_post"];
+        post: operations["search_logged_models_post_/api/2.0/mlflow/logged-models/search"];
         delete?: never;
         options?: never;
         head?: never;
@@ -629,7 +655,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Log Metric */
-        post: operations["log_metric_api_2_0_mlflow_runs_log_metric_post"];
+        post: operations["log_metric_post_/api/2.0/mlflow/runs/log-metric"];
         delete?: never;
         options?: never;
         head?: never;
@@ -647,9 +673,19 @@ export interface paths {
         put?: never;
         /**
          * Log Batch
-         * @description Params, then metrics, then tags, all in one transaction: all or nothing.
+         * @description Everything validated first; then params and tags committed; then the points accepted.
+         *
+         *     All or nothing, in this order because the likely failure comes last: a refusal of the
+         *     points (503 + Retry-After: queue full or unreachable) may leave the params and tags
+         *     committed, and the client's retry of the same request converges (a param logged again
+         *     with the same value is accepted, a tag is overwritten, and the points' content-derived
+         *     batch id keeps them from being stored twice). Every 4xx (bad input, a param changing
+         *     value, an inactive run) comes before anything is written. Accepting the points first
+         *     instead would turn a failed params write into points stored for a request that got a 4xx
+         *     and is never retried. The params/tags transaction is committed before the points are
+         *     accepted because the embedded writer needs the SQLite write lock that it would hold.
          */
-        post: operations["log_batch_api_2_0_mlflow_runs_log_batch_post"];
+        post: operations["log_batch_post_/api/2.0/mlflow/runs/log-batch"];
         delete?: never;
         options?: never;
         head?: never;
@@ -664,7 +700,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Metric History */
-        get: operations["get_metric_history_api_2_0_mlflow_metrics_get_history_get"];
+        get: operations["get_metric_history_get_/api/2.0/mlflow/metrics/get-history"];
         put?: never;
         post?: never;
         delete?: never;
@@ -684,7 +720,7 @@ export interface paths {
          * Get Metric History Bulk Interval
          * @description Up to `max_results` points per run (bucket extremes kept), in step order per run.
          */
-        get: operations["get_metric_history_bulk_interval_api_2_0_mlflow_metrics_get_history_bulk_interval_get"];
+        get: operations["get_metric_history_bulk_interval_get_/api/2.0/mlflow/metrics/get-history-bulk-interval"];
         put?: never;
         post?: never;
         delete?: never;
@@ -701,12 +737,16 @@ export interface paths {
             cookie?: never;
         };
         /** Download Artifact */
-        get: operations["download_artifact_api_2_0_mlflow_artifacts_artifacts__artifact_path__get"];
-        /** Upload Artifact */
-        put: operations["upload_artifact_api_2_0_mlflow_artifacts_artifacts__artifact_path__put"];
+        get: operations["download_artifact_get_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}"];
+        /**
+         * Upload Artifact
+         * @description Streamed to the store, never held whole; `TRACKBOARD_MAX_ARTIFACT_BYTES` bounds it
+         *     (the body limit middleware).
+         */
+        put: operations["upload_artifact_put_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}"];
         post?: never;
         /** Delete Artifact */
-        delete: operations["delete_artifact_api_2_0_mlflow_artifacts_artifacts__artifact_path__delete"];
+        delete: operations["delete_artifact_delete_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}"];
         options?: never;
         head?: never;
         patch?: never;
@@ -720,7 +760,7 @@ export interface paths {
             cookie?: never;
         };
         /** List Artifacts */
-        get: operations["list_artifacts_api_2_0_mlflow_artifacts_artifacts_get"];
+        get: operations["list_artifacts_get_/api/2.0/mlflow-artifacts/artifacts"];
         put?: never;
         post?: never;
         delete?: never;
@@ -742,7 +782,7 @@ export interface paths {
          * Login
          * @description Check a username and password; on success set an HttpOnly session cookie (24 h).
          */
-        post: operations["login_api_v1_auth_login_post"];
+        post: operations["login_post_/api/v1/auth/login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -759,7 +799,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Logout */
-        post: operations["logout_api_v1_auth_logout_post"];
+        post: operations["logout_post_/api/v1/auth/logout"];
         delete?: never;
         options?: never;
         head?: never;
@@ -774,7 +814,7 @@ export interface paths {
             cookie?: never;
         };
         /** Me */
-        get: operations["me_api_v1_auth_me_get"];
+        get: operations["me_get_/api/v1/auth/me"];
         put?: never;
         post?: never;
         delete?: never;
@@ -791,13 +831,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Projects */
-        get: operations["list_projects_api_v1_projects_get"];
+        get: operations["list_projects_get_/api/v1/projects"];
         put?: never;
         /**
          * Create Project
          * @description A logged-in user creates a project and becomes its owner.
          */
-        post: operations["create_project_api_v1_projects_post"];
+        post: operations["create_project_post_/api/v1/projects"];
         delete?: never;
         options?: never;
         head?: never;
@@ -812,7 +852,7 @@ export interface paths {
             cookie?: never;
         };
         /** Get Project */
-        get: operations["get_project_api_v1_projects__project_id__get"];
+        get: operations["get_project_get_/api/v1/projects/{project_id}"];
         put?: never;
         post?: never;
         delete?: never;
@@ -829,7 +869,7 @@ export interface paths {
             cookie?: never;
         };
         /** List Members */
-        get: operations["list_members_api_v1_projects__project_id__members_get"];
+        get: operations["list_members_get_/api/v1/projects/{project_id}/members"];
         put?: never;
         post?: never;
         delete?: never;
@@ -847,10 +887,10 @@ export interface paths {
         };
         get?: never;
         /** Set Member */
-        put: operations["set_member_api_v1_projects__project_id__members__username__put"];
+        put: operations["set_member_put_/api/v1/projects/{project_id}/members/{username}"];
         post?: never;
         /** Remove Member */
-        delete: operations["remove_member_api_v1_projects__project_id__members__username__delete"];
+        delete: operations["remove_member_delete_/api/v1/projects/{project_id}/members/{username}"];
         options?: never;
         head?: never;
         patch?: never;
@@ -864,13 +904,13 @@ export interface paths {
             cookie?: never;
         };
         /** List Keys */
-        get: operations["list_keys_api_v1_projects__project_id__keys_get"];
+        get: operations["list_keys_get_/api/v1/projects/{project_id}/keys"];
         put?: never;
         /**
          * Create Key
          * @description A new key, shown in this response only: it is stored as a hash.
          */
-        post: operations["create_key_api_v1_projects__project_id__keys_post"];
+        post: operations["create_key_post_/api/v1/projects/{project_id}/keys"];
         delete?: never;
         options?: never;
         head?: never;
@@ -888,7 +928,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Revoke Key */
-        delete: operations["revoke_key_api_v1_projects__project_id__keys__key_id__delete"];
+        delete: operations["revoke_key_delete_/api/v1/projects/{project_id}/keys/{key_id}"];
         options?: never;
         head?: never;
         patch?: never;
@@ -905,7 +945,7 @@ export interface paths {
          * Get Experiment Dashboard
          * @description Runs by status, the best run by the latest value of `metric`, runs started per day.
          */
-        get: operations["get_experiment_dashboard_api_v1_experiments__experiment_id__dashboard_get"];
+        get: operations["get_experiment_dashboard_get_/api/v1/experiments/{experiment_id}/dashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -992,6 +1032,21 @@ export interface components {
             accepted: number;
             /** Duplicate */
             duplicate: boolean;
+            /** Batch Id */
+            batch_id: string | null;
+            /** Committed */
+            committed: boolean;
+        };
+        /**
+         * BatchStatusRead
+         * @description Of the batch ids asked about, those committed (their points are readable) and those
+         *     not (still queued, or never received).
+         */
+        BatchStatusRead: {
+            /** Committed */
+            committed: string[];
+            /** Pending */
+            pending: string[];
         };
         /** BestRun */
         BestRun: {
@@ -1328,7 +1383,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    healthz_healthz_get: {
+    "healthz_get_/healthz": {
         parameters: {
             query?: never;
             header?: never;
@@ -1350,7 +1405,7 @@ export interface operations {
             };
         };
     };
-    readyz_readyz_get: {
+    "readyz_get_/readyz": {
         parameters: {
             query?: never;
             header?: never;
@@ -1370,7 +1425,7 @@ export interface operations {
             };
         };
     };
-    list_experiments_api_v1_experiments_get: {
+    "list_experiments_get_/api/v1/experiments": {
         parameters: {
             query?: {
                 name?: string | null;
@@ -1404,7 +1459,7 @@ export interface operations {
             };
         };
     };
-    create_experiment_api_v1_experiments_post: {
+    "create_experiment_post_/api/v1/experiments": {
         parameters: {
             query?: never;
             header?: never;
@@ -1437,7 +1492,7 @@ export interface operations {
             };
         };
     };
-    get_experiment_by_name_api_v1_experiments_by_name__name__get: {
+    "get_experiment_by_name_get_/api/v1/experiments/by-name/{name}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1468,7 +1523,7 @@ export interface operations {
             };
         };
     };
-    get_experiment_api_v1_experiments__experiment_id__get: {
+    "get_experiment_get_/api/v1/experiments/{experiment_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1499,7 +1554,7 @@ export interface operations {
             };
         };
     };
-    delete_experiment_api_v1_experiments__experiment_id__delete: {
+    "delete_experiment_delete_/api/v1/experiments/{experiment_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1530,7 +1585,7 @@ export interface operations {
             };
         };
     };
-    update_experiment_api_v1_experiments__experiment_id__patch: {
+    "update_experiment_patch_/api/v1/experiments/{experiment_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1565,7 +1620,7 @@ export interface operations {
             };
         };
     };
-    restore_experiment_api_v1_experiments__experiment_id__restore_post: {
+    "restore_experiment_post_/api/v1/experiments/{experiment_id}/restore": {
         parameters: {
             query?: never;
             header?: never;
@@ -1596,7 +1651,7 @@ export interface operations {
             };
         };
     };
-    search_runs_api_v1_runs_search_post: {
+    "search_runs_post_/api/v1/runs/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -1629,7 +1684,7 @@ export interface operations {
             };
         };
     };
-    create_run_api_v1_experiments__experiment_id__runs_post: {
+    "create_run_post_/api/v1/experiments/{experiment_id}/runs": {
         parameters: {
             query?: never;
             header?: never;
@@ -1664,7 +1719,7 @@ export interface operations {
             };
         };
     };
-    get_run_api_v1_runs__run_id__get: {
+    "get_run_get_/api/v1/runs/{run_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1695,7 +1750,7 @@ export interface operations {
             };
         };
     };
-    delete_run_api_v1_runs__run_id__delete: {
+    "delete_run_delete_/api/v1/runs/{run_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1726,7 +1781,7 @@ export interface operations {
             };
         };
     };
-    update_run_api_v1_runs__run_id__patch: {
+    "update_run_patch_/api/v1/runs/{run_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1761,7 +1816,7 @@ export interface operations {
             };
         };
     };
-    restore_run_api_v1_runs__run_id__restore_post: {
+    "restore_run_post_/api/v1/runs/{run_id}/restore": {
         parameters: {
             query?: never;
             header?: never;
@@ -1792,7 +1847,7 @@ export interface operations {
             };
         };
     };
-    log_params_api_v1_runs__run_id__params_post: {
+    "log_params_post_/api/v1/runs/{run_id}/params": {
         parameters: {
             query?: never;
             header?: never;
@@ -1827,7 +1882,7 @@ export interface operations {
             };
         };
     };
-    set_tags_api_v1_runs__run_id__tags_post: {
+    "set_tags_post_/api/v1/runs/{run_id}/tags": {
         parameters: {
             query?: never;
             header?: never;
@@ -1862,7 +1917,7 @@ export interface operations {
             };
         };
     };
-    delete_tag_api_v1_runs__run_id__tags__key__delete: {
+    "delete_tag_delete_/api/v1/runs/{run_id}/tags/{key}": {
         parameters: {
             query?: never;
             header?: never;
@@ -1892,7 +1947,7 @@ export interface operations {
             };
         };
     };
-    log_metrics_api_v1_runs__run_id__metrics_post: {
+    "log_metrics_post_/api/v1/runs/{run_id}/metrics": {
         parameters: {
             query?: never;
             header?: never;
@@ -1941,13 +1996,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description Committed (embedded mode). */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["BatchAccepted"];
                 };
             };
             /** @description Durably queued (distributed mode). */
@@ -1977,7 +2032,41 @@ export interface operations {
             };
         };
     };
-    get_metric_history_api_v1_runs__run_id__metrics__key__get: {
+    "get_batch_status_get_/api/v1/runs/{run_id}/batches": {
+        parameters: {
+            query: {
+                batch_id: string[];
+                wait_s?: number;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BatchStatusRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "get_metric_history_get_/api/v1/runs/{run_id}/metrics/{key}": {
         parameters: {
             query?: {
                 max_points?: number | null;
@@ -2027,7 +2116,7 @@ export interface operations {
             };
         };
     };
-    create_experiment_api_2_0_mlflow_experiments_create_post: {
+    "create_experiment_post_/api/2.0/mlflow/experiments/create": {
         parameters: {
             query?: never;
             header?: never;
@@ -2047,7 +2136,7 @@ export interface operations {
             };
         };
     };
-    get_experiment_api_2_0_mlflow_experiments_get_get: {
+    "get_experiment_get_/api/2.0/mlflow/experiments/get": {
         parameters: {
             query?: never;
             header?: never;
@@ -2067,7 +2156,7 @@ export interface operations {
             };
         };
     };
-    get_experiment_by_name_api_2_0_mlflow_experiments_get_by_name_get: {
+    "get_experiment_by_name_get_/api/2.0/mlflow/experiments/get-by-name": {
         parameters: {
             query?: never;
             header?: never;
@@ -2087,7 +2176,7 @@ export interface operations {
             };
         };
     };
-    search_experiments_api_2_0_mlflow_experiments_search_post: {
+    "search_experiments_get_/api/2.0/mlflow/experiments/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -2107,7 +2196,7 @@ export interface operations {
             };
         };
     };
-    search_experiments_api_2_0_mlflow_experiments_search_post: {
+    "search_experiments_post_/api/2.0/mlflow/experiments/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -2127,7 +2216,7 @@ export interface operations {
             };
         };
     };
-    update_experiment_api_2_0_mlflow_experiments_update_post: {
+    "update_experiment_post_/api/2.0/mlflow/experiments/update": {
         parameters: {
             query?: never;
             header?: never;
@@ -2147,7 +2236,7 @@ export interface operations {
             };
         };
     };
-    delete_experiment_api_2_0_mlflow_experiments_delete_post: {
+    "delete_experiment_post_/api/2.0/mlflow/experiments/delete": {
         parameters: {
             query?: never;
             header?: never;
@@ -2167,7 +2256,7 @@ export interface operations {
             };
         };
     };
-    restore_experiment_api_2_0_mlflow_experiments_restore_post: {
+    "restore_experiment_post_/api/2.0/mlflow/experiments/restore": {
         parameters: {
             query?: never;
             header?: never;
@@ -2187,7 +2276,7 @@ export interface operations {
             };
         };
     };
-    set_experiment_tag_api_2_0_mlflow_experiments_set_experiment_tag_post: {
+    "set_experiment_tag_post_/api/2.0/mlflow/experiments/set-experiment-tag": {
         parameters: {
             query?: never;
             header?: never;
@@ -2207,7 +2296,7 @@ export interface operations {
             };
         };
     };
-    delete_experiment_tag_api_2_0_mlflow_experiments_delete_experiment_tag_post: {
+    "delete_experiment_tag_post_/api/2.0/mlflow/experiments/delete-experiment-tag": {
         parameters: {
             query?: never;
             header?: never;
@@ -2227,7 +2316,7 @@ export interface operations {
             };
         };
     };
-    create_run_api_2_0_mlflow_runs_create_post: {
+    "create_run_post_/api/2.0/mlflow/runs/create": {
         parameters: {
             query?: never;
             header?: never;
@@ -2247,7 +2336,7 @@ export interface operations {
             };
         };
     };
-    get_run_api_2_0_mlflow_runs_get_get: {
+    "get_run_get_/api/2.0/mlflow/runs/get": {
         parameters: {
             query?: never;
             header?: never;
@@ -2267,7 +2356,7 @@ export interface operations {
             };
         };
     };
-    update_run_api_2_0_mlflow_runs_update_post: {
+    "update_run_post_/api/2.0/mlflow/runs/update": {
         parameters: {
             query?: never;
             header?: never;
@@ -2287,7 +2376,7 @@ export interface operations {
             };
         };
     };
-    delete_run_api_2_0_mlflow_runs_delete_post: {
+    "delete_run_post_/api/2.0/mlflow/runs/delete": {
         parameters: {
             query?: never;
             header?: never;
@@ -2307,7 +2396,7 @@ export interface operations {
             };
         };
     };
-    restore_run_api_2_0_mlflow_runs_restore_post: {
+    "restore_run_post_/api/2.0/mlflow/runs/restore": {
         parameters: {
             query?: never;
             header?: never;
@@ -2327,7 +2416,7 @@ export interface operations {
             };
         };
     };
-    log_param_api_2_0_mlflow_runs_log_parameter_post: {
+    "log_param_post_/api/2.0/mlflow/runs/log-parameter": {
         parameters: {
             query?: never;
             header?: never;
@@ -2347,7 +2436,7 @@ export interface operations {
             };
         };
     };
-    set_tag_api_2_0_mlflow_runs_set_tag_post: {
+    "set_tag_post_/api/2.0/mlflow/runs/set-tag": {
         parameters: {
             query?: never;
             header?: never;
@@ -2367,7 +2456,7 @@ export interface operations {
             };
         };
     };
-    delete_tag_api_2_0_mlflow_runs_delete_tag_post: {
+    "delete_tag_post_/api/2.0/mlflow/runs/delete-tag": {
         parameters: {
             query?: never;
             header?: never;
@@ -2387,7 +2476,7 @@ export interface operations {
             };
         };
     };
-    log_inputs_api_2_0_mlflow_runs_log_inputs_post: {
+    "log_inputs_post_/api/2.0/mlflow/runs/log-inputs": {
         parameters: {
             query?: never;
             header?: never;
@@ -2407,7 +2496,7 @@ export interface operations {
             };
         };
     };
-    search_runs_api_2_0_mlflow_runs_search_post: {
+    "search_runs_post_/api/2.0/mlflow/runs/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -2427,7 +2516,7 @@ export interface operations {
             };
         };
     };
-    search_logged_models_api_2_0_mlflow_logged_models_search_post: {
+    "search_logged_models_post_/api/2.0/mlflow/logged-models/search": {
         parameters: {
             query?: never;
             header?: never;
@@ -2447,7 +2536,7 @@ export interface operations {
             };
         };
     };
-    log_metric_api_2_0_mlflow_runs_log_metric_post: {
+    "log_metric_post_/api/2.0/mlflow/runs/log-metric": {
         parameters: {
             query?: never;
             header?: never;
@@ -2467,7 +2556,7 @@ export interface operations {
             };
         };
     };
-    log_batch_api_2_0_mlflow_runs_log_batch_post: {
+    "log_batch_post_/api/2.0/mlflow/runs/log-batch": {
         parameters: {
             query?: never;
             header?: never;
@@ -2487,7 +2576,7 @@ export interface operations {
             };
         };
     };
-    get_metric_history_api_2_0_mlflow_metrics_get_history_get: {
+    "get_metric_history_get_/api/2.0/mlflow/metrics/get-history": {
         parameters: {
             query?: never;
             header?: never;
@@ -2507,7 +2596,7 @@ export interface operations {
             };
         };
     };
-    get_metric_history_bulk_interval_api_2_0_mlflow_metrics_get_history_bulk_interval_get: {
+    "get_metric_history_bulk_interval_get_/api/2.0/mlflow/metrics/get-history-bulk-interval": {
         parameters: {
             query?: never;
             header?: never;
@@ -2527,7 +2616,7 @@ export interface operations {
             };
         };
     };
-    download_artifact_api_2_0_mlflow_artifacts_artifacts__artifact_path__get: {
+    "download_artifact_get_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}": {
         parameters: {
             query?: never;
             header?: never;
@@ -2558,7 +2647,7 @@ export interface operations {
             };
         };
     };
-    upload_artifact_api_2_0_mlflow_artifacts_artifacts__artifact_path__put: {
+    "upload_artifact_put_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}": {
         parameters: {
             query?: never;
             header?: never;
@@ -2589,7 +2678,7 @@ export interface operations {
             };
         };
     };
-    delete_artifact_api_2_0_mlflow_artifacts_artifacts__artifact_path__delete: {
+    "delete_artifact_delete_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}": {
         parameters: {
             query?: never;
             header?: never;
@@ -2620,7 +2709,7 @@ export interface operations {
             };
         };
     };
-    list_artifacts_api_2_0_mlflow_artifacts_artifacts_get: {
+    "list_artifacts_get_/api/2.0/mlflow-artifacts/artifacts": {
         parameters: {
             query?: {
                 path?: string;
@@ -2651,7 +2740,7 @@ export interface operations {
             };
         };
     };
-    login_api_v1_auth_login_post: {
+    "login_post_/api/v1/auth/login": {
         parameters: {
             query?: never;
             header?: never;
@@ -2684,7 +2773,7 @@ export interface operations {
             };
         };
     };
-    logout_api_v1_auth_logout_post: {
+    "logout_post_/api/v1/auth/logout": {
         parameters: {
             query?: never;
             header?: never;
@@ -2702,7 +2791,7 @@ export interface operations {
             };
         };
     };
-    me_api_v1_auth_me_get: {
+    "me_get_/api/v1/auth/me": {
         parameters: {
             query?: never;
             header?: never;
@@ -2722,7 +2811,7 @@ export interface operations {
             };
         };
     };
-    list_projects_api_v1_projects_get: {
+    "list_projects_get_/api/v1/projects": {
         parameters: {
             query?: never;
             header?: never;
@@ -2742,7 +2831,7 @@ export interface operations {
             };
         };
     };
-    create_project_api_v1_projects_post: {
+    "create_project_post_/api/v1/projects": {
         parameters: {
             query?: never;
             header?: never;
@@ -2775,7 +2864,7 @@ export interface operations {
             };
         };
     };
-    get_project_api_v1_projects__project_id__get: {
+    "get_project_get_/api/v1/projects/{project_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -2806,7 +2895,7 @@ export interface operations {
             };
         };
     };
-    list_members_api_v1_projects__project_id__members_get: {
+    "list_members_get_/api/v1/projects/{project_id}/members": {
         parameters: {
             query?: never;
             header?: never;
@@ -2837,7 +2926,7 @@ export interface operations {
             };
         };
     };
-    set_member_api_v1_projects__project_id__members__username__put: {
+    "set_member_put_/api/v1/projects/{project_id}/members/{username}": {
         parameters: {
             query?: never;
             header?: never;
@@ -2873,7 +2962,7 @@ export interface operations {
             };
         };
     };
-    remove_member_api_v1_projects__project_id__members__username__delete: {
+    "remove_member_delete_/api/v1/projects/{project_id}/members/{username}": {
         parameters: {
             query?: never;
             header?: never;
@@ -2903,7 +2992,7 @@ export interface operations {
             };
         };
     };
-    list_keys_api_v1_projects__project_id__keys_get: {
+    "list_keys_get_/api/v1/projects/{project_id}/keys": {
         parameters: {
             query?: never;
             header?: never;
@@ -2934,7 +3023,7 @@ export interface operations {
             };
         };
     };
-    create_key_api_v1_projects__project_id__keys_post: {
+    "create_key_post_/api/v1/projects/{project_id}/keys": {
         parameters: {
             query?: never;
             header?: never;
@@ -2969,7 +3058,7 @@ export interface operations {
             };
         };
     };
-    revoke_key_api_v1_projects__project_id__keys__key_id__delete: {
+    "revoke_key_delete_/api/v1/projects/{project_id}/keys/{key_id}": {
         parameters: {
             query?: never;
             header?: never;
@@ -3001,7 +3090,7 @@ export interface operations {
             };
         };
     };
-    get_experiment_dashboard_api_v1_experiments__experiment_id__dashboard_get: {
+    "get_experiment_dashboard_get_/api/v1/experiments/{experiment_id}/dashboard": {
         parameters: {
             query?: {
                 metric?: string | null;
