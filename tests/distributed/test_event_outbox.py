@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.distributed.conftest import api_client, distributed_settings
+from tests.distributed.conftest import WorkerProcess, api_client, distributed_settings
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.event_relay import (
@@ -125,3 +125,21 @@ async def test_unrouted_messages_are_dropped_without_returns(
         await publisher.close()
     returned = [r for r in caplog.records if "return" in r.getMessage().lower()]
     assert returned == []
+
+
+async def test_points_written_by_a_worker_are_published_as_metrics_stored(
+    tmp_path: Path, pg_url: str, amqp_url: str, workers: list[WorkerProcess]
+) -> None:
+    worker = WorkerProcess(pg_url, amqp_url, tmp_path)
+    workers.append(worker)
+    worker.start()
+    settings = distributed_settings(tmp_path, pg_url, amqp_url)
+    async with event_queue(amqp_url, "metrics.#") as queue, api_client(settings) as (_, client):
+        run = (await client.post("/api/v1/experiments/0/runs", json={})).json()
+        body = {"columns": [{"key": "loss", "steps": [0, 1, 2], "values": [3.0, 2.0, 1.0]}]}
+        accepted = await client.post(f"/api/v1/runs/{run['id']}/metrics", json=body)
+        assert accepted.status_code == 202, accepted.text
+        event, _ = await next_event(queue, timeout_s=60)
+    assert (event.type, event.run_id, event.experiment_id) == ("metrics.stored", run["id"], 0)
+    assert event.data["point_count"] == 3
+    assert event.data["latest"]["loss"]["value"] == 1.0

@@ -106,7 +106,11 @@ async def test_mlflow_points_are_refused_when_the_queue_is_full_then_written_liv
             stop = asyncio.Event()
             worker = asyncio.create_task(run_worker(settings, stop))
             try:
-                assert sorted([*await next_steps(events), *await next_steps(events)]) == [0, 1]
+                # Live views get one message per run and write: the worker may write both.
+                steps = await next_steps(events)
+                if len(steps) < 2:
+                    steps += await next_steps(events)
+                assert sorted(steps) == [0, 1]
                 await depth_below(ingestor, QUEUE_BOUND)
                 # One point a request, each written on its own: small chunks to compact.
                 for step in range(2, 10):

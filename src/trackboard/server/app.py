@@ -113,7 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.ingestor = ingestor
         if embedded_writer:
             ingest_loop = build_ingest_loop(
-                settings, queue, database, instruments, app.state.live, ingestor.written
+                settings, queue, database, instruments, ingestor.written
             )
             app.state.ingest_loop = ingest_loop
             background.append(asyncio.create_task(ingest_loop.run(), name="ingest-writer"))

@@ -71,9 +71,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     assert settings.amqp_url
     broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
     messages = EncodedQueue(queue, instruments)
-    ingest_loop = build_ingest_loop(
-        settings, messages, database, instruments, LiveService(broadcast)
-    )
+    ingest_loop = build_ingest_loop(settings, messages, database, instruments)
+    # Points this worker stores reach live views through its `metrics.stored` events.
+    database.events.subscribe("live", LiveService(broadcast).on_events)
     # Events committed here go through the outbox; this relay also publishes what an API
     # instance committed and did not get to publish (it died, or its broker link was down).
     relay = await open_outbox_relay(database, settings.amqp_url)

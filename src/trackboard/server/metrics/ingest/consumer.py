@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Delivery, QueueUnavailableError
-from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.message import IngestMessage, MessageQueue
 from trackboard.server.metrics.ingest.upkeep import BatchIdPruner, Compactor
 from trackboard.server.metrics.ingest.writer import Outcome, write_messages
@@ -45,7 +44,6 @@ class IngestConsumer:
         limits: BatchLimits,
         on_written: Written | None = None,
         compactor: Compactor | None = None,
-        live: LiveService | None = None,
         pruner: BatchIdPruner | None = None,
     ) -> None:
         self.queue = queue
@@ -54,7 +52,6 @@ class IngestConsumer:
         self.limits = limits
         self.on_written = on_written
         self.compactor = compactor
-        self.live = live
         self.pruner = pruner
 
     async def run(self) -> None:
@@ -140,10 +137,3 @@ class IngestConsumer:
             self.on_written(results)
         if self.compactor is not None:
             self.compactor.note_write(results)
-        if self.live is not None:
-            # After the commit and the acks: live views never show an unstored point.
-            for message, outcome in results:
-                if outcome.stored:
-                    await self.live.publish_metrics(
-                        message.run_id, message.experiment_id, message.series
-                    )

@@ -1,7 +1,8 @@
 """The ingest loop, built in one place for both composition roots (the API in embedded mode,
-`trackboard worker` in distributed mode): the consumer that writes batches, publishes live
-events and notes small chunks, the compactor, the batch-id pruner and the start-up sweep;
-and the API's queue of messages, whichever the mode.
+`trackboard worker` in distributed mode): the consumer that writes batches (recording
+`metrics.stored` events, which live views subscribe to) and notes small chunks, the
+compactor, the batch-id pruner and the start-up sweep; and the API's queue of messages,
+whichever the mode.
 """
 
 import asyncio
@@ -11,7 +12,6 @@ from dataclasses import dataclass
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import LocalQueue, RabbitQueue
 from trackboard.server.config import Settings
-from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.consumer import BatchLimits, IngestConsumer, Written
 from trackboard.server.metrics.ingest.message import EncodedQueue, IngestMessage, MessageQueue
 from trackboard.server.metrics.ingest.upkeep import (
@@ -61,7 +61,6 @@ def build_ingest_loop(
     queue: MessageQueue,
     database: Database,
     instruments: Instruments,
-    live: LiveService,
     on_written: Written | None = None,
 ) -> IngestLoop:
     """The loop for `queue`. `on_written` answers requests waiting for their batch's commit
@@ -80,7 +79,6 @@ def build_ingest_loop(
         limits,
         on_written,
         compactor=compactor,
-        live=live,
         pruner=pruner,
     )
     return IngestLoop(consumer, compactor)

@@ -24,6 +24,7 @@ from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import encode_chunk
 from trackboard.server.metrics.downsample import overview
 from trackboard.server.metrics.ingest.message import IngestMessage, PoisonMessageError
+from trackboard.server.metrics.ingest.stored_events import record_stored
 from trackboard.server.metrics.points import Points
 
 log = logging.getLogger(__name__)
@@ -152,6 +153,8 @@ async def apply_messages(session: AsyncSession, messages: Sequence[IngestMessage
     chunks, summaries = merge_rows(fresh)
     await repository.copy_metric_chunks(session, chunks)
     await repository.upsert_metric_summaries(session, summaries)
+    # Sent after the commit: live views and consumers never hear of an unstored point.
+    await record_stored(session, fresh)
     return stored
 
 

@@ -1,0 +1,70 @@
+"""`metrics.stored` events: what a write transaction added to each run's series.
+
+Recorded by the writer in the transaction that stores the points (so through the outbox in
+the distributed mode), one event per run and transaction however many batches it merged:
+the keys, the number of points and the latest point of each key (by step, then time; what
+the run's summary calls its value). The points themselves ride in `Event.local` for the
+live fan-out of the writing process and are never published.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.events import Event, record
+from trackboard.server.experiments import service as experiments
+from trackboard.server.metrics.ingest.message import IngestMessage
+from trackboard.server.metrics.points import Points, Series
+from trackboard.server.metrics.values import render_value
+
+
+def latest_point(points: Points) -> dict[str, Any]:
+    last = int(np.lexsort((points.timestamps, points.steps))[-1])
+    return {
+        "step": int(points.steps[last]),
+        "value": render_value(float(points.values[last])),
+        "timestamp": int(points.timestamps[last]),
+    }
+
+
+def merge_series(messages: Sequence[IngestMessage]) -> Series:
+    parts: dict[str, list[Points]] = defaultdict(list)
+    for message in messages:
+        for key, points in message.series.items():
+            if len(points):
+                parts[key].append(points)
+    return {key: Points.concat(pieces) for key, pieces in parts.items()}
+
+
+async def record_stored(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
+    """Record one `metrics.stored` per run for the messages stored in this transaction."""
+    by_run: dict[str, list[IngestMessage]] = defaultdict(list)
+    for message in messages:
+        by_run[message.run_id].append(message)
+    projects: dict[int, int | None] = {}
+    for run_id, stored in by_run.items():
+        series = merge_series(stored)
+        if not series:
+            continue
+        experiment_id = stored[0].experiment_id
+        if experiment_id not in projects:
+            projects[experiment_id] = await experiments.project_of(session, experiment_id)
+        data = {
+            "keys": sorted(series),
+            "point_count": sum(len(points) for points in series.values()),
+            "latest": {key: latest_point(points) for key, points in series.items()},
+        }
+        record(
+            session,
+            Event(
+                "metrics.stored",
+                data,
+                project_id=projects[experiment_id],
+                experiment_id=experiment_id,
+                run_id=run_id,
+                local=series,
+            ),
+        )
