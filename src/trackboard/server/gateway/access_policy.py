@@ -28,11 +28,6 @@ class Access(Enum):
 @dataclass(frozen=True)
 class Decision:
     access: Access
-    # Metric ingestion: counted against the ingest budget, and not a cache invalidation
-    # (metric figures are eventually consistent: queued ingest, 30 s dashboard TTL).
-    ingest: bool = False
-    # Creates or changes experiments themselves: the experiment list is invalidated.
-    changes_experiments: bool = False
     # May name no experiment, run or project: a list filtered to the caller's projects, or
     # a creation in the caller's project. Any other READ/WRITE/OWNER request that names
     # nothing the gateway can check is refused, so a route whose targets the gateway does
@@ -44,7 +39,6 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MLFLOW_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")
 # POST endpoints of MLflow's API that only read.
 MLFLOW_READ_POSTS = re.compile(r"/(search|get-history-bulk-interval|get-history-bulk|get)$")
-MLFLOW_INGEST = re.compile(r"/runs/(log-metric|log-batch)$")
 # MLflow endpoints that may name nothing (lists filtered by project, creations), and the
 # catch-all that answers unknown endpoints with ENDPOINT_NOT_FOUND.
 MLFLOW_UNSCOPED = re.compile(
@@ -80,21 +74,13 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("GET", "/api/v1/projects/{project_id}/keys"): Decision(Access.OWNER),
     ("POST", "/api/v1/projects/{project_id}/keys"): Decision(Access.OWNER),
     ("DELETE", "/api/v1/projects/{project_id}/keys/{key_id}"): Decision(Access.OWNER),
-    ("POST", "/api/v1/experiments"): Decision(
-        Access.WRITE, changes_experiments=True, unscoped=True
-    ),
+    ("POST", "/api/v1/experiments"): Decision(Access.WRITE, unscoped=True),
     ("GET", "/api/v1/experiments"): Decision(Access.AUTHENTICATED),
     ("GET", "/api/v1/experiments/by-name/{name}"): Decision(Access.READ),
     ("GET", "/api/v1/experiments/{experiment_id}"): Decision(Access.READ),
-    ("PATCH", "/api/v1/experiments/{experiment_id}"): Decision(
-        Access.WRITE, changes_experiments=True
-    ),
-    ("DELETE", "/api/v1/experiments/{experiment_id}"): Decision(
-        Access.WRITE, changes_experiments=True
-    ),
-    ("POST", "/api/v1/experiments/{experiment_id}/restore"): Decision(
-        Access.WRITE, changes_experiments=True
-    ),
+    ("PATCH", "/api/v1/experiments/{experiment_id}"): Decision(Access.WRITE),
+    ("DELETE", "/api/v1/experiments/{experiment_id}"): Decision(Access.WRITE),
+    ("POST", "/api/v1/experiments/{experiment_id}/restore"): Decision(Access.WRITE),
     ("GET", "/api/v1/experiments/{experiment_id}/dashboard"): Decision(Access.READ),
     ("POST", "/api/v1/experiments/{experiment_id}/runs"): Decision(Access.WRITE),
     ("POST", "/api/v1/runs/search"): Decision(Access.READ),
@@ -105,7 +91,7 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("POST", "/api/v1/runs/{run_id}/params"): Decision(Access.WRITE),
     ("POST", "/api/v1/runs/{run_id}/tags"): Decision(Access.WRITE),
     ("DELETE", "/api/v1/runs/{run_id}/tags/{key}"): Decision(Access.WRITE),
-    ("POST", "/api/v1/runs/{run_id}/metrics"): Decision(Access.WRITE, ingest=True),
+    ("POST", "/api/v1/runs/{run_id}/metrics"): Decision(Access.WRITE),
     ("GET", "/api/v1/runs/{run_id}/metrics/{key}"): Decision(Access.READ),
     ("GET", "/api/v1/runs/{run_id}/batches"): Decision(Access.READ),
 }
@@ -136,12 +122,7 @@ def decide(method: str, template: str) -> Decision | None:
         unscoped = bool(MLFLOW_UNSCOPED.search(template))
         if method in READ_METHODS or MLFLOW_READ_POSTS.search(template):
             return Decision(Access.READ, unscoped=unscoped)
-        return Decision(
-            Access.WRITE,
-            ingest=bool(MLFLOW_INGEST.search(template)),
-            changes_experiments="/experiments/" in template,
-            unscoped=unscoped,
-        )
+        return Decision(Access.WRITE, unscoped=unscoped)
     if method == "HEAD":
         method = "GET"
     return V1_ROUTES.get((method, template))

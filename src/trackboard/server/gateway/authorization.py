@@ -3,9 +3,8 @@
 It looks up the route's decision (`access_policy`), resolves the experiments, runs and
 projects the request names to their projects, and checks the caller's role there.
 Something in a project the caller is not in answers 404 exactly like something that
-does not exist, so ids do not leak; a viewer who tries to write gets 403. It also notes
-which cached reads a write makes stale, for the gateway middleware to invalidate once
-the write has committed.
+does not exist, so ids do not leak; a viewer who tries to write gets 403. (Which cached
+reads a write makes stale follows from the events it records: `cache_invalidation`.)
 """
 
 import contextlib
@@ -159,12 +158,11 @@ async def authorize(connection: HTTPConnection) -> None:
     if enforce and scoped and targets.empty:
         raise InvalidParameter("the request names no experiment, run or project")
     writes = decision.access in (Access.WRITE, Access.OWNER)
-    invalidates = writes and not decision.ingest
-    if not enforce and not invalidates:
+    if not enforce and not writes:
         return
-    resolved = await resolve(gateway.database, gateway.reads.cache, targets)
     state = connection.scope.setdefault("state", {})
     if enforce:
+        resolved = await resolve(gateway.database, gateway.reads.cache, targets)
         enforce_roles(principal, decision, targets, resolved)
     if writes and targets.empty:
         project = creation_project(principal, targets) if gateway.auth else None
@@ -173,11 +171,6 @@ async def authorize(connection: HTTPConnection) -> None:
                 raise PermissionDeniedError("only a project owner can do this")
             check_role(principal, project, Role.EDITOR, hidden_or_missing("project", project))
         state["project_id"] = project
-    if invalidates:
-        scopes = [f"experiment:{e}" for e in sorted(resolved.experiments)]
-        if decision.changes_experiments:
-            scopes.append("experiments")
-        state["invalidate"] = scopes
 
 
 def enforce_roles(

@@ -1,7 +1,6 @@
 """What routes may ask of the gateway: the caller, the projects it sees, the read cache."""
 
-from collections.abc import Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
@@ -41,13 +40,6 @@ async def target_project(connection: HTTPConnection) -> int | None:
     """The project a create goes to, as authorization decided it (None with auth off)."""
     project = connection.scope.get("state", {}).get("project_id")
     return project if isinstance(project, int) else None
-
-
-def after_commit(connection: HTTPConnection, work: Coroutine[Any, Any, None]) -> None:
-    """Run `work` once the request's transaction has committed, before its response starts
-    (and not at all if the request fails)."""
-    state = connection.scope.setdefault("state", {})
-    state.setdefault("after_commit", []).append(work)
 
 
 async def read_cache(connection: HTTPConnection) -> ReadThroughCache:

@@ -1,18 +1,16 @@
-"""The gateway in front of every request: who is calling, how fast, and cache invalidation.
+"""The gateway in front of every request: who is calling and how fast.
 
 In order: the client address (X-Forwarded-For only from trusted proxies), credentials
 (a bad Authorization header is a 401 at once, a 429 once failures locked the account
 or address, see `password_gate`; an unknown session cookie just means anonymous), CSRF
 for cookie-authenticated writes, the caller's token bucket (429 with Retry-After and
 RateLimit-*), then the app; route access is decided after routing by
-`authorization.authorize`. When a write succeeds, the cached reads it made stale get new
-version tokens before its response starts, i.e. after its transaction committed.
+`authorization.authorize`. Cached reads a write made stale are invalidated by an event
+subscriber after its commit (`cache_invalidation`), not here.
 """
 
 import hmac
-import logging
-from collections.abc import Coroutine, Sequence
-from typing import Any
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
@@ -28,8 +26,6 @@ from trackboard.server.gateway.principal import ANONYMOUS, OPEN_PRINCIPAL, Princ
 from trackboard.server.gateway.rate_limit import Verdict
 from trackboard.server.gateway.sessions import CSRF_HEADER, SESSION_COOKIE
 from trackboard.server.gateway.wiring import Gateway
-
-logger = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOGIN_PATH = "/api/v1/auth/login"
@@ -77,11 +73,7 @@ class GatewayMiddleware:
         except DeniedError as denied:
             await self.deny(scope, send, denied)
             return
-        try:
-            await self.app(scope, receive, self.finishing(gateway, scope, send, verdict))
-        finally:
-            for work in state.pop("after_commit", []):
-                work.close()  # the request failed before its response: nothing committed
+        await self.app(scope, receive, self.finishing(send, verdict))
 
     async def authenticate(
         self, gateway: Gateway, scope: Scope, headers: Headers, address: str
@@ -157,40 +149,17 @@ class GatewayMiddleware:
             )
         return verdict
 
-    def finishing(
-        self, gateway: Gateway, scope: Scope, send: Send, verdict: Verdict | None
-    ) -> Send:
-        async def send_after_invalidating(message: Message) -> None:
+    def finishing(self, send: Send, verdict: Verdict | None) -> Send:
+        """Adds the rate-limit headers to the response."""
+        if verdict is None:
+            return send
+
+        async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
-                state = scope.get("state", {})
-                pending = state.pop("after_commit", [])
-                if message["status"] < 400:
-                    scopes = state.get("invalidate")
-                    if scopes:
-                        await self.invalidate(gateway, scopes)
-                    for work in pending:
-                        await self.run_after_commit(work)
-                else:
-                    for work in pending:
-                        work.close()
-                if verdict is not None:
-                    message.setdefault("headers", []).extend(verdict.headers())
+                message.setdefault("headers", []).extend(verdict.headers())
             await send(message)
 
-        return send_after_invalidating
-
-    async def invalidate(self, gateway: Gateway, scopes: list[str]) -> None:
-        try:
-            await gateway.reads.invalidate(scopes)
-        except CacheUnavailableError:
-            # Reads bypass an unreachable cache, so nothing stale is served meanwhile.
-            logger.warning("cache unavailable: could not invalidate %s", scopes)
-
-    async def run_after_commit(self, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        except CacheUnavailableError:
-            logger.warning("cache unavailable: after-commit work skipped", exc_info=True)
+        return send_with_limits
 
     async def deny(self, scope: Scope, send: Send, denied: DeniedError) -> None:
         await send_json_error(
