@@ -77,6 +77,30 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     redis_key_prefix: str = "trackboard:"
 
+    # Domain events and notifications (docs/notifications.md). The dashboard's address as
+    # users reach it, for links in notifications; unset: http://<host>:<port>.
+    public_url: str | None = None
+    events_exchange_name: str = "trackboard.events"
+    event_relay_poll_interval_s: float = Field(default=2.0, gt=0)
+    event_outbox_retention_s: float = Field(default=24 * 3600.0, gt=0)
+    # The embedded server runs the notifier in-process; the distributed mode runs
+    # `trackboard notifier` processes (any number) on this queue.
+    notifier_in_process: bool | None = None
+    notifier_queue_name: str = "trackboard.notifier"
+    # A delivery that keeps failing with a retryable error is given up after this long.
+    notify_max_age_s: float = Field(default=24 * 3600.0, gt=0)
+    notify_send_timeout_s: float = Field(default=10.0, gt=0)
+    # How often RUNNING runs are checked for `run.stalled` rules.
+    notify_stalled_check_s: float = Field(default=60.0, gt=0)
+    # Webhook and Slack targets must be https:// on public addresses unless these allow
+    # http:// or private, loopback and link-local addresses (tests, closed networks).
+    notify_allow_http: bool = False
+    notify_allow_private_targets: bool = False
+    # smtp://user:pass@host:25 (STARTTLS when offered), smtps://...:465 (TLS from the start),
+    # or smtp+starttls://... (STARTTLS required).
+    smtp_url: str | None = None
+    smtp_from: str = "trackboard@localhost"
+
     @field_validator("trusted_proxies", "allowed_hosts", "replica_urls", mode="before")
     @classmethod
     def split_list(cls, value: object) -> object:
@@ -106,3 +130,16 @@ class Settings(BaseSettings):
         if self.apply_migrations_on_start is not None:
             return self.apply_migrations_on_start
         return self.is_embedded
+
+    def runs_notifier_in_process(self) -> bool:
+        """The embedded server notifies in-process; with a broker, notifier processes do."""
+        if self.notifier_in_process is not None:
+            return self.notifier_in_process
+        return self.amqp_url is None
+
+    def dashboard_url(self) -> str:
+        """The dashboard's base address for links, without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::", "::1") else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,1 @@
+"""Notifications: rules that turn domain events into webhook, Slack and e-mail messages."""
