@@ -5,6 +5,7 @@ from trackboard.server.models.base import Base
 from trackboard.server.models.events import EventOutbox
 from trackboard.server.models.experiments import Experiment, ExperimentTag
 from trackboard.server.models.metrics import AppliedBatch, MetricChunk, MetricSummary
+from trackboard.server.models.notifications import NotificationDelivery, NotificationRule
 from trackboard.server.models.runs import Run, RunFields, RunParam, RunTag
 
 __all__ = [
@@ -16,6 +17,8 @@ __all__ = [
     "ExperimentTag",
     "MetricChunk",
     "MetricSummary",
+    "NotificationDelivery",
+    "NotificationRule",
     "Project",
     "ProjectMember",
     "Run",
