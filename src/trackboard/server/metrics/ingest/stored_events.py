@@ -2,9 +2,11 @@
 
 Recorded by the writer in the transaction that stores the points (so through the outbox in
 the distributed mode), one event per run and transaction however many batches it merged:
-the keys, the number of points and the latest point of each key (by step, then time; what
-the run's summary calls its value). The points themselves ride in `Event.local` for the
-live fan-out of the writing process and are never published.
+the keys, the number of points, the latest point of each key (by step, then time; what
+the run's summary calls its value) and per-key statistics for the notifier's metric
+triggers (`stats`: the finite extremes with their steps, the count of NaN/inf values and
+the step of the first, the latest point). The points themselves ride in `Event.local`
+for the live fan-out of the writing process and are never published.
 """
 
 from collections import defaultdict
@@ -28,6 +30,31 @@ def latest_point(points: Points) -> dict[str, Any]:
         "value": render_value(float(points.values[last])),
         "timestamp": int(points.timestamps[last]),
     }
+
+
+def point_stats(points: Points) -> dict[str, Any]:
+    finite = np.isfinite(points.values)
+    stats: dict[str, Any] = {
+        "min": None,
+        "min_step": None,
+        "max": None,
+        "max_step": None,
+        "nonfinite": int(len(points) - int(finite.sum())),
+        "nonfinite_step": None,
+        "latest": latest_point(points),
+    }
+    if finite.any():
+        values = np.where(finite, points.values, np.nan)
+        low, high = int(np.nanargmin(values)), int(np.nanargmax(values))
+        stats.update(
+            min=float(points.values[low]),
+            min_step=int(points.steps[low]),
+            max=float(points.values[high]),
+            max_step=int(points.steps[high]),
+        )
+    if stats["nonfinite"]:
+        stats["nonfinite_step"] = int(points.steps[~finite].min())
+    return stats
 
 
 def merge_series(messages: Sequence[IngestMessage]) -> Series:
@@ -56,6 +83,7 @@ async def record_stored(session: AsyncSession, messages: Sequence[IngestMessage]
             "keys": sorted(series),
             "point_count": sum(len(points) for points in series.values()),
             "latest": {key: latest_point(points) for key, points in series.items()},
+            "stats": {key: point_stats(points) for key, points in series.items()},
         }
         record(
             session,
