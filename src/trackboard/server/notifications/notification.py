@@ -66,9 +66,11 @@ Target = WebhookTarget | SlackTarget | EmailTarget
 
 
 class SendError(Exception):
-    """A send failed; `retryable` says whether trying again later may succeed."""
+    """A send failed; `retryable` says whether trying again later may succeed, and
+    `retry_after_s`, when the target said so (HTTP `Retry-After`), how long to wait first."""
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    def __init__(self, reason: str, *, retryable: bool, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.retry_after_s = retry_after_s
