@@ -16,7 +16,13 @@ from trackboard.server.backends.broadcast import open_broadcast
 from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.event_relay import OutboxRelay, open_outbox_relay
+from trackboard.server.backends.event_relay import (
+    EventPublisher,
+    HandlerEventPublisher,
+    OutboxRelay,
+    RabbitEventPublisher,
+    attach_outbox_relay,
+)
 from trackboard.server.cache_invalidation import CacheInvalidation
 from trackboard.server.config import Settings
 from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
@@ -38,6 +44,13 @@ from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
 from trackboard.server.mlflow_compat.routes import router as mlflow_router
+from trackboard.server.notifications.routes import router as notifications_router
+from trackboard.server.notifications.senders import Senders
+from trackboard.server.notifier import (
+    build_notification_engine,
+    consume_events,
+    open_notifier_queue,
+)
 from trackboard.server.observability.cache_stats import CacheStatsCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
@@ -93,9 +106,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         credentials = CredentialForgetting(app.state.gateway.authenticator)
         database.events.subscribe("credentials", credentials.on_events)
         database.events.subscribe("live", app.state.live.on_events)
-        relay: OutboxRelay | None = None
+        # Notifications: rules' test sends use the senders in every mode; the embedded
+        # server (or one told to) also runs the notifier, fed by the outbox relay without
+        # a broker, or by its own consumer of the notifier queue with one.
+        senders = Senders.from_settings(settings)
+        app.state.senders = senders
+        notifier = None
+        publisher: EventPublisher | None = None
+        notifier_queue = None
+        if settings.runs_notifier_in_process():
+            notifier = build_notification_engine(settings, database, senders, instruments.registry)
+            app.state.notifier = notifier
+            background.append(asyncio.create_task(notifier.run(), name="notifier"))
+            if settings.amqp_url:
+                notifier_queue = await open_notifier_queue(settings)
+                background.append(
+                    asyncio.create_task(
+                        consume_events(notifier_queue, notifier), name="notifier-queue"
+                    )
+                )
+            else:
+                publisher = HandlerEventPublisher(notifier.handle)
         if settings.amqp_url:
-            relay = await open_outbox_relay(database, settings.amqp_url)
+            publisher = await RabbitEventPublisher.connect(
+                settings.amqp_url, settings.events_exchange_name
+            )
+        relay: OutboxRelay | None = None
+        if publisher is not None:
+            relay = attach_outbox_relay(
+                database,
+                publisher,
+                poll_interval_s=settings.event_relay_poll_interval_s,
+                retention_s=settings.event_outbox_retention_s,
+            )
             background.append(asyncio.create_task(relay.run(), name="event-relay"))
         # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
         # writer, which answers each request after its commit.
@@ -135,6 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await broadcast.close()
             if relay is not None:
                 await relay.close()
+            if notifier_queue is not None:
+                await notifier_queue.close()
+            await senders.aclose()
             await database.dispose()
 
     app = FastAPI(
@@ -161,7 +207,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router)
     app.include_router(mlflow_router)
     app.include_router(artifacts_router)
-    for router in (session_router, accounts_router, dashboard_stats_router):
+    for router in (session_router, accounts_router, dashboard_stats_router, notifications_router):
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)
     # Innermost, behind the gateway: a cookie write without its CSRF token stays a 403.

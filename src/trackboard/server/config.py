@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     ingest_batch_id_retention_days: float = Field(default=30.0, gt=0)
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9105
+    # Where `trackboard notifier` serves /metrics (0: nowhere); the host is the worker's.
+    notifier_metrics_port: int = 9106
 
     # Gateway (docs/security.md): proxies whose X-Forwarded-For is believed (IPs or CIDRs,
     # comma-separated), rate limits (on with auth unless set), sessions, key prefix in Redis.

@@ -12,7 +12,7 @@ import signal
 
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.event_relay import open_outbox_relay
+from trackboard.server.backends.event_relay import RabbitEventPublisher, attach_outbox_relay
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
@@ -76,7 +76,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     database.events.subscribe("live", LiveService(broadcast).on_events)
     # Events committed here go through the outbox; this relay also publishes what an API
     # instance committed and did not get to publish (it died, or its broker link was down).
-    relay = await open_outbox_relay(database, settings.amqp_url)
+    publisher = await RabbitEventPublisher.connect(settings.amqp_url, settings.events_exchange_name)
+    relay = attach_outbox_relay(
+        database,
+        publisher,
+        poll_interval_s=settings.event_relay_poll_interval_s,
+        retention_s=settings.event_outbox_retention_s,
+    )
     tasks = [
         asyncio.create_task(ingest_loop.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),

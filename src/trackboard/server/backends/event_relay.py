@@ -16,18 +16,24 @@ in commit order but two relays may interleave: consumers must not rely on global
 The live fan-out (`backends.broadcast`, exchange `trackboard.live`) stays a separate,
 transient exchange: it carries browser-sized messages per run and experiment topic, at
 most once, while this exchange carries durable domain events.
+
+The embedded server has no broker: its relay hands the events to the in-process notifier
+(`HandlerEventPublisher`) and marks them sent once the notifier has recorded what they
+owe, so the outbox gives the embedded notifier the same no-loss guarantee.
 """
 
 import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import Database
+from trackboard.server.events import Event
 from trackboard.server.models import EventOutbox
 
 log = logging.getLogger(__name__)
@@ -107,21 +113,47 @@ class RabbitEventPublisher:
         await self._connection.close()
 
 
+class HandlerEventPublisher:
+    """Hands events to an in-process handler (the embedded notifier); "confirmed" when the
+    handler returns, so a handler that fails leaves them unsent, to be relayed again."""
+
+    def __init__(self, handler: Callable[[Sequence[Event]], Awaitable[None]]) -> None:
+        self._handler = handler
+
+    async def publish(self, messages: Sequence[tuple[str, str, bytes]]) -> None:
+        try:
+            await self._handler([Event.from_json(body) for _, _, body in messages])
+        except Exception as error:
+            raise EventsUnavailableError(f"events not handled: {error!r}") from error
+
+    async def close(self) -> None:
+        return None
+
+
 async def declare_event_queue(
     channel: Any, queue_name: str, routing_keys: Sequence[str], exchange_name: str = EVENTS_EXCHANGE
 ) -> Any:
     """A durable quorum queue bound to `routing_keys` (topic patterns such as `run.*`)."""
+    queue = await channel.declare_queue(
+        queue_name, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await bind_event_queue(channel, queue_name, routing_keys, exchange_name)
+    return queue
+
+
+async def bind_event_queue(
+    channel: Any, queue_name: str, routing_keys: Sequence[str], exchange_name: str = EVENTS_EXCHANGE
+) -> None:
+    """Bind an existing queue to `routing_keys` of the events exchange (declared if new).
+    Bindings of a durable queue outlive the connection that made them."""
     import aio_pika
 
     exchange = await channel.declare_exchange(
         exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
     )
-    queue = await channel.declare_queue(
-        queue_name, durable=True, arguments={"x-queue-type": "quorum"}
-    )
+    queue = await channel.declare_queue(queue_name, passive=True)
     for key in routing_keys:
         await queue.bind(exchange, routing_key=key)
-    return queue
 
 
 class OutboxRelay:
@@ -148,31 +180,57 @@ class OutboxRelay:
         """A transaction just committed outbox rows: relay them now, not at the next poll."""
         self._wake.set()
 
+    async def _unsent(
+        self, session: AsyncSession, *, lock: bool
+    ) -> list[tuple[int, str, str, str]]:
+        query = (
+            select(EventOutbox.id, EventOutbox.event_id, EventOutbox.type, EventOutbox.body)
+            .where(EventOutbox.sent_at.is_(None))
+            .order_by(EventOutbox.id)
+            .limit(self.batch_size)
+        )
+        if lock:
+            query = query.with_for_update(skip_locked=True)
+        return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
+
+    async def _publish(self, rows: Sequence[tuple[int, str, str, str]]) -> None:
+        await self.publisher.publish(
+            [(event_id, event_type, body.encode()) for _, event_id, event_type, body in rows]
+        )
+
+    @staticmethod
+    async def _mark_sent(session: AsyncSession, ids: list[int]) -> None:
+        await session.execute(
+            update(EventOutbox)
+            .where(EventOutbox.id.in_(ids))
+            .values(sent_at=time.time_ns() // 1_000_000)
+        )
+
     async def relay_once(self) -> int:
         """Publish one batch of unsent rows and mark them sent; the number published."""
+        if self.database.is_sqlite:
+            # One writer at a time: holding the write lock while publishing would block the
+            # embedded notifier's own write. SQLite means one process, so one relay, and
+            # nothing to lock the rows against.
+            async with self.database.transaction(write=False) as session:
+                rows = await self._unsent(session, lock=False)
+            if rows:
+                await self._publish(rows)
+                async with self.database.transaction() as session:
+                    await self._mark_sent(session, [row[0] for row in rows])
+            return len(rows)
         async with self.database.transaction() as session:
-            rows = (
-                await session.execute(
-                    select(EventOutbox.id, EventOutbox.event_id, EventOutbox.type, EventOutbox.body)
-                    .where(EventOutbox.sent_at.is_(None))
-                    .order_by(EventOutbox.id)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
-            if not rows:
-                return 0
-            await self.publisher.publish(
-                [(event_id, event_type, body.encode()) for _, event_id, event_type, body in rows]
-            )
-            ids = [row_id for row_id, *_ in rows]
-            await session.execute(
-                update(EventOutbox)
-                .where(EventOutbox.id.in_(ids))
-                .values(sent_at=time.time_ns() // 1_000_000)
-            )
-            log.debug("relayed events %d..%d", ids[0], ids[-1])
+            rows = await self._unsent(session, lock=True)
+            if rows:
+                await self._publish(rows)
+                await self._mark_sent(session, [row[0] for row in rows])
         return len(rows)
+
+    async def backlog(self) -> int:
+        """Committed events not yet published."""
+        async with self.database.transaction(write=False) as session:
+            query = select(func.count()).where(EventOutbox.sent_at.is_(None))
+            return int(await session.scalar(query) or 0)
 
     async def prune(self) -> int:
         cutoff = int((time.time() - self.retention_s) * 1000)
@@ -205,10 +263,17 @@ class OutboxRelay:
                 await asyncio.sleep(self.poll_interval_s)
 
 
-async def open_outbox_relay(database: Database, amqp_url: str) -> OutboxRelay:
+def attach_outbox_relay(
+    database: Database,
+    publisher: EventPublisher,
+    *,
+    poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
+    retention_s: float = DEFAULT_RETENTION_S,
+) -> OutboxRelay:
     """Turn the outbox on for `database` and return its relay (to be `run()`, then closed)."""
-    publisher = await RabbitEventPublisher.connect(amqp_url)
-    relay = OutboxRelay(database, publisher)
+    relay = OutboxRelay(
+        database, publisher, poll_interval_s=poll_interval_s, retention_s=retention_s
+    )
     database.events.outbox = True
     database.events.on_outbox_written = relay.nudge
     return relay

@@ -36,7 +36,14 @@ class Decision:
 
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-MLFLOW_PREFIXES = ("/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/mlflow-artifacts/")
+MLFLOW_PREFIXES = (
+    "/api/2.0/mlflow/",
+    "/ajax-api/2.0/mlflow/",
+    "/api/2.0/mlflow-artifacts/",
+    # MLflow 3's endpoints, all answered ENDPOINT_NOT_FOUND by the catch-all.
+    "/api/3.0/mlflow/",
+    "/ajax-api/3.0/mlflow/",
+)
 # POST endpoints of MLflow's API that only read.
 MLFLOW_READ_POSTS = re.compile(r"/(search|get-history-bulk-interval|get-history-bulk|get)$")
 # MLflow endpoints that may name nothing (lists filtered by project, creations), and the
@@ -94,6 +101,17 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("POST", "/api/v1/runs/{run_id}/metrics"): Decision(Access.WRITE),
     ("GET", "/api/v1/runs/{run_id}/metrics/{key}"): Decision(Access.READ),
     ("GET", "/api/v1/runs/{run_id}/batches"): Decision(Access.READ),
+    ("POST", "/api/v1/runs/{run_id}/alerts"): Decision(Access.WRITE),
+    # Notification rules belong to a project: viewers read them, editors manage them. A
+    # rule id is resolved to its project like an experiment id; a new rule goes to the
+    # project of its experiments, or to the caller's project when it names none.
+    ("GET", "/api/v1/notification-rules"): Decision(Access.AUTHENTICATED),
+    ("POST", "/api/v1/notification-rules"): Decision(Access.WRITE, unscoped=True),
+    ("GET", "/api/v1/notification-rules/{rule_id}"): Decision(Access.READ),
+    ("PATCH", "/api/v1/notification-rules/{rule_id}"): Decision(Access.WRITE),
+    ("DELETE", "/api/v1/notification-rules/{rule_id}"): Decision(Access.WRITE),
+    ("POST", "/api/v1/notification-rules/{rule_id}/test"): Decision(Access.WRITE),
+    ("GET", "/api/v1/notification-rules/{rule_id}/deliveries"): Decision(Access.READ),
 }
 
 

@@ -22,6 +22,7 @@ from trackboard.server.gateway.access_policy import Access, Decision, decide
 from trackboard.server.gateway.denials import PermissionDeniedError, UnauthenticatedError
 from trackboard.server.gateway.principal import ANONYMOUS, OPEN_PRINCIPAL, Principal
 from trackboard.server.gateway.request_targets import Targets, find_targets
+from trackboard.server.notifications import service as notifications
 
 NEEDED_ROLE = {Access.READ: Role.VIEWER, Access.WRITE: Role.EDITOR, Access.OWNER: Role.OWNER}
 # Which project owns an experiment, and which experiment a run is in, never change.
@@ -36,6 +37,8 @@ class Resolved:
     experiments: dict[int, int | None]
     runs: dict[str, int]
     named: dict[str, list[int | None]]
+    # Notification rule id → its project (None: none), for every named rule that exists.
+    rules: dict[int, int | None]
 
 
 async def _cached_ints(cache: Cache, keys: list[str]) -> list[int | None]:
@@ -88,7 +91,10 @@ async def resolve(database: Database, cache: Cache, targets: Targets) -> Resolve
             found_named = await accounts.experiments_named(session, name)
             named[name] = [owner for _, owner in found_named]
             experiments.update(found_named)
-    return Resolved(experiments, runs, named)
+        rules: dict[int, int | None] = {}
+        if targets.notification_rule_ids:
+            rules = await notifications.rule_projects(session, targets.notification_rule_ids)
+    return Resolved(experiments, runs, named, rules)
 
 
 def hidden_or_missing(kind: str, ident: object) -> NotFound:
@@ -191,6 +197,11 @@ def enforce_roles(
         if run_id not in resolved.runs:
             raise hidden
         check_role(principal, resolved.experiments.get(resolved.runs[run_id]), needed, hidden)
+    for rule_id in sorted(targets.notification_rule_ids):
+        hidden = hidden_or_missing("notification rule", rule_id)
+        if rule_id not in resolved.rules:
+            raise hidden
+        check_role(principal, resolved.rules[rule_id], needed, hidden)
     for name in sorted(targets.experiment_names):
         # A name may be held by several experiments (deleted ones keep theirs) and the
         # by-name routes pick one by their own rule: the caller must be allowed to read

@@ -19,7 +19,16 @@ EXPERIMENT_LIST_FIELDS = ("experiment_ids",)
 RUN_FIELDS = ("run_id", "run_uuid", "run_ids")
 # v1 routes whose targets are in the JSON body.
 ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/"
-V1_BODY_ROUTES = frozenset({"/api/v1/runs/search", "/api/v1/experiments"})
+V1_BODY_ROUTES = frozenset(
+    {
+        "/api/v1/runs/search",
+        "/api/v1/experiments",
+        "/api/v1/notification-rules",
+        "/api/v1/notification-rules/{rule_id}",
+    }
+)
+# Creations whose body may say which project they go to (`project_id`).
+V1_CREATIONS = frozenset({"/api/v1/experiments", "/api/v1/notification-rules"})
 
 
 @dataclass
@@ -30,6 +39,7 @@ class Targets:
     run_ids: set[str] = field(default_factory=set)
     project_ids: set[int] = field(default_factory=set)
     experiment_names: set[str] = field(default_factory=set)
+    notification_rule_ids: set[int] = field(default_factory=set)
     # Where a create should go (the v1 `project_id` body field).
     project_hint: int | None = None
     # An artifact request that names no experiment and run (e.g. a listing of the root).
@@ -37,7 +47,13 @@ class Targets:
 
     @property
     def empty(self) -> bool:
-        named = self.experiment_ids or self.run_ids or self.project_ids or self.experiment_names
+        named = (
+            self.experiment_ids
+            or self.run_ids
+            or self.project_ids
+            or self.experiment_names
+            or self.notification_rule_ids
+        )
         return not (named or self.unscoped)
 
 
@@ -95,6 +111,8 @@ async def find_targets(connection: HTTPConnection, template: str) -> Targets:
         targets.run_ids.add(parse_run_id(params["run_id"]))
     if "project_id" in params:
         targets.project_ids.add(parse_id(params["project_id"], "project ID"))
+    if "rule_id" in params:
+        targets.notification_rule_ids.add(parse_id(params["rule_id"], "rule ID"))
     if "key_id" in params:
         parse_id(params["key_id"], "key ID")  # checked against the project by the route
     if "name" in params and template.startswith("/api/v1/experiments/by-name/"):
@@ -112,11 +130,13 @@ async def find_targets(connection: HTTPConnection, template: str) -> Targets:
     if has_body and (mlflow or template in V1_BODY_ROUTES):
         assert isinstance(connection, Request)
         fields = await json_fields(connection)
-        if template == "/api/v1/experiments":
-            # Creation: the only target is the project it goes to.
+        if template in V1_CREATIONS:
+            # Creation: the project it goes to, and for a rule the experiments it watches.
             hint = fields.get("project_id", [None])[0]
             if hint is not None:
                 targets.project_hint = parse_id(hint, "project ID")
-        else:
+        if template in V1_CREATIONS and template != "/api/v1/experiments":
+            add_fields(targets, {"experiment_ids": fields.get("experiment_ids", [])})
+        elif template not in V1_CREATIONS:
             add_fields(targets, fields)
     return targets

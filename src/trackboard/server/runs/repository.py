@@ -1,12 +1,12 @@
 """SQL for runs, params and tags."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import Row, delete, select
+from sqlalchemy import Row, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import one_of
-from trackboard.server.models import Run, RunParam, RunTag
+from trackboard.server.models import AppliedBatch, Experiment, Run, RunParam, RunTag
 
 
 async def select_run(session: AsyncSession, run_id: str) -> Run | None:
@@ -62,3 +62,27 @@ async def upsert_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) 
 async def delete_tag(session: AsyncSession, run_id: str, key: str) -> int:
     result = await session.execute(delete(RunTag).where(RunTag.run_id == run_id, RunTag.key == key))
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def select_idle_running_runs(
+    session: AsyncSession, experiment_ids: Collection[int] | None, project_id: int | None
+) -> list[tuple[Run, int]]:
+    """Active RUNNING runs in scope with the server time (ms) of their last stored metric
+    write, or their start time when they stored none yet."""
+    last_write = (
+        select(AppliedBatch.run_id, func.max(AppliedBatch.applied_at).label("at"))
+        .group_by(AppliedBatch.run_id)
+        .subquery()
+    )
+    query = (
+        select(Run, func.coalesce(last_write.c.at, Run.start_time))
+        .outerjoin(last_write, last_write.c.run_id == Run.id)
+        .where(Run.status == "RUNNING", Run.lifecycle_stage == "active")
+    )
+    if experiment_ids is not None:
+        query = query.where(Run.experiment_id.in_(list(experiment_ids)))
+    if project_id is not None:
+        query = query.join(Experiment, Experiment.id == Run.experiment_id).where(
+            Experiment.project_id == project_id
+        )
+    return [(run, int(at)) for run, at in (await session.execute(query)).all()]

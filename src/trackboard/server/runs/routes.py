@@ -5,6 +5,8 @@ from fastapi import APIRouter, Response, status
 from trackboard.server.json_types import ExperimentIdPath
 from trackboard.server.runs import service
 from trackboard.server.runs.schemas import (
+    AlertAccepted,
+    AlertCreate,
     ParamsBody,
     ParamsRead,
     RunCreate,
@@ -84,3 +86,10 @@ async def set_tags(run_id: str, body: TagsBody, session: WriteSession) -> TagsRe
 @router.delete("/runs/{run_id}/tags/{key:path}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_tag(run_id: str, key: str, session: WriteSession) -> None:
     await service.delete_tag(session, run_id, key)
+
+
+@router.post("/runs/{run_id}/alerts", status_code=status.HTTP_202_ACCEPTED)
+async def raise_alert(run_id: str, body: AlertCreate, session: WriteSession) -> AlertAccepted:
+    """Record a `run.alert` event; notification rules with a `run.alert` trigger send it."""
+    event_id = await service.raise_alert(session, run_id, body.title, body.text, body.level)
+    return AlertAccepted(event_id=event_id)

@@ -77,3 +77,16 @@ class TagsBody(BaseModel):
 
 class TagsRead(BaseModel):
     tags: dict[str, str]
+
+
+class AlertCreate(BaseModel):
+    """`run.alert(...)` of the client: a message from the training script to the run's
+    notification rules (`run.alert` triggers)."""
+
+    title: str = Field(min_length=1, max_length=300)
+    text: str = Field(default="", max_length=10_000)
+    level: Literal["info", "warn", "error"] = "info"
+
+
+class AlertAccepted(BaseModel):
+    event_id: str

@@ -6,7 +6,7 @@ Every change records `run.*` events (`events`) whose `run` is the run's document
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import orjson
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter, NotFound
-from trackboard.server.events import TERMINAL_EVENTS, Event, EventType, record
+from trackboard.server.events import TERMINAL_EVENTS, Event, EventType, record, recorded
 from trackboard.server.experiments import service as experiments
 from trackboard.server.limits import (
     MAX_PARAM_VALUE_LENGTH,
@@ -230,6 +230,15 @@ async def delete_tag(session: AsyncSession, run_id: str, key: str) -> None:
     await record_run_events(session, run, [("run.updated", {"changes": ["tags"]})])
 
 
+async def raise_alert(session: AsyncSession, run_id: str, title: str, text: str, level: str) -> str:
+    """Record a `run.alert` event for the run; its id."""
+    run = await get_active_run(session, run_id)
+    await record_run_events(
+        session, run, [("run.alert", {"title": title, "text": text, "level": level})]
+    )
+    return recorded(session)[-1].id
+
+
 async def get_params(session: AsyncSession, run_id: str) -> dict[str, str]:
     return {key: value for _, key, value in await repository.select_params(session, [run_id])}
 
@@ -273,3 +282,11 @@ async def describe_runs(session: AsyncSession, runs: Sequence[RunFields]) -> lis
 
 async def describe_run(session: AsyncSession, run: Run) -> RunRead:
     return RunRead.model_validate((await describe_runs(session, [run]))[0])
+
+
+async def idle_running_runs(
+    session: AsyncSession, experiment_ids: Collection[int] | None, project_id: int | None
+) -> list[tuple[Run, int]]:
+    """RUNNING runs in scope, each with when it last stored metrics (server time, ms; its
+    start time if never): what `run.stalled` notification rules watch."""
+    return await repository.select_idle_running_runs(session, experiment_ids, project_id)

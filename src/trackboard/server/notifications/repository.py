@@ -1,0 +1,115 @@
+"""SQL for notification rules and deliveries."""
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from trackboard.server.models import NotificationDelivery, NotificationRule
+
+
+async def select_rule(session: AsyncSession, rule_id: int) -> NotificationRule | None:
+    return await session.get(NotificationRule, rule_id)
+
+
+async def select_rules(
+    session: AsyncSession, project_ids: Collection[int] | None
+) -> Sequence[NotificationRule]:
+    query = select(NotificationRule).order_by(NotificationRule.id)
+    if project_ids is not None:
+        query = query.where(NotificationRule.project_id.in_(list(project_ids)))
+    return (await session.scalars(query)).all()
+
+
+async def select_enabled_rules(
+    session: AsyncSession, project_id: int | None
+) -> Sequence[NotificationRule]:
+    """Enabled rules that may apply to something in `project_id` (rules without a project
+    watch everything: they exist only in the open single-user mode)."""
+    owner: ColumnElement[bool] = NotificationRule.project_id.is_(None)
+    if project_id is not None:
+        owner = or_(owner, NotificationRule.project_id == project_id)
+    query = select(NotificationRule).where(NotificationRule.enabled, owner)
+    return (await session.scalars(query.order_by(NotificationRule.id))).all()
+
+
+async def select_all_enabled_rules(session: AsyncSession) -> Sequence[NotificationRule]:
+    query = select(NotificationRule).where(NotificationRule.enabled)
+    return (await session.scalars(query.order_by(NotificationRule.id))).all()
+
+
+async def select_rule_projects(
+    session: AsyncSession, rule_ids: Collection[int]
+) -> dict[int, int | None]:
+    query = select(NotificationRule.id, NotificationRule.project_id).where(
+        NotificationRule.id.in_(list(rule_ids))
+    )
+    return dict((await session.execute(query)).tuples().all())
+
+
+async def delete_rule(session: AsyncSession, rule_id: int) -> None:
+    await session.execute(delete(NotificationRule).where(NotificationRule.id == rule_id))
+
+
+def _dialect_insert(session: AsyncSession, table: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert deliveries; one that exists (same rule, channel and dedupe key) stays as it is."""
+    if not rows:
+        return
+    statement = _dialect_insert(session, NotificationDelivery).on_conflict_do_nothing(
+        index_elements=["rule_id", "channel_index", "dedupe_key"]
+    )
+    await session.execute(statement, list(rows))
+
+
+async def claim_due_deliveries(
+    session: AsyncSession, now: int, lease_until: int, limit: int
+) -> Sequence[NotificationDelivery]:
+    """Pending deliveries due by `now` that no live notifier holds, claimed until
+    `lease_until` (other notifiers skip them: `SKIP LOCKED` on PostgreSQL)."""
+    query = (
+        select(NotificationDelivery)
+        .where(
+            NotificationDelivery.status == "pending",
+            NotificationDelivery.next_attempt_at <= now,
+            NotificationDelivery.claimed_until <= now,
+        )
+        .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = (await session.scalars(query)).all()
+    for delivery in claimed:
+        delivery.claimed_until = lease_until
+    await session.flush()
+    return claimed
+
+
+async def update_delivery(session: AsyncSession, delivery_id: int, **values: Any) -> None:
+    await session.execute(
+        update(NotificationDelivery).where(NotificationDelivery.id == delivery_id).values(**values)
+    )
+
+
+async def select_deliveries(
+    session: AsyncSession, rule_id: int, limit: int
+) -> Sequence[NotificationDelivery]:
+    query = (
+        select(NotificationDelivery)
+        .where(NotificationDelivery.rule_id == rule_id)
+        .order_by(NotificationDelivery.id.desc())
+        .limit(limit)
+    )
+    return (await session.scalars(query)).all()
+
+
+async def count_pending_deliveries(session: AsyncSession) -> int:
+    query = select(func.count()).where(NotificationDelivery.status == "pending")
+    return int(await session.scalar(query) or 0)

@@ -1,0 +1,182 @@
+"""Sending owed deliveries: claim the due ones, send, record the outcome.
+
+A delivery is claimed for a lease (a notifier killed mid-send lets it go when the lease
+ends, and another or the restarted one sends it again), sent through its rule's channel,
+then marked `sent` in its own small transaction, so at most the sends in flight at a
+crash are repeated (receivers dedupe by `Trackboard-Delivery-Id`). A retryable failure
+is tried again with exponential backoff (or the target's `Retry-After`) until the
+delivery is older than `max_age_s`; a permanent one (4xx, refused target) is given up at
+once. Given-up deliveries stay in the table with their reason: the dead letters of the
+notifier, listed by `GET /api/v1/notification-rules/{id}/deliveries`.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Sequence
+from typing import Protocol
+
+from trackboard.server.backends.database import Database
+from trackboard.server.clock import now_ms
+from trackboard.server.models import NotificationDelivery
+from trackboard.server.notifications import repository
+from trackboard.server.notifications.intake import notification_from_payload
+from trackboard.server.notifications.notification import Notification, SendError, Target
+from trackboard.server.notifications.service import target_of, to_spec
+from trackboard.server.observability.notifier_metrics import NotifierInstruments
+
+log = logging.getLogger(__name__)
+
+CLAIM_BATCH = 50
+MAX_CONCURRENT_SENDS = 16
+MAX_BACKOFF_S = 600.0
+POLL_INTERVAL_S = 1.0
+
+
+class Sender(Protocol):
+    async def send(self, target: Target, notification: Notification) -> None: ...
+
+
+def backoff_s(attempts: int, retry_after_s: float | None) -> float:
+    """Seconds before attempt `attempts + 1`: 1, 2, 4, ... s with ±20 % jitter, capped;
+    never sooner than the target asked."""
+    delay = min(MAX_BACKOFF_S, 2.0 ** max(attempts - 1, 0)) * random.uniform(0.8, 1.2)
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, 3600.0))
+    return delay
+
+
+class DeliverySender:
+    def __init__(
+        self,
+        database: Database,
+        sender: Sender,
+        instruments: NotifierInstruments,
+        *,
+        send_timeout_s: float,
+        max_age_s: float,
+    ) -> None:
+        self.database = database
+        self.sender = sender
+        self.instruments = instruments
+        self.send_timeout_s = send_timeout_s
+        self.max_age_s = max_age_s
+        # Long enough for a send to end on its own before anyone else may take it.
+        self.lease_ms = int((2 * send_timeout_s + 5) * 1000)
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+
+    def nudge(self) -> None:
+        """New deliveries were recorded: send now, not at the next poll."""
+        self._wake.set()
+
+    async def send_due(self) -> int:
+        """Claim and send one batch of due deliveries; how many were claimed."""
+        now = now_ms()
+        async with self.database.transaction() as session:
+            claimed = await repository.claim_due_deliveries(
+                session, now, now + self.lease_ms, CLAIM_BATCH
+            )
+            self.instruments.pending.set(await repository.count_pending_deliveries(session))
+        await asyncio.gather(*(self._send_one(delivery) for delivery in claimed))
+        return len(claimed)
+
+    async def _target(self, delivery: NotificationDelivery) -> Target | None:
+        async with self.database.transaction(write=False) as session:
+            rule = await repository.select_rule(session, delivery.rule_id)
+            if rule is None:
+                return None
+            channels = to_spec(rule).channels
+        if delivery.channel_index >= len(channels):
+            return None
+        return target_of(channels[delivery.channel_index])
+
+    async def _send_one(self, delivery: NotificationDelivery) -> None:
+        async with self._slots:
+            notification = notification_from_payload(delivery.payload)
+            target = await self._target(delivery)
+            channel = type(target).__name__.removesuffix("Target").lower() if target else "none"
+            try:
+                if target is None:
+                    raise SendError("the rule or its channel was removed", retryable=False)
+                async with asyncio.timeout(self.send_timeout_s + 5):
+                    await self.sender.send(target, notification)
+            except SendError as error:
+                await self._failed(delivery, channel, error)
+            except TimeoutError:
+                await self._failed(delivery, channel, SendError("timed out", retryable=True))
+            except Exception as error:
+                log.exception("notification %s: unexpected send error", delivery.id)
+                await self._failed(delivery, channel, SendError(repr(error), retryable=True))
+            else:
+                await self._sent(delivery, channel, notification)
+
+    async def _sent(
+        self, delivery: NotificationDelivery, channel: str, notification: Notification
+    ) -> None:
+        now = now_ms()
+        async with self.database.transaction() as session:
+            await repository.update_delivery(
+                session,
+                delivery.id,
+                status="sent",
+                sent_at=now,
+                attempts=delivery.attempts + 1,
+                last_error=None,
+            )
+        self.instruments.sent.labels(channel).inc()
+        self.instruments.lag.labels(channel).observe(max(0, now - notification.occurred_at) / 1000)
+
+    async def _failed(self, delivery: NotificationDelivery, channel: str, error: SendError) -> None:
+        now = now_ms()
+        attempts = delivery.attempts + 1
+        too_old = now - delivery.created_at > self.max_age_s * 1000
+        values: dict[str, object] = {"attempts": attempts, "last_error": error.reason[:1000]}
+        if error.retryable and not too_old:
+            delay = backoff_s(attempts, getattr(error, "retry_after_s", None))
+            values.update(next_attempt_at=now + int(delay * 1000), claimed_until=0)
+            self.instruments.retried.labels(channel).inc()
+            log.info(
+                "notification %s via %s failed (%s); retry %d in %.1f s",
+                delivery.id,
+                channel,
+                error.reason,
+                attempts,
+                delay,
+            )
+        else:
+            if error.retryable:
+                values["last_error"] = f"gave up after {attempts} attempts: {error.reason}"[:1000]
+            values["status"] = "failed"
+            self.instruments.failed.labels(channel).inc()
+            log.warning("notification %s via %s given up: %s", delivery.id, channel, error.reason)
+        async with self.database.transaction() as session:
+            await repository.update_delivery(session, delivery.id, **values)
+
+    async def run(self) -> None:
+        """Send due deliveries on every nudge and poll, until cancelled."""
+        while True:
+            try:
+                while await self.send_due() == CLAIM_BATCH:
+                    pass
+            except Exception:
+                log.warning("sending notifications failed; retrying", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+            self._wake.clear()
+
+
+async def send_test(
+    sender: Sender, targets: Sequence[Target], notification: Notification
+) -> list[str | None]:
+    """Send `notification` to each target now (no retries); the error of each, or None."""
+    errors: list[str | None] = []
+    for target in targets:
+        try:
+            await sender.send(target, notification)
+        except SendError as error:
+            errors.append(error.reason)
+        else:
+            errors.append(None)
+    return errors

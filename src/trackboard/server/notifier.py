@@ -1,0 +1,141 @@
+"""Composition root of the notifier: `trackboard notifier`, or inside the embedded server.
+
+Distributed: each `trackboard notifier` consumes the durable quorum queue
+`notifier_queue_name`, bound to the run and metric events of the `trackboard.events`
+exchange, records the deliveries each event owes and acks after that commit; a message
+that is not an event goes to the queue's dead-letter queue with the reason. Any number
+may run: deliveries are unique per (rule, channel, dedupe key) and claimed before sending.
+
+Embedded: the server's outbox relay hands committed events to the same engine in-process.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from prometheus_client import CollectorRegistry
+
+from trackboard.server.backends.database import Database
+from trackboard.server.backends.event_relay import bind_event_queue
+from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
+from trackboard.server.config import Settings
+from trackboard.server.events import Event
+from trackboard.server.notifications.engine import NotificationEngine
+from trackboard.server.notifications.intake import WATCHED_EVENTS
+from trackboard.server.notifications.senders import Senders
+from trackboard.server.observability.logging import configure_logging
+from trackboard.server.observability.notifier_metrics import NotifierInstruments
+from trackboard.server.observability.prometheus import Instruments, serve_exposition
+
+log = logging.getLogger(__name__)
+
+RECEIVE_BATCH = 100
+RETRY_DELAY_S = 1.0
+
+
+def build_notification_engine(
+    settings: Settings, database: Database, senders: Senders, registry: CollectorRegistry
+) -> NotificationEngine:
+    return NotificationEngine(
+        database,
+        senders,
+        NotifierInstruments(registry),
+        dashboard_url=settings.dashboard_url(),
+        send_timeout_s=settings.notify_send_timeout_s,
+        max_age_s=settings.notify_max_age_s,
+        stalled_check_s=settings.notify_stalled_check_s,
+    )
+
+
+async def open_notifier_queue(settings: Settings) -> RabbitQueue:
+    """The notifier's queue, bound to every event type a trigger can fire on."""
+    import aio_pika
+
+    assert settings.amqp_url
+    queue = await RabbitQueue.connect(settings.amqp_url, settings.notifier_queue_name)
+    try:
+        async with await aio_pika.connect(settings.amqp_url, timeout=10.0) as connection:
+            await bind_event_queue(
+                await connection.channel(),
+                settings.notifier_queue_name,
+                sorted(WATCHED_EVENTS),
+                settings.events_exchange_name,
+            )
+    except BaseException:
+        await queue.close()
+        raise
+    return queue
+
+
+async def consume_events(queue: Queue[bytes], engine: NotificationEngine) -> None:
+    """Take events off `queue` and hand them to `engine`, acking after it recorded them."""
+    while True:
+        try:
+            deliveries = await queue.receive(RECEIVE_BATCH, timeout_s=1.0)
+        except QueueUnavailableError as error:
+            log.warning("notifier queue unavailable, retrying: %s", error)
+            await asyncio.sleep(RETRY_DELAY_S)
+            continue
+        events: list[Event] = []
+        readable = []
+        for delivery in deliveries:
+            try:
+                events.append(Event.from_json(delivery.body))
+            except (ValueError, KeyError, TypeError) as error:
+                await queue.dead_letter(delivery, f"not an event: {error!r}")
+            else:
+                readable.append(delivery)
+        while events:
+            try:
+                await engine.handle(events)
+                break
+            except Exception as error:
+                # Keep the messages: they are acked only once what they owe is recorded.
+                log.warning("recording notifications failed, retrying: %r", error)
+                await asyncio.sleep(RETRY_DELAY_S)
+        await queue.ack(readable)
+
+
+async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) -> None:
+    """Consume and send until `stop` is set (or SIGTERM/SIGINT)."""
+    if not settings.amqp_url:
+        raise ValueError(
+            "the notifier needs TRACKBOARD_AMQP_URL (the embedded server notifies in-process)"
+        )
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    instruments = Instruments()
+    if settings.notifier_metrics_port:
+        serve_exposition(instruments, settings.worker_metrics_host, settings.notifier_metrics_port)
+    database = Database.connect(settings.resolved_database_url(), pool_size=4)
+    senders = Senders.from_settings(settings)
+    engine = build_notification_engine(settings, database, senders, instruments.registry)
+    queue = await open_notifier_queue(settings)
+    tasks = [
+        asyncio.create_task(consume_events(queue, engine), name="notifier-consumer"),
+        asyncio.create_task(engine.run(), name="notifier-engine"),
+    ]
+    log.info("notifier consuming %s", settings.notifier_queue_name)
+    try:
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        for task in tasks:
+            if task.done():
+                task.result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await queue.close()
+        await senders.aclose()
+        await database.dispose()
+
+
+def main(settings: Settings) -> None:
+    configure_logging(settings.log_level, settings.log_json)
+    asyncio.run(run_notifier(settings))
