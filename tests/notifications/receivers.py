@@ -2,16 +2,24 @@
 record what they got and answer as each test tells them; and the notification they get."""
 
 import asyncio
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from tests.live_server import free_port
 from trackboard.server.notifications.notification import Notification
@@ -117,13 +125,66 @@ async def http_receiver(
         await runner.cleanup()
 
 
+@dataclass(frozen=True)
+class LoopbackTls:
+    server: ssl.SSLContext  # presents the certificate
+    client: ssl.SSLContext  # trusts it
+
+
+def loopback_tls(directory: Path) -> LoopbackTls:
+    """A fresh self-signed certificate for 127.0.0.1 and the two contexts that use it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.IPv4Address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    certificate_pem = certificate.public_bytes(serialization.Encoding.PEM)
+    (directory / "cert.pem").write_bytes(certificate_pem)
+    (directory / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(directory / "cert.pem", directory / "key.pem")
+    client = ssl.create_default_context(cadata=certificate_pem.decode())
+    return LoopbackTls(server=server, client=client)
+
+
 @dataclass
 class SmtpReceiver:
     """Accepts mail, except for recipients whose local part starts with `refuse4` (450)
-    or `refuse5` (550)."""
+    or `refuse5` (550); with `credentials`, accepts only that login."""
 
     messages: list[tuple[Envelope, EmailMessage]] = field(default_factory=list)
     port: int = 0
+    credentials: tuple[str, str] | None = None
+    logins: list[str] = field(default_factory=list)
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        if isinstance(data, LoginPassword):
+            login = (data.login.decode(), data.password.decode())
+            if login == self.credentials:
+                self.logins.append(login[0])
+                return AuthResult(success=True)
+        return AuthResult(success=False, handled=False)
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
@@ -146,10 +207,27 @@ class SmtpReceiver:
 
 
 @contextmanager
-def smtp_receiver() -> Iterator[SmtpReceiver]:
-    """An SMTP server (no TLS, no AUTH) on 127.0.0.1 in its own thread."""
-    receiver = SmtpReceiver(port=free_port())
-    controller = Controller(receiver, hostname="127.0.0.1", port=receiver.port)
+def smtp_receiver(
+    *,
+    implicit_tls: ssl.SSLContext | None = None,
+    starttls: ssl.SSLContext | None = None,
+    credentials: tuple[str, str] | None = None,
+) -> Iterator[SmtpReceiver]:
+    """An SMTP server on 127.0.0.1 in its own thread: TLS from the start with `implicit_tls`;
+    with `starttls`, STARTTLS offered and required before mail; AUTH (after TLS) with
+    `credentials`."""
+    receiver = SmtpReceiver(port=free_port(), credentials=credentials)
+    controller = Controller(
+        receiver,
+        hostname="127.0.0.1",
+        port=receiver.port,
+        ssl_context=implicit_tls,
+        tls_context=starttls,
+        require_starttls=starttls is not None,
+        authenticator=None if credentials is None else receiver.authenticate,
+        # aiosmtpd counts only STARTTLS as TLS; with implicit TLS every command is encrypted.
+        auth_require_tls=implicit_tls is None,
+    )
     controller.start()
     try:
         yield receiver

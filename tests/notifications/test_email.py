@@ -1,11 +1,17 @@
 """The e-mail channel against a real SMTP server (aiosmtpd) on loopback."""
 
 from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
 
 from tests.live_server import free_port
-from tests.notifications.receivers import make_notification, smtp_receiver
+from tests.notifications.receivers import (
+    LoopbackTls,
+    loopback_tls,
+    make_notification,
+    smtp_receiver,
+)
 from trackboard.server.notifications.email import EmailSender, parse_smtp_url
 from trackboard.server.notifications.notification import EmailTarget, Notification, SendError
 
@@ -149,3 +155,53 @@ def test_a_bad_smtp_url_is_refused_without_echoing_the_password(url: str) -> Non
     with pytest.raises(ValueError, match="SMTP URL") as raised:
         parse_smtp_url(url)
     assert "hunter2" not in str(raised.value)
+
+
+async def tls_send(
+    smtp_url: str, tls: LoopbackTls, to: tuple[str, ...] = ("ana@ml.example",)
+) -> None:
+    sender = EmailSender(
+        smtp_url=smtp_url, sender="trackboard@ml.example", timeout_s=5, tls_context=tls.client
+    )
+    await sender.send(EmailTarget(to=to), make_notification())
+
+
+async def test_smtps_speaks_tls_from_the_start_and_logs_in(tmp_path: Path) -> None:
+    tls = loopback_tls(tmp_path)
+    with smtp_receiver(implicit_tls=tls.server, credentials=("mailer", "p@ss")) as receiver:
+        await tls_send(f"smtps://mailer:p%40ss@127.0.0.1:{receiver.port}", tls)
+    assert receiver.logins == ["mailer"]
+    assert len(receiver.messages) == 1
+
+
+@pytest.mark.parametrize("scheme", ["smtp", "smtp+starttls"])
+async def test_starttls_is_used_when_the_server_offers_it(tmp_path: Path, scheme: str) -> None:
+    tls = loopback_tls(tmp_path)
+    # The receiver refuses mail and AUTH before STARTTLS: delivery proves TLS was used.
+    with smtp_receiver(starttls=tls.server, credentials=("mailer", "pw")) as receiver:
+        await tls_send(f"{scheme}://mailer:pw@127.0.0.1:{receiver.port}", tls)
+    assert receiver.logins == ["mailer"]
+    assert len(receiver.messages) == 1
+
+
+async def test_a_wrong_password_is_permanent(tmp_path: Path) -> None:
+    tls = loopback_tls(tmp_path)
+    with (
+        smtp_receiver(starttls=tls.server, credentials=("mailer", "pw")) as receiver,
+        pytest.raises(SendError, match="535") as raised,
+    ):
+        await tls_send(f"smtp://mailer:wrong@127.0.0.1:{receiver.port}", tls)
+    assert not raised.value.retryable
+    assert "wrong" not in raised.value.reason
+    assert receiver.messages == []
+
+
+async def test_an_untrusted_certificate_is_permanent(tmp_path: Path) -> None:
+    tls = loopback_tls(tmp_path)
+    with (
+        smtp_receiver(implicit_tls=tls.server) as receiver,
+        pytest.raises(SendError, match="certificate") as raised,
+    ):
+        # The system's CAs do not know the receiver's self-signed certificate.
+        await send(f"smtps://127.0.0.1:{receiver.port}", ("ana@ml.example",), make_notification())
+    assert not raised.value.retryable

@@ -139,11 +139,18 @@ def email_message(
     return message
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    server: SmtpServer
+    context: ssl.SSLContext
+    timeout_s: float
+
+
 def _deliver(
-    server: SmtpServer, message: EmailMessage, sender: str, recipients: list[str], timeout_s: float
+    delivery: _Delivery, message: EmailMessage, sender: str, recipients: list[str]
 ) -> dict[str, tuple[int, bytes]]:
     # Blocking: runs in a worker thread. `timeout_s` bounds every socket operation.
-    context = ssl.create_default_context()
+    server, context, timeout_s = delivery.server, delivery.context, delivery.timeout_s
     smtp: smtplib.SMTP
     if server.security == "tls":
         smtp = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout_s, context=context)
@@ -201,14 +208,28 @@ def _send_error(exc: Exception, host: str) -> SendError:
 class EmailSender:
     """Sends notifications through one SMTP server (or refuses when none is configured)."""
 
-    def __init__(self, *, smtp_url: str | None, sender: str, timeout_s: float) -> None:
-        self._server = None if smtp_url is None else parse_smtp_url(smtp_url)
+    def __init__(
+        self,
+        *,
+        smtp_url: str | None,
+        sender: str,
+        timeout_s: float,
+        tls_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`tls_context` verifies the server's certificate; the default trusts the system's
+        CAs. Raises `ValueError` for an unreadable `smtp_url`."""
+        self._delivery = None
+        if smtp_url is not None:
+            self._delivery = _Delivery(
+                server=parse_smtp_url(smtp_url),
+                context=tls_context or ssl.create_default_context(),
+                timeout_s=timeout_s,
+            )
         self._sender = sender
-        self._timeout_s = timeout_s
 
     async def send(self, target: EmailTarget, notification: Notification) -> None:
         """Send `notification` to the target's addresses; raise `SendError` on failure."""
-        if self._server is None:
+        if self._delivery is None:
             raise SendError("e-mail is not configured (set TRACKBOARD_SMTP_URL)", retryable=False)
         recipients = list(target.to)
         try:
@@ -217,10 +238,10 @@ class EmailSender:
             raise SendError(f"cannot build the e-mail: {exc}", retryable=False) from None
         try:
             refused = await asyncio.to_thread(
-                _deliver, self._server, message, self._sender, recipients, self._timeout_s
+                _deliver, self._delivery, message, self._sender, recipients
             )
         except OSError as exc:  # smtplib's errors are OSErrors too
-            raise _send_error(exc, self._server.host) from None
+            raise _send_error(exc, self._delivery.server.host) from None
         if refused:
             # The others have it: failing the delivery would make a retry send it twice.
             log.warning(

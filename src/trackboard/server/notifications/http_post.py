@@ -1,7 +1,8 @@
 """POST a JSON body to a webhook or Slack URL, and turn the answer into sent or `SendError`.
 
-Webhook and Slack differ only in the body and a few headers; the guard, the deadline and
-which answers are worth retrying live here, once.
+Webhook and Slack differ only in the body and a few headers; the send-time URL check, the
+deadline and which answers are worth retrying live here, once. (The address check happens
+in the connection: `target_guard.GuardedNetworkBackend`.)
 """
 
 import asyncio
