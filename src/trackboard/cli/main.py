@@ -10,6 +10,8 @@ from trackboard._version import __version__
 from trackboard.cli.db import app as db_app
 from trackboard.cli.import_mlflow import app as import_app
 from trackboard.cli.keys import app as keys_app
+from trackboard.cli.notifier import notifier
+from trackboard.cli.notify import app as notify_app
 from trackboard.cli.sync import sync
 from trackboard.cli.users import app as users_app
 from trackboard.cli.worker import worker
@@ -23,8 +25,10 @@ app = typer.Typer(
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(keys_app, name="keys")
+app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="users")
 app.command()(worker)
+app.command()(notifier)
 app.command()(sync)
 
 
