@@ -30,9 +30,10 @@ from trackboard.server.metrics.values import render_value
 from trackboard.server.models import Run
 from trackboard.server.runs import service as runs
 
-# A run checked this recently is not read again; one checked within the grace period still
-# takes points while the database is unreachable (the writer stores them when it is back).
-RUN_CHECK_TTL_S = 5.0
+# A run read this recently is not read again (its changes in this process drop it sooner,
+# see `ingest.run_cache`); one read within the grace period still takes points while the
+# database is unreachable (the writer stores them when it is back).
+RUN_CHECK_TTL_S = 1.0
 RUN_OUTAGE_GRACE_S = 3600.0
 DB_LOOKUP_TIMEOUT_S = 2.0
 HISTORY_PAGE_POINTS = 100_000
@@ -49,24 +50,43 @@ def _database_unreachable(error: BaseException) -> bool:
     return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
 
 
-async def find_active_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
-    """The run the batch is for, checked in the database — or, while the database is
-    unreachable, as it was last seen, so that points queue up instead of being refused."""
-    cached = ingestor.run_seen(run_id)
-    now = time.monotonic()
-    if cached is not None and now - cached[0] < RUN_CHECK_TTL_S:
+async def find_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
+    """The run a batch is for, whatever its lifecycle (`NotFound` if there is none): as read
+    within `RUN_CHECK_TTL_S` and unchanged since, else read now — or, while the database is
+    unreachable, as it was last read, so that points queue up instead of being refused.
+    Concurrent calls for a run share one read (many small calls expire together)."""
+    cache = ingestor.runs
+    cache.watch(database.events)
+    cached = cache.seen(run_id)
+    if cached is not None and time.monotonic() - cached[0] < RUN_CHECK_TTL_S:
         return cached[1]
+    return await cache.read_once(run_id, lambda: _read_run(ingestor, database, run_id))
+
+
+async def _read_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
+    cache = ingestor.runs
+    cached = cache.seen(run_id)
+    now = time.monotonic()
+    generation = cache.generation
     try:
         async with asyncio.timeout(DB_LOOKUP_TIMEOUT_S):
             async with database.transaction(write=False) as session:
-                run = await runs.get_active_run(session, run_id)
+                run = await runs.get_run(session, run_id)
     except Exception as error:
         if not _database_unreachable(error):
             raise
         if cached is not None and now - cached[0] < RUN_OUTAGE_GRACE_S:
             return cached[1]
         raise Unavailable("the database is unreachable", ingestor.retry_after_s) from None
-    ingestor.remember_run(run)
+    cache.remember(run, now, generation)
+    return run
+
+
+async def find_active_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
+    """`find_run`, refusing a run that is not active (deleted)."""
+    run = await find_run(ingestor, database, run_id)
+    if run.lifecycle_stage != "active":
+        raise InvalidParameter(f"run {run_id!r} is deleted; restore it before writing to it")
     return run
 
 

@@ -111,9 +111,17 @@ def to_batch(points: list[tuple[str, Point]]) -> tuple[str, Series]:
 
 
 async def _active_run_on_primary(request: Request, run_id: str) -> Run:
-    """The run checked in a read transaction that ends before any points are accepted."""
-    async with database(request).transaction(write=False) as session:
-        return await active_run(session, run_id)
+    """The run, checked outside any transaction (points are accepted after it): read on the
+    primary, or as read moments ago and unchanged since (`metrics.find_run`), with
+    MLflow's answer for a run that is not active."""
+    ingestor: Ingestor = request.app.state.ingestor
+    run = await metrics.find_run(ingestor, database(request), run_id)
+    if run.lifecycle_stage != "active":
+        raise InvalidParameter(
+            f"The run {run_id} must be in the 'active' state. "
+            f"Current state is {run.lifecycle_stage}."
+        )
+    return run
 
 
 async def _accept_points(request: Request, run: Run, points: list[tuple[str, Point]]) -> None:

@@ -10,21 +10,18 @@ Every door that logs metrics reaches this through `metrics.service.accept_batch`
 import asyncio
 import itertools
 import logging
-import time
 from collections.abc import Sequence
 from contextlib import suppress
 
 from trackboard.server.backends.queue import QueueFullError, QueueUnavailableError
 from trackboard.server.errors import Unavailable
 from trackboard.server.metrics.ingest.message import IngestMessage, MessageQueue
+from trackboard.server.metrics.ingest.run_cache import RunCache
 from trackboard.server.metrics.ingest.writer import Outcome
-from trackboard.server.models import Run
 from trackboard.server.observability.prometheus import Instruments
 
 log = logging.getLogger(__name__)
 
-# Runs found active recently, for the run check during a database outage (service).
-RUN_CACHE_SIZE = 10_000
 DEPTH_POLL_S = 0.2
 
 
@@ -50,7 +47,8 @@ class Ingestor:
         self.depth = 0
         self._tokens = itertools.count(1)
         self._waiting: dict[int, asyncio.Future[Outcome]] = {}
-        self._runs_seen: dict[str, tuple[float, Run]] = {}
+        # Runs read recently, for the run check of every write (`metrics.service.find_run`).
+        self.runs = RunCache()
         self._poller: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -109,12 +107,3 @@ class Ingestor:
 
     def new_token(self) -> int:
         return next(self._tokens)
-
-    def remember_run(self, run: Run) -> None:
-        if len(self._runs_seen) >= RUN_CACHE_SIZE:
-            self._runs_seen.pop(next(iter(self._runs_seen)))
-        self._runs_seen[run.id] = (time.monotonic(), run)
-
-    def run_seen(self, run_id: str) -> tuple[float, Run] | None:
-        """When the run was last found active in the database, and the run."""
-        return self._runs_seen.get(run_id)
