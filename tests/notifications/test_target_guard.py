@@ -85,6 +85,7 @@ async def test_plain_http_is_refused_unless_allowed() -> None:
         ("ftp://hooks.example.com/", "https://"),
         ("hooks.example.com/x", "https://"),
         ("https://hooks.example.com:99999/", "port 99999 is out of range"),
+        ("https://xn--/", "not a valid URL"),
     ],
 )
 async def test_malformed_urls_are_refused(url: str, reason: str) -> None:
@@ -117,6 +118,11 @@ async def test_a_name_that_does_not_resolve_is_refused() -> None:
         await check_target_url(
             "https://typo.example.com/", allow_http=False, allow_private=False, resolver=unknown
         )
+
+
+async def test_a_name_idna_cannot_encode_is_refused_as_not_resolving() -> None:
+    with pytest.raises(TargetRefused, match="does not resolve"):
+        await check_target_url(f"https://{'a' * 70}.com/", allow_http=False, allow_private=False)
 
 
 async def test_loopback_is_accepted_when_both_settings_allow_it() -> None:

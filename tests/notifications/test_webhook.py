@@ -4,6 +4,7 @@ import hashlib
 import hmac
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from types import MappingProxyType
 
 import orjson
 import pytest
@@ -14,6 +15,7 @@ from trackboard._version import __version__
 from trackboard.server.notifications.http_post import retry_after_seconds
 from trackboard.server.notifications.notification import SendError, WebhookTarget
 from trackboard.server.notifications.senders import Senders
+from trackboard.server.notifications.webhook import webhook_body
 
 
 async def send(
@@ -65,6 +67,16 @@ async def test_the_body_is_signed_so_a_receiver_can_verify_it() -> None:
     assert body["url"] == "https://trackboard.example/runs/r1"
 
 
+def test_read_only_mappings_and_nan_encode_as_json() -> None:
+    notification = make_notification(
+        run=MappingProxyType({"name": "r", "metrics": MappingProxyType({"loss": {"value": 1}})}),
+        details=MappingProxyType({"key": "loss", "value": float("nan")}),
+    )
+    body = orjson.loads(webhook_body(notification))
+    assert body["run"] == {"name": "r", "metrics": {"loss": {"value": 1}}}
+    assert body["details"] == {"key": "loss", "value": None}
+
+
 async def test_without_a_secret_no_signature_is_sent() -> None:
     async with http_receiver() as receiver:
         await send(receiver.url)
@@ -94,6 +106,7 @@ def test_retry_after_may_be_an_http_date() -> None:
     assert retry_after_seconds(format_datetime(now + timedelta(seconds=90), usegmt=True), now) == 90
     assert retry_after_seconds(format_datetime(now - timedelta(hours=1), usegmt=True), now) == 0
     assert retry_after_seconds("soon", now) is None
+    assert retry_after_seconds("²", now) is None
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 410])

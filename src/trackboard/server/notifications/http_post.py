@@ -28,7 +28,7 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)
@@ -90,7 +90,7 @@ class JsonPoster:
             raise SendError(
                 f"{host} did not answer within {self._timeout_s:g} s", retryable=True
             ) from None
-        except (httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
+        except (httpx.InvalidURL, httpx.UnsupportedProtocol, httpx.LocalProtocolError) as exc:
             raise SendError(f"cannot send to {host}: {exc}", retryable=False) from None
         except httpx.TransportError as exc:
             detail = str(exc) or type(exc).__name__

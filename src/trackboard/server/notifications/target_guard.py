@@ -93,13 +93,14 @@ def check_url_shape(url: str, *, allow_http: bool) -> httpx.URL:
     """The parsed URL when its scheme, host and userinfo are acceptable; no resolution."""
     try:
         parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError) as exc:
+        host = parsed.host  # decodes IDNA, which may fail
+    except (httpx.InvalidURL, TypeError, UnicodeError) as exc:
         raise TargetRefused(f"not a valid URL: {exc}") from None
     allowed = ("https", "http") if allow_http else ("https",)
     if parsed.scheme not in allowed:
         hint = "" if allow_http else " (set TRACKBOARD_NOTIFY_ALLOW_HTTP=true to allow http://)"
         raise TargetRefused(f"the URL must start with https://{hint}")
-    if not parsed.host:
+    if not host:
         raise TargetRefused("the URL has no host")
     if parsed.userinfo:
         raise TargetRefused("the URL must not contain a user name or password")
@@ -119,7 +120,7 @@ async def check_target_url(
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
         addresses = await resolver(parsed.host, port)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name IDNA cannot encode
         raise TargetRefused(f"host {parsed.host} does not resolve ({exc})") from None
     check_addresses(parsed.host, addresses, allow_private=allow_private)
     return url
@@ -154,7 +155,7 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
                 addresses = await self._resolver(host, port)
         except TimeoutError:
             raise httpcore.ConnectTimeout(f"resolving {host} timed out") from None
-        except OSError as exc:
+        except (OSError, UnicodeError) as exc:
             # Not a refusal: resolution failing at send time is usually transient.
             raise httpcore.ConnectError(f"resolving {host} failed: {exc}") from None
         checked = check_addresses(host, addresses, allow_private=self._allow_private)
