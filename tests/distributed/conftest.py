@@ -59,9 +59,17 @@ def with_port(url: str, port: int) -> str:
 
 
 class WorkerProcess:
-    """`trackboard worker` as a child process, to be killed with SIGKILL at will."""
+    """`trackboard worker` (or `command`, e.g. `notifier`) as a child process, to be killed
+    with SIGKILL at will."""
 
-    def __init__(self, database_url: str, amqp_url: str, log_dir: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        amqp_url: str,
+        log_dir: Path,
+        command: str = "worker",
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.env = {
             **os.environ,
             "TRACKBOARD_DATABASE_URL": database_url,
@@ -69,17 +77,19 @@ class WorkerProcess:
             "TRACKBOARD_LOG_LEVEL": "WARNING",
             "TRACKBOARD_LOG_JSON": "false",
             "TRACKBOARD_INGEST_MAX_QUEUE_DEPTH": str(QUEUE_DEPTH),
+            **(extra_env or {}),
         }
         self.log_dir = log_dir
+        self.command = command
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
 
     def start(self) -> None:
         self.starts += 1
-        log_path = self.log_dir / f"worker-{id(self)}-{self.starts}.log"
+        log_path = self.log_dir / f"{self.command}-{id(self)}-{self.starts}.log"
         with log_path.open("wb") as log:  # the child keeps its own descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "trackboard.cli.main", "worker", "--metrics-port", "0"],
+                [sys.executable, "-m", "trackboard.cli.main", self.command, "--metrics-port", "0"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -79,6 +79,14 @@ class RunDelivery:
         elif kind == "status":
             body = {"status": record["status"], "end_time": record["end_time"]}
             self.transport.request("PATCH", path, body, timeout=timeout)
+        elif kind == "alert":
+            body = {
+                "title": record["title"],
+                "text": record["text"],
+                "level": record["level"],
+                "alert_id": record["id"],
+            }
+            self.transport.request("POST", f"{path}/alerts", body, timeout=timeout)
         else:
             raise ValueError(f"unknown record kind {kind!r}")
         return None

@@ -139,3 +139,8 @@ def tags_record(tags: Mapping[str, str]) -> Record:
 
 def status_record(status: str, end_time: int) -> Record:
     return {"kind": "status", "id": new_id(), "status": status, "end_time": end_time}
+
+
+def alert_record(title: str, text: str, level: str) -> Record:
+    """An alert for the run's notification rules; its id makes a retried send one alert."""
+    return {"kind": "alert", "id": new_id(), "title": title, "text": text, "level": level}

@@ -20,6 +20,7 @@ from trackboard.client.delivery import RunDelivery, create_run, ensure_experimen
 from trackboard.client.records import (
     Entry,
     Record,
+    alert_record,
     create_run_record,
     new_id,
     params_record,
@@ -39,6 +40,9 @@ TERMINAL_STATUSES = ("FINISHED", "FAILED", "KILLED")
 
 # Bound once: `log` is called in the training loop's hot path.
 _now = time.time
+
+
+ALERT_LEVELS = ("info", "warn", "error")
 
 
 def _current_user() -> str:
@@ -107,6 +111,14 @@ class Run:
 
     def set_tags(self, tags: Mapping[str, Any]) -> None:
         self._append(tags_record(stringify_tags(tags)))
+
+    def alert(self, title: str, text: str = "", level: str = "info") -> None:
+        """Tells the run's notification rules (`run.alert` triggers) something happened:
+        sent in the background like everything else, never blocking; a retried send is
+        still one alert. `level` is "info", "warn" or "error"."""
+        if level not in ALERT_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(ALERT_LEVELS)}, got {level!r}")
+        self._append(alert_record(str(title), str(text), level))
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Waits until everything logged so far is readable (stored, and committed when the

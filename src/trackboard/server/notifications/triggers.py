@@ -83,9 +83,11 @@ def alert_match(trigger: RunAlertTrigger, event: Event) -> Match | None:
     if LEVELS.get(level, 0) < LEVELS[trigger.min_level]:
         return None
     title = str(event.data.get("title", ""))
+    alert_id = event.data.get("alert_id")
     return Match(
         kind="run.alert",
-        dedupe_key=event.id,
+        # A client's retry is another event of the same alert.
+        dedupe_key=f"alert:{event.run_id}:{alert_id}" if alert_id else event.id,
         level=level if level in LEVELS else "info",  # type: ignore[arg-type]
         title=f"{run_label(event)}: {title}",
         text=str(event.data.get("text", "")),

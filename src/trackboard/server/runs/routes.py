@@ -91,5 +91,7 @@ async def delete_tag(run_id: str, key: str, session: WriteSession) -> None:
 @router.post("/runs/{run_id}/alerts", status_code=status.HTTP_202_ACCEPTED)
 async def raise_alert(run_id: str, body: AlertCreate, session: WriteSession) -> AlertAccepted:
     """Record a `run.alert` event; notification rules with a `run.alert` trigger send it."""
-    event_id = await service.raise_alert(session, run_id, body.title, body.text, body.level)
+    event_id = await service.raise_alert(
+        session, run_id, body.title, body.text, body.level, alert_id=body.alert_id
+    )
     return AlertAccepted(event_id=event_id)

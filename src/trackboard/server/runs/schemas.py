@@ -86,6 +86,8 @@ class AlertCreate(BaseModel):
     title: str = Field(min_length=1, max_length=300)
     text: str = Field(default="", max_length=10_000)
     level: Literal["info", "warn", "error"] = "info"
+    # Chosen by the client and the same on every retry: one alert notifies once.
+    alert_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[\w-]+$")
 
 
 class AlertAccepted(BaseModel):

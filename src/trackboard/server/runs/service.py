@@ -230,12 +230,20 @@ async def delete_tag(session: AsyncSession, run_id: str, key: str) -> None:
     await record_run_events(session, run, [("run.updated", {"changes": ["tags"]})])
 
 
-async def raise_alert(session: AsyncSession, run_id: str, title: str, text: str, level: str) -> str:
-    """Record a `run.alert` event for the run; its id."""
+async def raise_alert(
+    session: AsyncSession,
+    run_id: str,
+    title: str,
+    text: str,
+    level: str,
+    *,
+    alert_id: str | None = None,
+) -> str:
+    """Record a `run.alert` event for the run; its id. `alert_id` (the client's, the same
+    on every retry) lets the notifier send a retried alert once."""
     run = await get_active_run(session, run_id)
-    await record_run_events(
-        session, run, [("run.alert", {"title": title, "text": text, "level": level})]
-    )
+    data = {"title": title, "text": text, "level": level, "alert_id": alert_id}
+    await record_run_events(session, run, [("run.alert", data)])
     return recorded(session)[-1].id
 
 
