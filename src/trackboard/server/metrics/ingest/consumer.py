@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Delivery, QueueUnavailableError
 from trackboard.server.metrics.ingest.message import IngestMessage, MessageQueue
+from trackboard.server.metrics.ingest.stored_events import ExperimentProjects
 from trackboard.server.metrics.ingest.upkeep import BatchIdPruner, Compactor
 from trackboard.server.metrics.ingest.writer import Outcome, write_messages
 from trackboard.server.observability.prometheus import Instruments
@@ -53,6 +54,7 @@ class IngestConsumer:
         self.on_written = on_written
         self.compactor = compactor
         self.pruner = pruner
+        self.projects = ExperimentProjects()
 
     async def run(self) -> None:
         """Consume until cancelled; cancelling leaves the batch in hand unacked."""
@@ -104,7 +106,7 @@ class IngestConsumer:
         while True:
             started = time.perf_counter()
             try:
-                outcomes = await write_messages(self.database, messages)
+                outcomes = await write_messages(self.database, messages, self.projects)
             except Exception as error:
                 self.instruments.ingest_write_retries.inc()
                 log.warning("ingest write failed, retrying in %.1f s: %r", delay, error)

@@ -66,19 +66,41 @@ def merge_series(messages: Sequence[IngestMessage]) -> Series:
     return {key: Points.concat(pieces) for key, pieces in parts.items()}
 
 
-async def record_stored(session: AsyncSession, messages: Sequence[IngestMessage]) -> None:
+class ExperimentProjects:
+    """Which project each experiment is in, as the writer looked it up: an experiment's
+    project is set when it is created and never changes, and a lookup per write is two
+    statements in a transaction that may carry a single point."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self.max_entries = max_entries
+        self._projects: dict[int, int | None] = {}
+
+    async def project_of(self, session: AsyncSession, experiment_id: int) -> int | None:
+        if experiment_id in self._projects:
+            return self._projects[experiment_id]
+        project = await experiments.project_of(session, experiment_id)
+        if len(self._projects) >= self.max_entries:
+            self._projects.clear()
+        self._projects[experiment_id] = project
+        return project
+
+
+async def record_stored(
+    session: AsyncSession,
+    messages: Sequence[IngestMessage],
+    projects: ExperimentProjects | None = None,
+) -> None:
     """Record one `metrics.stored` per run for the messages stored in this transaction."""
     by_run: dict[str, list[IngestMessage]] = defaultdict(list)
     for message in messages:
         by_run[message.run_id].append(message)
-    projects: dict[int, int | None] = {}
+    projects = projects or ExperimentProjects()
     for run_id, stored in by_run.items():
         series = merge_series(stored)
         if not series:
             continue
         experiment_id = stored[0].experiment_id
-        if experiment_id not in projects:
-            projects[experiment_id] = await experiments.project_of(session, experiment_id)
+        project_id = await projects.project_of(session, experiment_id)
         data = {
             "keys": sorted(series),
             "point_count": sum(len(points) for points in series.values()),
@@ -90,7 +112,7 @@ async def record_stored(session: AsyncSession, messages: Sequence[IngestMessage]
             Event(
                 "metrics.stored",
                 data,
-                project_id=projects[experiment_id],
+                project_id=project_id,
                 experiment_id=experiment_id,
                 run_id=run_id,
                 local=series,

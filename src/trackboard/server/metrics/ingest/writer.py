@@ -24,7 +24,7 @@ from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import encode_chunk
 from trackboard.server.metrics.downsample import overview
 from trackboard.server.metrics.ingest.message import IngestMessage, PoisonMessageError
-from trackboard.server.metrics.ingest.stored_events import record_stored
+from trackboard.server.metrics.ingest.stored_events import ExperimentProjects, record_stored
 from trackboard.server.metrics.points import Points
 
 log = logging.getLogger(__name__)
@@ -133,7 +133,11 @@ def merge_rows(
     return chunks, summaries
 
 
-async def apply_messages(session: AsyncSession, messages: Sequence[IngestMessage]) -> list[bool]:
+async def apply_messages(
+    session: AsyncSession,
+    messages: Sequence[IngestMessage],
+    projects: ExperimentProjects | None = None,
+) -> list[bool]:
     """Write messages in the caller's transaction; per message, False if already stored.
 
     The batch ids go in first with ON CONFLICT DO NOTHING: a second writer holding the
@@ -154,19 +158,24 @@ async def apply_messages(session: AsyncSession, messages: Sequence[IngestMessage
     await repository.copy_metric_chunks(session, chunks)
     await repository.upsert_metric_summaries(session, summaries)
     # Sent after the commit: live views and consumers never hear of an unstored point.
-    await record_stored(session, fresh)
+    await record_stored(session, fresh, projects)
     return stored
 
 
-async def write_messages(database: Database, messages: Sequence[IngestMessage]) -> list[Outcome]:
+async def write_messages(
+    database: Database,
+    messages: Sequence[IngestMessage],
+    projects: ExperimentProjects | None = None,
+) -> list[Outcome]:
     """Apply messages in one transaction; if their data is refused, one by one to find which.
+    `projects` keeps experiments' projects from one write to the next (the ingest loop's).
 
     Transient errors (connection lost, deadlock) propagate: the caller retries the same
     messages later, which is safe because applying is idempotent.
     """
     try:
         async with database.transaction() as session:
-            stored = await apply_messages(session, messages)
+            stored = await apply_messages(session, messages, projects)
         position = session.info.get(COMMIT_POSITION)
         return [Outcome(s, position=position) for s in stored]
     except Exception as error:
@@ -177,5 +186,5 @@ async def write_messages(database: Database, messages: Sequence[IngestMessage]) 
         log.warning("a write batch was refused (%s); writing its messages one by one", error)
     outcomes = []
     for message in messages:
-        outcomes.extend(await write_messages(database, [message]))
+        outcomes.extend(await write_messages(database, [message], projects))
     return outcomes
