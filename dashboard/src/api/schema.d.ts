@@ -230,6 +230,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Raise Alert
+         * @description Record a `run.alert` event; notification rules with a `run.alert` trigger send it.
+         */
+        post: operations["raise_alert_post_/api/v1/runs/{run_id}/alerts"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}/metrics": {
         parameters: {
             query?: never;
@@ -718,9 +738,32 @@ export interface paths {
         };
         /**
          * Get Metric History Bulk Interval
-         * @description Up to `max_results` points per run (bucket extremes kept), in step order per run.
+         * @description `max_results` evenly spaced points per run, the first and last included, for the runs
+         *     in the order asked (a run named twice is answered twice, as MLflow does).
          */
         get: operations["get_metric_history_bulk_interval_get_/api/2.0/mlflow/metrics/get-history-bulk-interval"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/2.0/mlflow/artifacts/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Artifacts
+         * @description The direct entries of `path` in the run's artifacts, with paths from the run's root.
+         *
+         *     All of them on one page: MLflow's server ignores `page_token` here too.
+         */
+        get: operations["list_artifacts_get_/api/2.0/mlflow/artifacts/list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -954,10 +997,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/notification-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Rules */
+        get: operations["list_rules_get_/api/v1/notification-rules"];
+        put?: never;
+        /** Create Rule */
+        post: operations["create_rule_post_/api/v1/notification-rules"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get Rule */
+        get: operations["get_rule_get_/api/v1/notification-rules/{rule_id}"];
+        put?: never;
+        post?: never;
+        /** Delete Rule */
+        delete: operations["delete_rule_delete_/api/v1/notification-rules/{rule_id}"];
+        options?: never;
+        head?: never;
+        /** Update Rule */
+        patch: operations["update_rule_patch_/api/v1/notification-rules/{rule_id}"];
+        trace?: never;
+    };
+    "/api/v1/notification-rules/{rule_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Rule
+         * @description Send a test message to every channel of the rule now (no retries) and say how each went.
+         */
+        post: operations["test_rule_post_/api/v1/notification-rules/{rule_id}/test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/notification-rules/{rule_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Deliveries
+         * @description The rule's latest deliveries, newest first: sent, pending, and given up (with why).
+         */
+        get: operations["list_deliveries_get_/api/v1/notification-rules/{rule_id}/deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AlertAccepted */
+        AlertAccepted: {
+            /** Event Id */
+            event_id: string;
+        };
+        /**
+         * AlertCreate
+         * @description `run.alert(...)` of the client: a message from the training script to the run's
+         *     notification rules (`run.alert` triggers).
+         */
+        AlertCreate: {
+            /** Title */
+            title: string;
+            /**
+             * Text
+             * @default
+             */
+            text: string;
+            /**
+             * Level
+             * @default info
+             * @enum {string}
+             */
+            level: "info" | "warn" | "error";
+            /** Alert Id */
+            alert_id?: string | null;
+        };
         /** ApiKeyCreate */
         ApiKeyCreate: {
             /**
@@ -1059,12 +1206,76 @@ export interface components {
             /** Step */
             step: number;
         };
+        /** ChannelTestResult */
+        ChannelTestResult: {
+            /** Channel Index */
+            channel_index: number;
+            /** Type */
+            type: string;
+            /** Ok */
+            ok: boolean;
+            /** Error */
+            error?: string | null;
+        };
         /** DayCount */
         DayCount: {
             /** Day */
             day: string;
             /** Runs */
             runs: number;
+        };
+        /** DeliveryList */
+        DeliveryList: {
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryRead"][];
+        };
+        /** DeliveryRead */
+        DeliveryRead: {
+            /** Id */
+            id: number;
+            /** Rule Id */
+            rule_id: number;
+            /** Channel Index */
+            channel_index: number;
+            /** Event Id */
+            event_id: string;
+            /** Kind */
+            kind: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "failed";
+            /** Attempts */
+            attempts: number;
+            /** Created At */
+            created_at: number;
+            /** Next Attempt At */
+            next_attempt_at: number;
+            /** Sent At */
+            sent_at: number | null;
+            /** Last Error */
+            last_error: string | null;
+        };
+        /** EmailChannel */
+        EmailChannel: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "email";
+            /** To */
+            to: string[];
+        };
+        /** EmailChannelRead */
+        EmailChannelRead: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "email";
+            /** To */
+            to: string[];
         };
         /** ExperimentCreate */
         ExperimentCreate: {
@@ -1188,6 +1399,19 @@ export interface components {
              */
             role: "viewer" | "editor" | "owner";
         };
+        /**
+         * MetricNanTrigger
+         * @description A NaN or infinite value appears in `key` (any key when omitted); once per run and key.
+         */
+        MetricNanTrigger: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "metric.nan";
+            /** Key */
+            key?: string | null;
+        };
         /** MetricSummaryRead */
         MetricSummaryRead: {
             /** Value */
@@ -1202,6 +1426,28 @@ export interface components {
             max: number | null;
             /** Count */
             count: number;
+        };
+        /**
+         * MetricThresholdTrigger
+         * @description A logged point of `key` compares to `value` (reported once per run).
+         */
+        MetricThresholdTrigger: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "metric.threshold";
+            /** Key */
+            key: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: ">" | ">=" | "<" | "<=";
+            /** Value */
+            value: number;
+            /** After Step */
+            after_step?: number | null;
         };
         /** ParamsBody */
         ParamsBody: {
@@ -1237,6 +1483,96 @@ export interface components {
             created_at: number;
             /** Role */
             role?: ("viewer" | "editor" | "owner") | null;
+        };
+        /** RuleCreate */
+        RuleCreate: {
+            /** Name */
+            name: string;
+            /** Project Id */
+            project_id?: number | null;
+            /** Experiment Ids */
+            experiment_ids?: number[] | null;
+            /** Run Filter */
+            run_filter?: string | null;
+            /** Triggers */
+            triggers: (components["schemas"]["RunStatusTrigger"] | components["schemas"]["RunAlertTrigger"] | components["schemas"]["MetricThresholdTrigger"] | components["schemas"]["MetricNanTrigger"] | components["schemas"]["RunStalledTrigger"])[];
+            /** Channels */
+            channels: (components["schemas"]["WebhookChannel"] | components["schemas"]["SlackChannel"] | components["schemas"]["EmailChannel"])[];
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+        };
+        /** RuleList */
+        RuleList: {
+            /** Rules */
+            rules: components["schemas"]["RuleRead"][];
+        };
+        /** RuleRead */
+        RuleRead: {
+            /** Id */
+            id: number;
+            /** Project Id */
+            project_id: number | null;
+            /** Name */
+            name: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Experiment Ids */
+            experiment_ids: number[] | null;
+            /** Run Filter */
+            run_filter: string | null;
+            /** Triggers */
+            triggers: (components["schemas"]["RunStatusTrigger"] | components["schemas"]["RunAlertTrigger"] | components["schemas"]["MetricThresholdTrigger"] | components["schemas"]["MetricNanTrigger"] | components["schemas"]["RunStalledTrigger"])[];
+            /** Channels */
+            channels: (components["schemas"]["WebhookChannelRead"] | components["schemas"]["SlackChannelRead"] | components["schemas"]["EmailChannelRead"])[];
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: number;
+            /** Updated At */
+            updated_at: number;
+        };
+        /** RuleTestResult */
+        RuleTestResult: {
+            /** Results */
+            results: components["schemas"]["ChannelTestResult"][];
+        };
+        /**
+         * RuleUpdate
+         * @description Fields to change; channels are replaced whole (secrets given again).
+         */
+        RuleUpdate: {
+            /** Name */
+            name?: string | null;
+            /** Experiment Ids */
+            experiment_ids?: number[] | null;
+            /** Run Filter */
+            run_filter?: string | null;
+            /** Triggers */
+            triggers?: (components["schemas"]["RunStatusTrigger"] | components["schemas"]["RunAlertTrigger"] | components["schemas"]["MetricThresholdTrigger"] | components["schemas"]["MetricNanTrigger"] | components["schemas"]["RunStalledTrigger"])[] | null;
+            /** Channels */
+            channels?: (components["schemas"]["WebhookChannel"] | components["schemas"]["SlackChannel"] | components["schemas"]["EmailChannel"])[] | null;
+            /** Enabled */
+            enabled?: boolean | null;
+        };
+        /**
+         * RunAlertTrigger
+         * @description The training script called `run.alert(...)` at this level or above.
+         */
+        RunAlertTrigger: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.alert";
+            /**
+             * Min Level
+             * @default info
+             * @enum {string}
+             */
+            min_level: "info" | "warn" | "error";
         };
         /** RunCreate */
         RunCreate: {
@@ -1338,6 +1674,30 @@ export interface components {
             /** Page Token */
             page_token?: string | null;
         };
+        /**
+         * RunStalledTrigger
+         * @description A RUNNING run has stored no metric point for `minutes` (reported once per run).
+         */
+        RunStalledTrigger: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.stalled";
+            /** Minutes */
+            minutes: number;
+        };
+        /**
+         * RunStatusTrigger
+         * @description A run reached this terminal status.
+         */
+        RunStatusTrigger: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "run.failed" | "run.finished" | "run.killed";
+        };
         /** RunUpdate */
         RunUpdate: {
             /** Name */
@@ -1346,6 +1706,29 @@ export interface components {
             status?: ("RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED") | null;
             /** End Time */
             end_time?: number | null;
+        };
+        /** SlackChannel */
+        SlackChannel: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "slack";
+            /** Url */
+            url: string;
+        };
+        /**
+         * SlackChannelRead
+         * @description The URL is never returned; its host says which workspace service it goes to.
+         */
+        SlackChannelRead: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "slack";
+            /** Host */
+            host: string;
         };
         /** TagsBody */
         TagsBody: {
@@ -1373,6 +1756,30 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /** WebhookChannel */
+        WebhookChannel: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook";
+            /** Url */
+            url: string;
+            /** Secret */
+            secret?: string | null;
+        };
+        /** WebhookChannelRead */
+        WebhookChannelRead: {
+            /**
+             * @description discriminator enum property added by openapi-typescript
+             * @enum {string}
+             */
+            type: "webhook";
+            /** Url */
+            url: string;
+            /** Has Secret */
+            has_secret: boolean;
         };
     };
     responses: never;
@@ -1935,6 +2342,41 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "raise_alert_post_/api/v1/runs/{run_id}/alerts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AlertAccepted"];
+                };
             };
             /** @description Validation Error */
             422: {
@@ -2616,6 +3058,26 @@ export interface operations {
             };
         };
     };
+    "list_artifacts_get_/api/2.0/mlflow/artifacts/list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+        };
+    };
     "download_artifact_get_/api/2.0/mlflow-artifacts/artifacts/{artifact_path}": {
         parameters: {
             query?: never;
@@ -3112,6 +3574,218 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ExperimentDashboard"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "list_rules_get_/api/v1/notification-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleList"];
+                };
+            };
+        };
+    };
+    "create_rule_post_/api/v1/notification-rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "get_rule_get_/api/v1/notification-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "delete_rule_delete_/api/v1/notification-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "update_rule_patch_/api/v1/notification-rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "test_rule_post_/api/v1/notification-rules/{rule_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleTestResult"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "list_deliveries_get_/api/v1/notification-rules/{rule_id}/deliveries": {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeliveryList"];
                 };
             };
             /** @description Validation Error */
