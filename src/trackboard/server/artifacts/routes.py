@@ -4,34 +4,12 @@
 `mlflow-artifacts:/<experiment>/<run>/artifacts`; listing and download follow MLflow's shapes.
 """
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from fastapi import APIRouter, Request, Response
 
-import httpx
-from fastapi import APIRouter, Depends, Request, Response
-
-from trackboard.server.artifacts.s3_store import S3ArtifactStore
-from trackboard.server.artifacts.store import (
-    ArtifactStore,
-    LocalArtifactStore,
-    check_relative_path,
-)
+from trackboard.server.artifacts.dependencies import Store
+from trackboard.server.artifacts.store import check_relative_path
 from trackboard.server.mlflow_compat.errors import MlflowRoute
-from trackboard.server.mlflow_compat.translate import json_response
-
-
-async def artifact_store(request: Request) -> AsyncIterator[ArtifactStore]:
-    """A bucket when `artifacts_url` names one (s3://…), else a folder under the data dir."""
-    settings = request.app.state.settings
-    url = settings.artifacts_url
-    if not url:
-        yield LocalArtifactStore(settings.home / "artifacts")
-        return
-    async with httpx.AsyncClient(timeout=300) as http:
-        yield S3ArtifactStore.from_url(url, http)
-
-
-Store = Annotated[ArtifactStore, Depends(artifact_store)]
+from trackboard.server.mlflow_compat.translate import file_info_json, json_response
 
 router = APIRouter(prefix="/api/2.0/mlflow-artifacts", route_class=MlflowRoute, tags=["mlflow"])
 
@@ -54,12 +32,7 @@ async def download_artifact(artifact_path: str, store: Store) -> Response:
 @router.get("/artifacts")
 async def list_artifacts(store: Store, path: str = "") -> Response:
     relative = check_relative_path(path)
-    files = [
-        {"path": entry.path, "is_dir": True}
-        if entry.is_dir
-        else {"path": entry.path, "is_dir": False, "file_size": entry.file_size}
-        for entry in await store.list(relative)
-    ]
+    files = [file_info_json(entry.path, entry) for entry in await store.list(relative)]
     return json_response({"files": files} if files else {})
 
 

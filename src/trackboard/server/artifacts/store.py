@@ -1,8 +1,8 @@
 """Artifact files under one root folder, with every path checked before it touches the disk.
 
 Paths come from URLs (`<experiment>/<run>/artifacts/<file>`): absolute paths, `..` parts,
-backslashes, NUL bytes and symlinks leading out of the root are refused, so a caller can
-never read or write outside the root.
+backslashes, `#`, NUL bytes and symlinks leading out of the root are refused, so a caller
+can never read or write outside the root.
 """
 
 import os
@@ -12,12 +12,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Protocol
+from urllib.parse import unquote
 
 import anyio
 from fastapi import Response
 from fastapi.responses import FileResponse
 
 from trackboard.server.errors import InvalidParameter, NotFound
+
+# MLflow's whole message for any unsafe artifact path.
+INVALID_PATH = "Invalid path"
 
 
 @dataclass(frozen=True)
@@ -42,15 +46,29 @@ class ArtifactStore(Protocol):
     async def delete(self, path: str) -> None: ...
 
 
+def _fully_decoded(path: str) -> str:
+    """`path` percent-decoded until it stops changing, as MLflow decodes before checking."""
+    for _ in range(10):
+        decoded = unquote(path)
+        if decoded == path:
+            return path
+        path = decoded
+    raise InvalidParameter(INVALID_PATH)
+
+
 def check_relative_path(path: str) -> str:
-    """`path` as a clean relative POSIX path ("" for the root), or InvalidParameter."""
-    if "\x00" in path or "\\" in path:
-        raise InvalidParameter(f"Invalid path: {path!r}")
-    if path.startswith("/") or (len(path) > 1 and path[1] == ":"):
-        raise InvalidParameter(f"Absolute paths are not allowed: {path!r}")
+    """`path` as a clean relative POSIX path ("" for the root), or InvalidParameter.
+
+    The one parser of artifact paths (the proxy's and `artifacts/list`'s), refusing what
+    MLflow's `validate_path_is_safe` refuses, with its message: a `..` part, an absolute or
+    drive path, a backslash or `#`, in the path as given or percent-decoded; and NUL bytes.
+    The path is kept as given, not decoded: a file name may contain `%`.
+    """
+    for form in (path, _fully_decoded(path)):
+        absolute = form.startswith("/") or (len(form) > 1 and form[1] == ":")
+        if absolute or any(c in form for c in "\x00\\#") or ".." in form.split("/"):
+            raise InvalidParameter(INVALID_PATH)
     parts = [part for part in path.split("/") if part not in ("", ".")]
-    if ".." in parts:
-        raise InvalidParameter(f"Path traversal is not allowed: {path!r}")
     return str(PurePosixPath(*parts)) if parts else ""
 
 
@@ -66,7 +84,7 @@ class LocalArtifactStore:
         target = (root / relative).resolve() if relative else root
         # A symlink inside the root must not lead out of it.
         if target != root and root not in target.parents:
-            raise InvalidParameter(f"Invalid path: {path!r}")
+            raise InvalidParameter(INVALID_PATH)
         return target
 
     async def write(

@@ -30,6 +30,11 @@ def _is_list_field(annotation: Any) -> bool:
     return False
 
 
+# MLflow appends this to the messages of its declarative request checks (required fields,
+# types and ranges), though not to the checks written out in its handlers.
+API_DOCS_HINT = " See the API docs for more information about request parameters."
+
+
 def missing_value(path: str) -> str:
     return f"Missing value for required parameter '{path}'."
 

@@ -22,7 +22,6 @@ from fastapi import APIRouter, Request, Response
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.metrics import service as metrics
-from trackboard.server.metrics.downsample import downsample
 from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.points import Points, Series
@@ -39,7 +38,6 @@ from trackboard.server.unit_of_work import ReadSession, database, write_session
 
 router = APIRouter(route_class=MlflowRoute)
 
-MAX_BULK_RESULTS_PER_RUN = 2500
 Point = tuple[int, int, float]  # step, timestamp, value
 # The request's unit of work, opened and committed inside a handler rather than around it:
 # points must be accepted after that commit (see `log_batch`).
@@ -224,36 +222,3 @@ async def get_metric_history(request: Request, session: ReadSession) -> Response
     if not body["metrics"]:
         del body["metrics"]
     return json_response(body)
-
-
-@router.get("/metrics/get-history-bulk-interval")
-async def get_metric_history_bulk_interval(request: Request, session: ReadSession) -> Response:
-    """Up to `max_results` points per run (bucket extremes kept), in step order per run."""
-    message = await read_message(request, schemas.GetMetricHistoryBulkInterval)
-    key = schemas.required(message.metric_key, "metric_key")
-    if not message.run_ids:
-        raise InvalidParameter(missing_value("run_ids"))
-    if len(message.run_ids) > validation.MAX_BULK_RUN_IDS:
-        raise InvalidParameter(
-            "GetMetricHistoryBulkInterval request must specify at most "
-            f"{validation.MAX_BULK_RUN_IDS} run_ids. Received {len(message.run_ids)} run_ids."
-        )
-    per_run = message.max_results or MAX_BULK_RESULTS_PER_RUN
-    if not 1 <= per_run <= MAX_BULK_RESULTS_PER_RUN:
-        raise InvalidParameter(f"max_results must be between 1 and {MAX_BULK_RESULTS_PER_RUN}.")
-    start, end = message.start_step, message.end_step
-    if (start is None) != (end is None):
-        raise InvalidParameter(
-            "If either start step or end step are specified, both must be specified."
-        )
-    if start is not None and end is not None and start > end:
-        raise InvalidParameter(
-            "end_step must be greater than start_step. "
-            f"Found start_step={start} and end_step={end}."
-        )
-    rows: list[dict[str, Any]] = []
-    for run_id in sorted(set(message.run_ids)):
-        points = await metrics.read_series(session, run_id, key, start, end)
-        sampled = downsample(points, per_run).take(slice(0, per_run))
-        rows.extend(_metric_rows(key, sampled, run_id))
-    return json_response({"metrics": rows} if rows else {})

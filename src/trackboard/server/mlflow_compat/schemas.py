@@ -148,11 +148,26 @@ class GetMetricHistory(RunMessage):
 
 
 class GetMetricHistoryBulkInterval(Message):
+    """Numbers as sent, checked by the route with MLflow's messages."""
+
     run_ids: list[RunId] = []
     metric_key: str | None = None
-    start_step: Int64 | None = None
-    end_step: Int64 | None = None
-    max_results: Int64 | None = None
+    start_step: str | None = None
+    end_step: str | None = None
+    max_results: str | None = None
+
+
+class GetMetricHistoryBulk(Message):
+    """The web UI's older bulk history: `run_id` repeated, one per run."""
+
+    run_id: list[RunId] = []
+    metric_key: str | None = None
+    max_results: str | None = None
+
+
+class ListArtifacts(RunMessage):
+    path: str | None = None
+    page_token: str | None = None
 
 
 def enum_name(value: str | int | None, names: dict[int, str], path: str) -> str | None:

@@ -9,7 +9,9 @@ from typing import Any
 import orjson
 from fastapi import Response
 
-from trackboard.server.metrics.values import render_value
+from trackboard.server.artifacts.store import ArtifactEntry
+from trackboard.server.metrics.points import Points
+from trackboard.server.metrics.values import render_value, render_values
 from trackboard.server.models import Experiment, RunFields
 from trackboard.server.runs.schemas import RunView
 
@@ -69,6 +71,26 @@ def run_info_json(run: RunFields, experiment: Experiment) -> dict[str, Any]:
 
 def metric_json(key: str, value: float, timestamp: int, step: int) -> dict[str, Any]:
     return {"key": key, "value": render_value(value), "timestamp": timestamp, "step": step}
+
+
+def metric_rows(key: str, points: Points, run_id: str) -> list[dict[str, Any]]:
+    """A run's points as MLflow's `MetricWithRunId` entities, in the points' order."""
+    return [
+        {"key": key, "value": value, "timestamp": timestamp, "step": step, "run_id": run_id}
+        for step, timestamp, value in zip(
+            points.steps.tolist(),
+            points.timestamps.tolist(),
+            render_values(points.values),
+            strict=True,
+        )
+    ]
+
+
+def file_info_json(path: str, entry: ArtifactEntry) -> dict[str, Any]:
+    """MLflow's `FileInfo` for an artifact shown as `path`: a folder has no size."""
+    if entry.is_dir:
+        return {"path": path, "is_dir": True}
+    return {"path": path, "is_dir": False, "file_size": entry.file_size}
 
 
 def run_json(run: RunFields, read: RunView, experiment: Experiment) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from trackboard.server.limits import (
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
 )
-from trackboard.server.mlflow_compat.messages import invalid_value, missing_value
+from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN
+from trackboard.server.mlflow_compat.messages import API_DOCS_HINT, invalid_value, missing_value
 
 MAX_METRICS_PER_BATCH = 1000
 MAX_PARAMS_TAGS_PER_BATCH = 100
@@ -109,3 +110,18 @@ def page_offset(position: int) -> int:
     if position > 2**62:
         raise InvalidParameter("invalid page_token")
     return position
+
+
+def int_like(value: str | None, path: str) -> int | None:
+    """An integer query argument, refused with MLflow's message when it is not one (or does
+    not fit in an int64, where MLflow's protobuf parsing fails)."""
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or not INT64_MIN <= number <= INT64_MAX:
+        hint = f" Hint: Value was of type '{type(value).__name__}'."
+        raise InvalidParameter(invalid_value(path, value, hint) + API_DOCS_HINT)
+    return number
