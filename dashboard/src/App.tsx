@@ -43,6 +43,21 @@ function LiveIndicator() {
   );
 }
 
+/** Where an MLflow model link lands: Trackboard has no model registry. */
+function ModelsNotice() {
+  return (
+    <main data-testid="models-notice">
+      <h1>Models live under runs</h1>
+      <p>
+        Trackboard has no model registry and no logged models: keep a model&apos;s files as
+        artifacts of the run that trained it (<code>mlflow.log_artifacts</code>) and open that
+        run.
+      </p>
+      <Link to="/">Back to experiments</Link>
+    </main>
+  );
+}
+
 function Page() {
   const location = useLocation();
   const route = matchRoute(location.pathname);
@@ -59,6 +74,9 @@ function Page() {
       break;
     case "compare":
       page = <ComparePage />;
+      break;
+    case "models":
+      page = <ModelsNotice />;
       break;
     default:
       page = (

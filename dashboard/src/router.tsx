@@ -1,6 +1,7 @@
-// A few-dozen-line history router: the app has four routes and keeps its view
+// A few-dozen-line history router: the app has five routes and keeps its view
 // state in the query string, which a full router library would not simplify.
 import { useMemo, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
+import { translateMlflowHash } from "./mlflowLinks";
 
 const listeners = new Set<() => void>();
 
@@ -8,8 +9,19 @@ function emit(): void {
   for (const l of listeners) l();
 }
 
+/** Replaces an MLflow link's hash route (`/#/experiments/3/runs/<id>`) by our page. */
+export function followMlflowLink(): void {
+  const to = translateMlflowHash(window.location.hash);
+  if (to !== null) window.history.replaceState(null, "", to);
+}
+
 if (typeof window !== "undefined") {
   window.addEventListener("popstate", emit);
+  // An MLflow link pasted into an open dashboard changes only the hash.
+  window.addEventListener("hashchange", () => {
+    followMlflowLink();
+    emit();
+  });
 }
 
 function subscribe(listener: () => void): () => void {
@@ -46,6 +58,7 @@ export type Route =
   | { name: "experiment"; experimentId: number }
   | { name: "run"; runId: string }
   | { name: "compare" }
+  | { name: "models" }
   | { name: "not-found" };
 
 export function matchRoute(pathname: string): Route {
@@ -56,6 +69,7 @@ export function matchRoute(pathname: string): Route {
   m = /^\/runs\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "run", runId: decodeURIComponent(m[1]) };
   if (path === "/compare") return { name: "compare" };
+  if (path === "/models") return { name: "models" };
   return { name: "not-found" };
 }
 
