@@ -207,9 +207,21 @@ class RabbitQueue:
             timestamp=time.time(),
         )
         try:
-            await self._publish_channel.default_exchange.publish(
-                message, routing_key=routing_key, mandatory=True, timeout=self._timeout_s
-            )
+            async with asyncio.timeout(self._timeout_s):
+                # The channel's own publish, not `Exchange.publish`: that one holds the
+                # channel's lock until the frames are written to the socket, so concurrent
+                # publishes go out one loop turn apart. Without waiting for the write they
+                # queue their frames at once and await their confirms together; a 2xx still
+                # waits for the broker's confirm of the persistent message.
+                channel = await self._publish_channel.get_underlay_channel()
+                await channel.basic_publish(
+                    message.body,
+                    exchange="",
+                    routing_key=routing_key,
+                    properties=message.properties,
+                    mandatory=True,
+                    wait=False,
+                )
         except DeliveryError as error:
             # reject-publish: the broker nacks what a full queue cannot take.
             raise QueueFullError(f"the broker refused the message: {error}") from error
