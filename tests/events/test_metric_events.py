@@ -85,6 +85,27 @@ async def test_points_stored_through_v1_and_mlflow_record_the_same_event(
                 "acc": {"step": 1, "value": 0.75, "timestamp": 11},
                 "loss": {"step": 1, "value": "NaN", "timestamp": 11},
             },
+            # What metric notification triggers read: finite extremes, NaN/inf count.
+            "stats": {
+                "acc": {
+                    "min": 0.75,
+                    "min_step": 1,
+                    "max": 0.75,
+                    "max_step": 1,
+                    "nonfinite": 0,
+                    "nonfinite_step": None,
+                    "latest": {"step": 1, "value": 0.75, "timestamp": 11},
+                },
+                "loss": {
+                    "min": 0.5,
+                    "min_step": 0,
+                    "max": 0.5,
+                    "max_step": 0,
+                    "nonfinite": 1,
+                    "nonfinite_step": 1,
+                    "latest": {"step": 1, "value": "NaN", "timestamp": 11},
+                },
+            },
         }
     )
 

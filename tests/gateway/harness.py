@@ -38,6 +38,7 @@ class World:
     projects: dict[str, int] = field(default_factory=dict)  # "a" → project id
     experiments: dict[str, int] = field(default_factory=dict)  # "a" → experiment id
     runs: dict[str, str] = field(default_factory=dict)  # "a" → run id
+    rules: dict[str, int] = field(default_factory=dict)  # "a" → notification rule id
     users: dict[str, str] = field(default_factory=dict)  # "alice" → password
 
 
@@ -70,6 +71,17 @@ async def seed_world(app: FastAPI, client: httpx.AsyncClient) -> World:
         )
         assert run.status_code == 201, run.text
         world.runs[name] = run.json()["id"]
+        rule = await client.post(
+            "/api/v1/notification-rules",
+            json={
+                "name": f"rule-{name}",
+                "triggers": [{"type": "run.failed"}],
+                "channels": [{"type": "email", "to": [f"team-{name}@example.com"]}],
+            },
+            headers=headers,
+        )
+        assert rule.status_code == 201, rule.text
+        world.rules[name] = rule.json()["id"]
     return world
 
 

@@ -72,11 +72,14 @@ def _encode(character: str) -> str:
     return "".join(f"%{byte:02X}" for byte in character.encode())
 
 
-def spelled_path(template: str, world: World, experiment: str, run: str, project: str) -> str:
+def spelled_path(
+    template: str, world: World, experiment: str, run: str, project: str, rule: str
+) -> str:
     values = {
         "experiment_id": experiment,
         "run_id": run,
         "project_id": project,
+        "rule_id": rule,
         "key_id": "1",
         "username": "alice",
         "name": "anything",
@@ -152,6 +155,8 @@ async def snapshot_of_b(client: httpx.AsyncClient, world: World, admin: dict[str
         f"/api/v1/projects/{project}/members",
         f"/api/v1/projects/{project}/keys",
         f"/api/v1/runs/{run}/metrics/pwned",
+        f"/api/v1/notification-rules/{world.rules['b']}",
+        f"/api/v1/notification-rules/{world.rules['b']}/deliveries",
     ]
     state = [(await client.get(path, headers=admin)).json() for path in reads]
     search = await client.post(
@@ -206,19 +211,27 @@ async def test_no_id_spelling_reaches_another_projects_objects(
     experiment, run, project = world.experiments["b"], world.runs["b"], world.projects["b"]
     routes = targeted_routes(app)
     assert len(routes) > 50
-    # (name, experiment in the path, run, project in the path, experiment id in the body)
-    variants: list[tuple[str, str, str, str, Any]] = []
+    rule = world.rules["b"]
+    # (name, experiment in the path, run, project in the path, rule in the path,
+    # experiment id in the body)
+    variants: list[tuple[str, str, str, str, str, Any]] = []
     for name, spell in ID_SPELLINGS.items():
-        variants.append((name, spell(experiment), run, spell(project), spell(experiment)))
+        variants.append(
+            (name, spell(experiment), run, spell(project), spell(rule), spell(experiment))
+        )
     for name, spell_run in RUN_SPELLINGS.items():
-        variants.append((f"run-{name}", str(experiment), spell_run(run), str(project), None))
+        variants.append(
+            (f"run-{name}", str(experiment), spell_run(run), str(project), str(rule), None)
+        )
     # A JSON number a lenient parser would read as the id (paths keep the `.0` spelling).
-    variants.append(("json-float", f"{experiment}.0", run, f"{project}.0", float(experiment)))
+    variants.append(
+        ("json-float", f"{experiment}.0", run, f"{project}.0", f"{rule}.0", float(experiment))
+    )
     failures = []
     sent = 0
     for method, template in routes:
-        for name, path_experiment, path_run, path_project, body_experiment in variants:
-            path = spelled_path(template, world, path_experiment, path_run, path_project)
+        for name, path_experiment, path_run, path_project, path_rule, body_experiment in variants:
+            path = spelled_path(template, world, path_experiment, path_run, path_project, path_rule)
             spelled_body = body_for(body_experiment, path_run, body_experiment)
             spelled = carries_spelled_id(template, name)
             decision = decide(method, template)
@@ -242,7 +255,9 @@ def carries_spelled_id(template: str, variant: str) -> bool:
     """Whether the variant's spelled id is in a part of the request the route reads."""
     if variant.startswith("run-"):
         return "{run_id}" in template or "{artifact_path" in template or is_mlflow(template)
-    in_path = any(f"{{{name}" in template for name in ("experiment_id", "project_id", "artifact"))
+    in_path = any(
+        f"{{{name}" in template for name in ("experiment_id", "project_id", "rule_id", "artifact")
+    )
     return in_path or is_mlflow(template) or template in V1_BODY_ROUTES
 
 

@@ -53,6 +53,7 @@ from trackboard.server.notifier import (
 )
 from trackboard.server.observability.cache_stats import CacheStatsCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
+from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.runs.routes import router as runs_router
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 poll_interval_s=settings.event_relay_poll_interval_s,
                 retention_s=settings.event_outbox_retention_s,
             )
+            relay.backlog_gauge = outbox_backlog_gauge(instruments.registry)
             background.append(asyncio.create_task(relay.run(), name="event-relay"))
         # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
         # writer, which answers each request after its commit.

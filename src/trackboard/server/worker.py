@@ -19,6 +19,7 @@ from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.loop import build_ingest_loop
 from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.observability.logging import configure_logging
+from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         poll_interval_s=settings.event_relay_poll_interval_s,
         retention_s=settings.event_outbox_retention_s,
     )
+    relay.backlog_gauge = outbox_backlog_gauge(instruments.registry)
     tasks = [
         asyncio.create_task(ingest_loop.run(), name="ingest-consumer"),
         asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),

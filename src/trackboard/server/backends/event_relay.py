@@ -175,6 +175,8 @@ class OutboxRelay:
         self.retention_s = retention_s
         self._wake = asyncio.Event()
         self._last_prune = 0.0
+        # Set to a gauge to export the backlog after every pass.
+        self.backlog_gauge: Any = None
 
     def nudge(self) -> None:
         """A transaction just committed outbox rows: relay them now, not at the next poll."""
@@ -254,6 +256,8 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 await self.drain()
+                if self.backlog_gauge is not None:
+                    self.backlog_gauge.set(await self.backlog())
                 if time.monotonic() - self._last_prune > PRUNE_INTERVAL_S:
                     self._last_prune = time.monotonic()
                     await self.prune()

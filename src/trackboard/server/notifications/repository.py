@@ -46,7 +46,7 @@ async def select_rule_projects(
     query = select(NotificationRule.id, NotificationRule.project_id).where(
         NotificationRule.id.in_(list(rule_ids))
     )
-    return dict((await session.execute(query)).tuples().all())
+    return {row.id: row.project_id for row in (await session.execute(query)).all()}
 
 
 async def delete_rule(session: AsyncSession, rule_id: int) -> None:

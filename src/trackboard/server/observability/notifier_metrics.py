@@ -1,4 +1,5 @@
-"""The notifier's instruments: sends by channel and outcome, event lag, backlogs."""
+"""The notifier's instruments (sends by channel and outcome, event lag, deliveries owed) and
+the outbox relay's backlog."""
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
@@ -37,8 +38,11 @@ class NotifierInstruments:
             "Deliveries owed and not yet sent (waiting for their first or next attempt).",
             registry=registry,
         )
-        self.outbox_backlog = Gauge(
-            "trackboard_event_outbox_backlog",
-            "Committed events not yet published from the outbox.",
-            registry=registry,
-        )
+
+
+def outbox_backlog_gauge(registry: CollectorRegistry) -> Gauge:
+    return Gauge(
+        "trackboard_event_outbox_backlog",
+        "Committed events not yet published from the outbox.",
+        registry=registry,
+    )
