@@ -1,0 +1,241 @@
+"""Events and notifications: run completion → webhook latency, and what the outbox costs.
+
+One command (`python bench/events.py`) starts what it needs on loopback (a database and a
+RabbitMQ vhost of its own, `trackboard server`, `trackboard worker`, `trackboard notifier`,
+and a webhook receiver in this process), measures, stops it all and writes its section of
+docs/benchmarks.md:
+- event → webhook delivered: runs are finished through the API at a paced 100 per second;
+  the latency of each is from the PATCH's answer (the commit) to the receiver's arrival;
+- the outbox's cost on run creation: runs created by 4 concurrent clients for a few
+  seconds on the same PostgreSQL, by a server that writes every event to the outbox and
+  relays it to RabbitMQ, and by one without a broker and without a notifier (no outbox).
+"""
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import (  # noqa: E402
+    AMQP,
+    BIN,
+    PG,
+    admin,
+    free_port,
+    migrate,
+    process,
+    rabbitmqctl,
+    wait_http,
+)
+from bench.report import median, percentile, write_section  # noqa: E402
+
+CREATORS = 4
+
+
+class Receiver:
+    """A webhook receiver noting when each run's notification arrived."""
+
+    def __init__(self) -> None:
+        self.arrived: dict[str, float] = {}
+        self.changed = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = orjson.loads(await request.read())
+        self.arrived.setdefault(body["run_id"], time.monotonic())
+        self.changed.set()
+        return web.Response(status=200)
+
+    async def wait_for(self, run_ids: set[str], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while not run_ids <= self.arrived.keys() and time.monotonic() < deadline:
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), 0.5)
+
+
+async def completion_latency(url: str, receiver: Receiver, runs: int, per_s: float) -> list[float]:
+    """Finish `runs` runs at `per_s`; seconds from each commit to its webhook."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        ids = []
+        for _ in range(runs):
+            created = await client.post("/api/v1/experiments/0/runs", json={})
+            ids.append(created.json()["id"])
+        committed: dict[str, float] = {}
+
+        async def finish(run_id: str) -> None:
+            response = await client.patch(f"/api/v1/runs/{run_id}", json={"status": "FINISHED"})
+            response.raise_for_status()
+            committed[run_id] = time.monotonic()
+
+        start = time.monotonic()
+        tasks = []
+        for index, run_id in enumerate(ids):
+            delay = start + index / per_s - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(finish(run_id)))
+        await asyncio.gather(*tasks)
+        await receiver.wait_for(set(ids), 30.0)
+    missing = [run_id for run_id in ids if run_id not in receiver.arrived]
+    if missing:
+        raise RuntimeError(f"{len(missing)} notifications did not arrive")
+    return [receiver.arrived[run_id] - committed[run_id] for run_id in ids]
+
+
+async def creation_rate(url: str, seconds: float) -> float:
+    """Runs created per second by `CREATORS` concurrent clients."""
+    created = 0
+    deadline = time.monotonic() + seconds
+
+    async def creator(client: httpx.AsyncClient) -> None:
+        nonlocal created
+        while time.monotonic() < deadline:
+            response = await client.post("/api/v1/experiments/0/runs", json={"params": {"a": "1"}})
+            response.raise_for_status()
+            created += 1
+
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        start = time.monotonic()
+        await asyncio.gather(*(creator(client) for _ in range(CREATORS)))
+        return created / (time.monotonic() - start)
+
+
+async def with_receiver(work: Any) -> Any:
+    receiver = Receiver()
+    app = web.Application()
+    app.router.add_post("/hook", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = int(runner.addresses[0][1])
+    try:
+        return await work(receiver, f"http://127.0.0.1:{port}/hook")
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--per-s", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    tag = uuid.uuid4().hex[:8]
+    db, vhost = f"tb_bench_events_{tag}", f"tb-bench-events-{tag}"
+    database_url = f"{PG}/{db}"
+    logs = ROOT / ".bench" / f"events-{tag}"
+    logs.mkdir(parents=True, exist_ok=True)
+    asyncio.run(admin(f'CREATE DATABASE "{db}"'))
+    rabbitmqctl("add_vhost", vhost)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    trackboard = str(BIN / "trackboard")
+    base_env = {
+        "TRACKBOARD_DATABASE_URL": database_url,
+        "TRACKBOARD_LOG_LEVEL": "WARNING",
+        "TRACKBOARD_WORKER_METRICS_PORT": "0",
+        "TRACKBOARD_NOTIFIER_METRICS_PORT": "0",
+        "TRACKBOARD_NOTIFY_ALLOW_HTTP": "true",
+        "TRACKBOARD_NOTIFY_ALLOW_PRIVATE_TARGETS": "true",
+        "TRACKBOARD_HOME": str(logs),
+    }
+    distributed = {**base_env, "TRACKBOARD_AMQP_URL": f"{AMQP}/{vhost}"}
+    no_outbox = {**base_env, "TRACKBOARD_NOTIFIER_IN_PROCESS": "false"}
+    latencies: list[list[float]] = []
+    rates: dict[str, list[float]] = {"outbox": [], "no outbox": []}
+    succeeded = False
+    try:
+        asyncio.run(migrate(database_url))
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with ExitStack() as stack:
+            for name, args_ in (
+                ("server", [trackboard, "server", "--port", str(port)]),
+                ("worker", [trackboard, "worker"]),
+                ("notifier", [trackboard, "notifier"]),
+            ):
+                stack.enter_context(process(args_, distributed, logs / f"{name}.log"))
+            wait_http(f"{url}/healthz", 300)
+
+            async def measure_latency(receiver: Receiver, hook: str) -> None:
+                async with httpx.AsyncClient(base_url=url) as client:
+                    rule = {
+                        "name": "bench",
+                        "triggers": [{"type": "run.finished"}],
+                        "channels": [{"type": "webhook", "url": hook}],
+                    }
+                    (await client.post("/api/v1/notification-rules", json=rule)).raise_for_status()
+                await completion_latency(url, receiver, 50, args.per_s)  # warm up
+                for repeat in range(args.repeats):
+                    found = await completion_latency(url, receiver, args.runs, args.per_s)
+                    latencies.append(found)
+                    print(
+                        f"round {repeat + 1}: {args.runs} completions at {args.per_s:g}/s → "
+                        f"webhook p50 {percentile(found, 50) * 1000:.0f} ms, "
+                        f"p99 {percentile(found, 99) * 1000:.0f} ms",
+                        flush=True,
+                    )
+
+            asyncio.run(with_receiver(measure_latency))
+            for repeat in range(args.repeats):
+                rates["outbox"].append(asyncio.run(creation_rate(url, args.seconds)))
+                print(f"outbox round {repeat + 1}: {rates['outbox'][-1]:.0f} runs/s", flush=True)
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        with process([trackboard, "server", "--port", str(port)], no_outbox, logs / "plain.log"):
+            wait_http(f"{url}/healthz", 300)
+            for repeat in range(args.repeats):
+                rates["no outbox"].append(asyncio.run(creation_rate(url, args.seconds)))
+                print(
+                    f"no-outbox round {repeat + 1}: {rates['no outbox'][-1]:.0f} runs/s",
+                    flush=True,
+                )
+        succeeded = True
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        rabbitmqctl("delete_vhost", vhost)
+        if succeeded:
+            shutil.rmtree(logs, ignore_errors=True)
+        else:
+            print(f"logs kept in {logs}", file=sys.stderr)
+    p50 = median([percentile(found, 50) for found in latencies]) * 1000
+    p99 = median([percentile(found, 99) for found in latencies]) * 1000
+    with_outbox, without = median(rates["outbox"]), median(rates["no outbox"])
+    cost = (1 - with_outbox / without) * 100
+    body = f"""`python bench/events.py` — PostgreSQL + RabbitMQ on loopback, one API server, one
+worker, one notifier; load average at start {load:.1f}. Medians of {args.repeats} rounds.
+
+| what | figure | target |
+|---|--:|--:|
+| run finished → webhook, {args.runs} completions at {args.per_s:g}/s, p50 | {p50:.0f} ms | |
+| same, p99 | {p99:.0f} ms | ≤ 2,000 ms |
+| runs created/s, {CREATORS} clients, events through the outbox | {with_outbox:.0f} | |
+| runs created/s, same database, no broker, no notifier, no outbox | {without:.0f} | |
+| cost of the outbox on run creation | {cost:.1f} % | ≤ 10 % |
+
+The latency runs from the answer to `PATCH /api/v1/runs/{{id}}` (the commit) to the
+receiver's arrival: outbox row → relay (nudged at commit) → `trackboard.events` → the
+notifier's quorum queue → delivery row → signed POST.
+"""
+    print(body)
+    write_section("events", body)
+
+
+if __name__ == "__main__":
+    main()
