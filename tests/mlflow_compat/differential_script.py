@@ -7,6 +7,7 @@ and dropped here, since they legitimately differ between servers.
 
 import json
 import math
+import os
 import re
 import sys
 import tempfile
@@ -17,6 +18,7 @@ from typing import Any
 import matplotlib
 import mlflow
 import mlflow.artifacts
+import requests
 from matplotlib import pyplot
 from mlflow import MlflowClient
 from mlflow.entities import Metric, Param, RunTag, ViewType
@@ -288,5 +290,97 @@ with tempfile.TemporaryDirectory() as tmp:
         p.relative_to(everything).as_posix() for p in Path(everything).rglob("*") if p.is_file()
     )
 out["loaded_dict"] = mlflow.artifacts.load_dict(f"runs:/{art.info.run_id}/config.json")
+
+
+# --- endpoints of MLflow's web UI, called as its JavaScript does -----------------------
+SERVER = os.environ["MLFLOW_TRACKING_URI"].rstrip("/")
+
+
+def ui_get(endpoint: str, **params: Any) -> Any:
+    """A GET as MLflow's UI sends it: an answer, or the error's code and message."""
+    url = f"{SERVER}/ajax-api/2.0/mlflow{endpoint}"
+    response = requests.get(url, params=params, timeout=30)
+    body = response.json()
+    if response.status_code != 200:
+        return [response.status_code, body["error_code"], body["message"]]
+    return body
+
+
+def points(body: Any) -> list[Any]:
+    return [(m["run_id"], m["step"], m["value"]) for m in body.get("metrics", [])]
+
+
+sweep_ids = [
+    run.info.run_id
+    for run in client.search_runs([experiment_id], "tags.kind = 'sweep'", order_by=["params.i"])
+]
+interval = "/metrics/get-history-bulk-interval"
+out["ui_bulk_interval"] = {
+    "loss_5": points(
+        ui_get(interval, run_ids=[parent.info.run_id], metric_key="loss", max_results=5)
+    ),
+    "loss_1": points(
+        ui_get(interval, run_ids=[parent.info.run_id], metric_key="loss", max_results=1)
+    ),
+    "loss_range": points(
+        ui_get(
+            interval,
+            run_ids=[parent.info.run_id],
+            metric_key="loss",
+            max_results=4,
+            start_step=3,
+            end_step=12,
+        )
+    ),
+    # Runs come back in the order asked.
+    "acc_runs": points(
+        ui_get(interval, run_ids=[sweep_ids[1], parent.info.run_id, sweep_ids[0]], metric_key="acc")
+    ),
+    "unknown_key": ui_get(interval, run_ids=[parent.info.run_id], metric_key="nope"),
+    "no_runs": ui_get(interval, metric_key="loss"),
+    "no_key": ui_get(interval, run_ids=[parent.info.run_id]),
+    "max_0": ui_get(interval, run_ids=[parent.info.run_id], metric_key="loss", max_results=0),
+    "max_2501": ui_get(interval, run_ids=[parent.info.run_id], metric_key="loss", max_results=2501),
+    "max_abc": ui_get(interval, run_ids=[parent.info.run_id], metric_key="loss", max_results="abc"),
+    "too_many_runs": ui_get(interval, run_ids=[parent.info.run_id] * 101, metric_key="loss"),
+    "one_step_bound": ui_get(
+        interval, run_ids=[parent.info.run_id], metric_key="loss", start_step=1
+    ),
+    "steps_reversed": ui_get(
+        interval, run_ids=[parent.info.run_id], metric_key="loss", start_step=5, end_step=2
+    ),
+}
+bulk = "/metrics/get-history-bulk"
+out["ui_bulk_history"] = {
+    "loss_7": points(ui_get(bulk, run_id=[parent.info.run_id], metric_key="loss", max_results=7)),
+    # Sorted by value: the runs come back by run id, and ids differ between the servers.
+    "acc_two_runs": sorted(
+        points(ui_get(bulk, run_id=[sweep_ids[0], sweep_ids[1]], metric_key="acc")),
+        key=lambda point: point[2],
+    ),
+    "no_runs": ui_get(bulk, metric_key="loss"),
+    "no_key": ui_get(bulk, run_id=[parent.info.run_id]),
+    "too_many_runs": ui_get(bulk, run_id=[parent.info.run_id] * 101, metric_key="loss"),
+}
+
+
+def artifact_list(**params: Any) -> Any:
+    body = ui_get("/artifacts/list", run_id=art.info.run_id, **params)
+    if isinstance(body, dict):
+        for file in body.get("files", []):
+            if file["path"].endswith(".png"):
+                file.pop("file_size")  # matplotlib's bytes differ between runs
+    return body
+
+
+out["ui_artifacts_list"] = {
+    "root": artifact_list(),
+    "notes": artifact_list(path="notes"),
+    "sub": artifact_list(path="sub"),
+    "a_file": artifact_list(path="config.json"),
+    "parent_dir": artifact_list(path="../x"),
+    "absolute": artifact_list(path="/etc"),
+    "encoded_parent": artifact_list(path="%2e%2e/x"),
+}
 
 print(json.dumps(clean(out), sort_keys=True))

@@ -80,3 +80,8 @@ def test_mlflow_client_sees_the_same_results_from_both_servers(
     assert expected["errors"]["param_changed"] == "INVALID_PARAMETER_VALUE"
     assert expected["downloaded_config"]
     assert "plots/curve.png" in expected["downloaded_files"]
+    # MLflow's sampling: 20 steps to 5 keeps the first row of each group of 4, then the last.
+    assert [p[1] for p in expected["ui_bulk_interval"]["loss_5"]] == [0, 4, 8, 12, 19]
+    assert len(expected["ui_bulk_history"]["loss_7"]) == 7
+    assert expected["ui_artifacts_list"]["parent_dir"][2] == "Invalid path"
+    assert expected["ui_artifacts_list"]["root"]["files"]

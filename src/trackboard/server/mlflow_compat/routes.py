@@ -32,14 +32,15 @@ _PARTS = (
 )
 _AJAX_PARTS = (*_PARTS, history_bulk_routes.ajax_router)
 
+LOGGED_MODELS = "Logged-model storage (keep a model's files as run artifacts instead)"
 # MLflow features out of Trackboard's scope, by the first parts of their endpoints' paths
 # (after `/mlflow/`). Each name reads before "is not supported by Trackboard".
 UNSUPPORTED_FEATURES: dict[str, str] = {
     "registered-models": "The model registry",
     "model-versions": "The model registry",
-    "logged-models": "Logged-model storage (models are kept as run artifacts)",
-    "runs/log-model": "Logged-model storage (models are kept as run artifacts)",
-    "runs/outputs": "Logged-model storage (models are kept as run artifacts)",
+    "logged-models": LOGGED_MODELS,
+    "runs/log-model": LOGGED_MODELS,
+    "runs/outputs": LOGGED_MODELS,
     "traces": "Tracing",
     "unified-traces": "Tracing",
     "get-online-trace-details": "Tracing",
