@@ -77,7 +77,9 @@ class NotificationIntake:
         # Keys taken in this batch: two writes of one run crossing a threshold are one.
         taken: set[tuple[int, str]] = set()
         rows: list[dict[str, Any]] = []
-        async with self.database.transaction() as session:
+        # Matching only reads; the write lock (one writer at a time on SQLite) is taken
+        # only when there is something to record.
+        async with self.database.transaction(write=False) as session:
             rules_by_project: dict[int | None, list[RuleSpec]] = {}
             for event in watched:
                 if event.project_id not in rules_by_project:
@@ -87,8 +89,10 @@ class NotificationIntake:
                 for rule in rules_by_project[event.project_id]:
                     if rule.watches(event.project_id, event.experiment_id):
                         rows.extend(await self._rows_for(session, rule, event, taken))
-            await repository.insert_deliveries(session, rows)
-        # Only once committed: a rolled-back batch is handled again on redelivery.
+        if rows:
+            async with self.database.transaction() as session:
+                await repository.insert_deliveries(session, rows)
+        # Only once committed: a failed batch is handled again on redelivery.
         for rule_id, dedupe_key in taken:
             self._remember(rule_id, dedupe_key)
         return len(rows)

@@ -110,6 +110,10 @@ async def select_deliveries(
     return (await session.scalars(query)).all()
 
 
-async def count_pending_deliveries(session: AsyncSession) -> int:
-    query = select(func.count()).where(NotificationDelivery.status == "pending")
-    return int(await session.scalar(query) or 0)
+async def pending_deliveries(session: AsyncSession) -> tuple[int, int | None]:
+    """How many deliveries are owed, and the earliest time one may be sent (or None)."""
+    query = select(func.count(), func.min(NotificationDelivery.next_attempt_at)).where(
+        NotificationDelivery.status == "pending"
+    )
+    count, earliest = (await session.execute(query)).one()
+    return int(count or 0), None if earliest is None else int(earliest)

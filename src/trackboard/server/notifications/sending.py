@@ -74,11 +74,16 @@ class DeliverySender:
     async def send_due(self) -> int:
         """Claim and send one batch of due deliveries; how many were claimed."""
         now = now_ms()
+        # A read first: most polls find nothing due, and need no write lock to say so.
+        async with self.database.transaction(write=False) as session:
+            pending, earliest = await repository.pending_deliveries(session)
+        self.instruments.pending.set(pending)
+        if earliest is None or earliest > now:
+            return 0
         async with self.database.transaction() as session:
             claimed = await repository.claim_due_deliveries(
                 session, now, now + self.lease_ms, CLAIM_BATCH
             )
-            self.instruments.pending.set(await repository.count_pending_deliveries(session))
         await asyncio.gather(*(self._send_one(delivery) for delivery in claimed))
         return len(claimed)
 
