@@ -3,13 +3,17 @@
 A new key is printed once, alone on the last line, so scripts can take `tail -n 1`.
 """
 
+from __future__ import annotations
+
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 app = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
 

@@ -11,7 +11,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 from trackboard.client.settings import ClientSettings
 from trackboard.client.spool import find_spools
-from trackboard.client.sync import SyncResult, pending_bytes, sync_spool
+from trackboard.client.sync import SyncResult, pending_bytes, result_line, sync_spool
 from trackboard.client.transport import Transport
 
 
@@ -60,14 +60,10 @@ def sync(
                 )
     finally:
         transport.close()
+    colours = {"synced": "green", "busy": "yellow", "failed": "red"}
     for result in results:
-        run = result.run_id or result.path.stem
-        if result.outcome == "synced":
-            skipped = f", {result.skipped} refused" if result.skipped else ""
-            console.print(f"[green]synced[/] {run}: {result.records} records{skipped}")
-        elif result.outcome == "busy":
-            console.print(f"[yellow]skipped[/] {run}: {result.message}")
-        else:
-            console.print(f"[red]failed[/] {run}: {result.message} (run sync again to resume)")
+        outcome, line = result_line(result)
+        word = "skipped" if outcome == "busy" else outcome
+        console.print(f"[{colours[outcome]}]{word}[/] {line}")
     if any(result.outcome == "failed" for result in results):
         raise typer.Exit(code=1)

@@ -4,11 +4,15 @@ There is no default user: the first one is made here, with a password typed twic
 (or read from stdin with --password-stdin for scripts).
 """
 
+from __future__ import annotations
+
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.cli.keys import ROLES, run_transaction
 

@@ -95,3 +95,14 @@ def sync_spool(
         return result
     finally:
         reader.close()
+
+
+def result_line(result: SyncResult) -> tuple[Outcome, str]:
+    """How a sync's outcome reads in a terminal: the outcome and a line about the run."""
+    run = result.run_id or result.path.stem
+    if result.outcome == "synced":
+        refused = f", {result.skipped} refused" if result.skipped else ""
+        return result.outcome, f"{run}: {result.records} records{refused}"
+    if result.outcome == "busy":
+        return result.outcome, f"{run}: {result.message}"
+    return result.outcome, f"{run}: {result.message} (run sync again to resume)"
