@@ -1,4 +1,4 @@
-# One entry point for people, pre-commit and CI.
+# One entry point for people, pre-commit and CI (`make help` lists the targets).
 #   make run    set up on a fresh machine and run the server (embedded SQLite store)
 #   make test   set up everything and run the whole test suite
 
@@ -6,34 +6,50 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 DASHBOARD_STAMP := src/trackboard/server/dashboard/static/index.html
 HOST ?= 127.0.0.1
 PORT ?= 5005
 
-.PHONY: run setup dashboard api-types browser ops-tools lint typecheck test test-python test-dashboard bench clean
+.PHONY: needs help run setup setup-run dashboard api-types browser ops-tools lint typecheck test test-fast test-python test-dashboard bench clean
 
-run: setup dashboard
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-15s %s\n", $$1, $$2}'
+
+run: setup-run dashboard ## set up the server's dependencies only and run it (embedded SQLite store)
 	$(BIN)/trackboard server --host $(HOST) --port $(PORT)
 
-setup: $(STAMP)
+setup-run: $(RUN_STAMP) ## the runtime environment: the server extra from requirements/server.lock
+
+setup: $(STAMP) ## the development environment: everything in requirements/dev.lock
+
+# The runtime lock pins the same versions as the dev lock (compiled with it as a
+# constraint), so a development venv already satisfies it.
+$(RUN_STAMP): pyproject.toml requirements/server.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/server.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 dashboard/node_modules/.package-lock.json: dashboard/package-lock.json
 	cd dashboard && npm ci --no-audit --no-fund
 	touch $@
 
-dashboard: dashboard/node_modules/.package-lock.json
+dashboard: dashboard/node_modules/.package-lock.json ## build the React dashboard the server serves
 	cd dashboard && npm run build
 
 # The dashboard's API types, generated from the server's OpenAPI document (a test fails
 # when they are stale).
-api-types: setup dashboard/node_modules/.package-lock.json
+api-types: setup dashboard/node_modules/.package-lock.json ## regenerate the dashboard's API types from the OpenAPI document
 	$(BIN)/python -c "import orjson, sys; from trackboard.server.app import create_app; \
 		sys.stdout.buffer.write(orjson.dumps(create_app().openapi()))" > dashboard/openapi.json
 	cd dashboard && ./node_modules/.bin/openapi-typescript openapi.json -o src/api/schema.d.ts
@@ -49,28 +65,43 @@ ops-tools:
 	@command -v promtool >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 
-lint: setup
+lint: setup ## ruff, ruff format, import contracts
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/lint-imports
 
-typecheck: setup
+typecheck: setup ## mypy strict
 	$(BIN)/mypy
 
-test-python: setup dashboard browser ops-tools
+test-python: setup dashboard browser ops-tools ## the whole pytest suite (needs what `make test` says)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-test-dashboard: dashboard/node_modules/.package-lock.json
+# A quick local loop: no browser, no PostgreSQL, Redis or RabbitMQ, no MLflow server.
+test-fast: lint typecheck ## lint, types and the SQLite tests that need no other server (~2 min)
+	$(BIN)/pytest -q -p no:cacheprovider -x -k "not postgres" \
+		--ignore=tests/distributed --ignore=tests/e2e --ignore=tests/replicas \
+		--ignore=tests/mlflow_compat --ignore=tests/packaging --ignore=tests/cache \
+		--ignore=tests/gateway/test_id_spellings.py --ignore=tests/ops
+
+test-dashboard: dashboard/node_modules/.package-lock.json ## tsc, ESLint, Vitest
 	cd dashboard && npm run typecheck && npm run lint && npm test
 
-test: lint typecheck test-dashboard test-python
+test: needs lint typecheck test-dashboard test-python ## everything CI runs (about 15 minutes)
 
-bench: setup dashboard browser
+needs:
+	@echo "make test needs: root for apt-get (Debian's chromium and prometheus packages, once);"
+	@echo "  PostgreSQL on 127.0.0.1:5432 (trust auth, database 'test', its server programs"
+	@echo "  initdb and pg_basebackup for the replica tests), Redis on 127.0.0.1:6379 and"
+	@echo "  RabbitMQ on 127.0.0.1:5672 (guest/guest, rabbitmqctl for test vhosts);"
+	@echo "  PyPI and npm for the first setup. Tests isolate themselves (own databases,"
+	@echo "  vhosts, key prefixes, ports) and never stop the shared services."
+
+bench: setup dashboard browser ## the benchmarks; figures go to docs/benchmarks*.md
 	$(BIN)/python bench/api.py
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/client.py
 	$(BIN)/python bench/api_gateway.py
 	$(BIN)/python bench/dashboard.py
 
-clean:
+clean: ## remove the venv, node_modules and the built dashboard
 	rm -rf $(VENV) dashboard/node_modules src/trackboard/server/dashboard/static

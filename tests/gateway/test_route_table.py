@@ -33,6 +33,7 @@ def concrete(template: str, world: World, project: str = "a") -> str:
         "experiment_id": str(world.experiments[project]),
         "run_id": world.runs[project],
         "project_id": str(world.projects[project]),
+        "rule_id": str(world.rules[project]),
         "key_id": "1",
         "username": "alice",
         "name": "anything",

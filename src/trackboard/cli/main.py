@@ -115,6 +115,9 @@ def server(
     # The app (built by the factory in each worker) derives its default allowed hosts from
     # the address bound: loopback names only on loopback.
     os.environ["TRACKBOARD_HOST"] = host
+    from trackboard.cli.banner import banner
+
+    typer.echo(banner(settings), err=True)
     uvicorn.run(
         "trackboard.server.app:create_app",
         factory=True,
