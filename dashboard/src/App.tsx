@@ -12,6 +12,7 @@ const ExperimentsPage = lazy(() => import("./features/experiments/ExperimentsPag
 const RunsPage = lazy(() => import("./features/runs/RunsPage"));
 const RunPage = lazy(() => import("./features/run/RunPage"));
 const ComparePage = lazy(() => import("./features/compare/ComparePage"));
+const NotificationsPage = lazy(() => import("./features/notifications/NotificationsPage"));
 
 function makeQueryClient(onUnauthenticated: () => void): QueryClient {
   return new QueryClient({
@@ -75,6 +76,9 @@ function Page() {
     case "compare":
       page = <ComparePage />;
       break;
+    case "notifications":
+      page = <NotificationsPage />;
+      break;
     case "models":
       page = <ModelsNotice />;
       break;
@@ -106,6 +110,9 @@ export function App() {
               <img src="/favicon.svg" alt="" />
               Trackboard
             </Link>
+            <nav className="nav">
+              <Link to="/notifications">Notifications</Link>
+            </nav>
             <span className="spacer" />
             <LiveIndicator />
           </header>

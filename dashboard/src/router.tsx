@@ -1,4 +1,4 @@
-// A few-dozen-line history router: the app has five routes and keeps its view
+// A few-dozen-line history router: the app has six routes and keeps its view
 // state in the query string, which a full router library would not simplify.
 import { useMemo, useSyncExternalStore, type AnchorHTMLAttributes, type MouseEvent } from "react";
 import { translateMlflowHash } from "./mlflowLinks";
@@ -58,6 +58,7 @@ export type Route =
   | { name: "experiment"; experimentId: number }
   | { name: "run"; runId: string }
   | { name: "compare" }
+  | { name: "notifications" }
   | { name: "models" }
   | { name: "not-found" };
 
@@ -69,6 +70,7 @@ export function matchRoute(pathname: string): Route {
   m = /^\/runs\/([^/]+)$/.exec(path);
   if (m?.[1]) return { name: "run", runId: decodeURIComponent(m[1]) };
   if (path === "/compare") return { name: "compare" };
+  if (path === "/notifications") return { name: "notifications" };
   if (path === "/models") return { name: "models" };
   return { name: "not-found" };
 }

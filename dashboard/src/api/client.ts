@@ -216,3 +216,15 @@ export async function getMetricHistory(
   } while (pageToken);
   return out;
 }
+
+/**
+ * A write whose success answer has no body (204, e.g. DELETE): `request` would try to
+ * parse one. Same headers and error decoding as `request`.
+ */
+export async function requestNoContent(method: string, path: string): Promise<void> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  const token = typeof document === "undefined" ? null : csrfToken(document.cookie);
+  if (token) headers["X-CSRF-Token"] = token;
+  const response = await fetch(API_BASE + path, { method, headers });
+  if (!response.ok) throw await errorFrom(response);
+}
