@@ -286,10 +286,10 @@ def table(rounds: list[Round], connections: list[int]) -> str:
         reference = summarise(rounds, "mlflow", count)["calls_per_s"] if mlflow else 0.0
         for server in measured:
             s = summarise(rounds, server, count)
-            ratio = s["calls_per_s"] / reference if reference else float("nan")
+            ratio = f"{s['calls_per_s'] / reference:.1f}x" if reference else "n/a"
             lines.append(
                 f"| {server} | {count} | {s['calls_per_s']:,.0f} | {s['p50_ms']:.1f} "
-                f"| {s['p95_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.0f} | {ratio:.1f}x "
+                f"| {s['p95_ms']:.1f} | {s['p99_ms']:.1f} | {s['max_ms']:.0f} | {ratio} "
                 f"| {s['cpu_ms_per_call']:.2f} |"
             )
     return "\n".join(lines)
@@ -350,10 +350,13 @@ def main() -> None:
     connections = [int(c) for c in args.connections.split(",")]
     load_at_start = os.getloadavg()[0]
     tag = uuid.uuid4().hex[:8]
-    home = Path(tempfile.mkdtemp(prefix="tb-bench-mlflow-api-"))
     rounds: list[Round] = []
     problems: list[str] = []
-    with distributed_backends(tag) as (database_url, amqp_url):
+    with (
+        distributed_backends(tag) as (database_url, amqp_url),
+        tempfile.TemporaryDirectory(prefix="tb-bench-mlflow-api-") as temporary,
+    ):
+        home = Path(temporary)
         server_spec, worker_spec = distributed_specs(
             home / "distributed", database_url, amqp_url, args.api_workers
         )
@@ -399,7 +402,6 @@ def main() -> None:
                 problems += check_stored(
                     url, run_ids[server], [r for r in rounds if r.server == server]
                 )
-    shutil.rmtree(home, ignore_errors=True)
     print(
         "stored-points check: "
         + ("every acknowledged point stored once" if not problems else "; ".join(problems))
