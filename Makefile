@@ -11,7 +11,7 @@ DASHBOARD_STAMP := src/trackboard/server/dashboard/static/index.html
 HOST ?= 127.0.0.1
 PORT ?= 5005
 
-.PHONY: needs help run setup setup-run dashboard api-types browser ops-tools lint typecheck test test-fast test-python test-dashboard bench clean
+.PHONY: docs needs help run setup setup-run dashboard api-types browser ops-tools lint typecheck test test-fast test-python test-dashboard bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -103,5 +103,8 @@ bench: setup dashboard browser ## the benchmarks; figures go to docs/benchmarks*
 	$(BIN)/python bench/api_gateway.py
 	$(BIN)/python bench/dashboard.py
 
+docs: setup ## build the documentation site into site/ (strict)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean: ## remove the venv, node_modules and the built dashboard
-	rm -rf $(VENV) dashboard/node_modules src/trackboard/server/dashboard/static
+	rm -rf $(VENV) dashboard/node_modules src/trackboard/server/dashboard/static site
