@@ -38,7 +38,7 @@ function ThresholdFields({
     <div className="form-row">
       <input
         aria-label={`Threshold ${n} metric key`}
-        placeholder="metric key, e.g. loss"
+        placeholder="key, e.g. loss"
         value={row.key}
         onChange={(e) => onChange({ ...row, key: e.target.value })}
       />
@@ -60,7 +60,7 @@ function ThresholdFields({
       />
       <input
         aria-label={`Threshold ${n} after step`}
-        placeholder="after step (optional)"
+        placeholder="after step"
         inputMode="numeric"
         value={row.afterStep}
         onChange={(e) => onChange({ ...row, afterStep: e.target.value })}
@@ -73,11 +73,14 @@ function ThresholdFields({
 }
 
 function TextRow({
+  title,
   label,
   placeholder,
   value,
   onChange,
 }: {
+  /** Shown before the box; `label` names the box itself, with its row number. */
+  title: string;
   label: string;
   placeholder: string;
   value: string;
@@ -85,7 +88,7 @@ function TextRow({
 }) {
   return (
     <div className="form-row">
-      <span className="form-row-label">{label.replace(/ \d+$/, "")}</span>
+      <span className="form-row-label">{title}</span>
       <input
         aria-label={label}
         placeholder={placeholder}
@@ -204,6 +207,7 @@ export function RuleForm({ experiments }: { experiments: readonly Experiment[] }
         {draft.nanKeys.map((key, i) => (
           <TextRow
             key={i}
+            title="NaN or ∞ in"
             label={`NaN check ${i + 1}`}
             placeholder="metric key (empty: any metric)"
             value={key}
@@ -213,6 +217,7 @@ export function RuleForm({ experiments }: { experiments: readonly Experiment[] }
         {draft.stalledMinutes.map((minutes, i) => (
           <TextRow
             key={i}
+            title="No new point for (minutes)"
             label={`Stalled minutes ${i + 1}`}
             placeholder="minutes without a new point"
             value={minutes}
