@@ -146,22 +146,27 @@ async def test_a_run_logged_through_mlflow_updates_the_open_run_page_live(
     await expect(params).to_contain_text("optimizer")
 
 
-async def test_a_run_started_and_ended_through_mlflow_appears_in_the_open_runs_table(
+async def test_a_run_made_with_mlflow_client_appears_and_changes_in_the_open_runs_table(
     page: Page, server: ServerProcess, mlflow_client: MlflowThread
 ) -> None:
+    """The MlflowClient calls, beside the fluent API of the run page's test."""
     import mlflow
 
-    experiment_id = await mlflow_client.call(mlflow.set_experiment, "mlflow-live-table")
-    await page.goto(f"{server.base_url}/experiments/{experiment_id.experiment_id}")
+    client = mlflow.MlflowClient()
+    experiment_id = await mlflow_client.call(client.create_experiment, "mlflow-live-table")
+    await page.goto(f"{server.base_url}/experiments/{experiment_id}")
     await expect(page.get_by_test_id("runs-footer")).to_contain_text(
         "0 runs loaded", timeout=TIMEOUT_MS
     )
     await wait_live(page)
 
-    active = await mlflow_client.call(mlflow.start_run, run_name="table-run")
-    row = page.locator(f'[data-run-id="{active.info.run_id}"]')
+    created = await mlflow_client.call(client.create_run, experiment_id, run_name="table-run")
+    run_id = created.info.run_id
+    row = page.locator(f'[data-run-id="{run_id}"]')
     await expect(row).to_be_visible(timeout=LIVE_MS)
-    await mlflow_client.call(mlflow.log_metric, "acc", 0.625, step=1)
+    await mlflow_client.call(client.log_metric, run_id, "acc", 0.625, step=1)
     await expect(row).to_contain_text("0.625", timeout=LIVE_MS)
-    await mlflow_client.call(mlflow.end_run, status="FAILED")
+    await mlflow_client.call(client.update_run, run_id, name="table-run-renamed")
+    await expect(row).to_contain_text("table-run-renamed", timeout=LIVE_MS)
+    await mlflow_client.call(client.set_terminated, run_id, "FAILED")
     await expect(row).to_contain_text("FAILED", timeout=LIVE_MS)
