@@ -18,6 +18,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+import orjson
 from fastapi import APIRouter, Request, Response
 
 from trackboard.server.errors import InvalidParameter
@@ -25,12 +27,12 @@ from trackboard.server.metrics import service as metrics
 from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.points import Points, Series
-from trackboard.server.metrics.values import parse_value
+from trackboard.server.metrics.values import parse_value, render_value
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
 from trackboard.server.mlflow_compat.messages import invalid_value, missing_value, read_message
 from trackboard.server.mlflow_compat.run_routes import active_run
-from trackboard.server.mlflow_compat.translate import json_response, metric_json
+from trackboard.server.mlflow_compat.translate import json_response
 from trackboard.server.models import Run
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
 from trackboard.server.runs import service as runs
@@ -186,20 +188,48 @@ async def log_batch(request: Request) -> Response:
 
 
 def _history_order(points: Points) -> Points:
-    """MLflow lists a history by timestamp, then step, then value."""
+    """MLflow lists a history by timestamp, then step, then value.
+
+    Points arrive in step order, and a series logged as it trains has timestamps that never
+    go back: then (timestamp, step) already rises strictly and the sort, a third of a 100k
+    history's time, is skipped."""
+    timestamps, steps = points.timestamps, points.steps
+    if len(timestamps) < 2:
+        return points
+    later = np.diff(timestamps)
+    if bool(np.all((later > 0) | ((later == 0) & (np.diff(steps) > 0)))):
+        return points
     return points.take(np.lexsort((points.values, points.steps, points.timestamps)))
 
 
-def _metric_rows(key: str, points: Points, run_id: str | None = None) -> list[dict[str, Any]]:
-    rows = []
-    for step, timestamp, value in zip(
-        points.steps.tolist(), points.timestamps.tolist(), points.values.tolist(), strict=True
-    ):
-        row = metric_json(key, value, timestamp, step)
-        if run_id is not None:
-            row["run_id"] = run_id
-        rows.append(row)
-    return rows
+def _metric_rows_json(key: str, points: Points) -> bytes:
+    """The JSON array of MLflow's metric rows (key, value, timestamp, step), built column
+    by column: what `translate.metric_json` gives per point, byte for byte.
+
+    orjson writes each numpy column in one call and the rows are joined from the pieces, as
+    text (joining 700k `bytes` is 20 times slower than joining `str`); a dict per point cost
+    ~four fifths of a 100k history's time. Non-finite values become the strings MLflow's
+    clients expect (orjson would write null)."""
+    count = len(points)
+    if count == 0:
+        return b"[]"
+    values = _numpy_json(points.values)
+    for index in np.flatnonzero(~np.isfinite(points.values)).tolist():
+        values[index] = orjson.dumps(render_value(float(points.values[index]))).decode()
+    parts = ["},{"] * (7 * count)
+    parts[0::7] = ['"key":' + orjson.dumps(key).decode() + ',"value":'] * count
+    parts[1::7] = values
+    parts[2::7] = [',"timestamp":'] * count
+    parts[3::7] = _numpy_json(points.timestamps)
+    parts[4::7] = [',"step":'] * count
+    parts[5::7] = _numpy_json(points.steps)
+    parts[-1] = "}]"
+    return ("[{" + "".join(parts)).encode()
+
+
+def _numpy_json(column: npt.NDArray[Any]) -> list[str]:
+    """Each element of a numeric column as JSON text (a comma never occurs inside one)."""
+    return orjson.dumps(column, option=orjson.OPT_SERIALIZE_NUMPY).decode()[1:-1].split(",")
 
 
 @router.get("/metrics/get-history")
@@ -216,9 +246,10 @@ async def get_metric_history(request: Request, session: ReadSession) -> Response
     points = _history_order(await metrics.read_series(session, run_id, key))
     offset = validation.page_offset(token_int(decode_page_token(message.page_token), "offset"))
     end = len(points) if message.max_results is None else offset + message.max_results
-    body: dict[str, Any] = {"metrics": _metric_rows(key, points.take(slice(offset, end)))}
+    page = points.take(slice(offset, end))
+    # Written as bytes: see `_metric_rows_json`. An empty page has no "metrics" field.
+    fields = [b'"metrics":' + _metric_rows_json(key, page)] if len(page) else []
     if end < len(points):
-        body["next_page_token"] = encode_page_token({"offset": end})
-    if not body["metrics"]:
-        del body["metrics"]
-    return json_response(body)
+        token = encode_page_token({"offset": end})
+        fields.append(b'"next_page_token":' + orjson.dumps(token))
+    return Response(b"{" + b",".join(fields) + b"}", media_type="application/json")

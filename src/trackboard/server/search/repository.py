@@ -1,8 +1,12 @@
-"""Compile parsed filters and order terms into one parameterised SELECT over runs.
+"""Compile parsed filters and order terms into SELECTs over runs whose plans need no statistics.
 
-Each metric, param or tag named in the filter joins its own alias of the summary, param or
-tag table on (run, key), so "latest value of K across the experiment's runs" is an index
-range scan on `metric_summaries (experiment_id, key, last_value)`.
+A search reads one page: `select_runs` evaluates the filter and the sort on the runs of the
+searched experiments, or only on a list of candidate ids (see `search.candidates`). Each
+metric, param or tag compared or sorted by is a scalar subquery on its table's primary key
+`(run_id, key)`: one index probe per run considered, whatever the planner believes about the
+tables. Joins on `(experiment_id, key, value)` let PostgreSQL pick, for tables written
+moments before and never analysed, a nested loop that scanned every summary of the key for
+every run (45 s at 10k runs); a probe per run cannot go quadratic.
 
 The run search is built from Core tables, not ORM entities: building and compiling ORM
 aliases cost several milliseconds a search, as much as running the query.
@@ -14,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trackboard.server.backends.database import one_of
 from trackboard.server.models import (
     Experiment,
     ExperimentTag,
@@ -72,60 +77,48 @@ def _compare(
     raise ValueError(f"unknown operator {operator}")
 
 
-class _QueryBuilder:
-    def __init__(self, experiment_ids: Sequence[int], lifecycle_stages: Sequence[str]) -> None:
-        self.experiment_ids = list(experiment_ids)
-        # Columns already joined by an inner join of the filter, by target: an order term
-        # on the same key reuses them, which lets PostgreSQL walk the summary index in order.
-        self.inner_columns: dict[Identifier, Any] = {}
-        self.query: Select[Any] = select(*RUNS.c).where(
-            RUNS.c.lifecycle_stage.in_(list(lifecycle_stages))
+def run_value(target: Identifier) -> Any:
+    """The value of `target` for the run of the current `runs` row; NULL when the run has
+    no such metric, param or tag (so every comparison but IS NULL drops it)."""
+    if target.kind == "attribute":
+        return ATTRIBUTE_COLUMNS[target.key]
+    table = {"metric": SUMMARIES, "param": PARAMS, "tag": TAGS}[target.kind]
+    column = table.c.last_value if target.kind == "metric" else table.c.value
+    return (
+        select(column)
+        .where(table.c.run_id == RUNS.c.id, table.c.key == target.key)
+        .scalar_subquery()
+    )
+
+
+def _runs_query(
+    session: AsyncSession,
+    experiment_ids: Sequence[int],
+    lifecycle_stages: Sequence[str],
+    comparisons: Sequence[Comparison],
+    order: Sequence[OrderTerm],
+    candidate_ids: Sequence[str] | None,
+) -> Select[Any]:
+    query = select(*RUNS.c).where(RUNS.c.lifecycle_stage.in_(list(lifecycle_stages)))
+    if candidate_ids is None:
+        query = query.where(RUNS.c.experiment_id.in_(list(experiment_ids)))
+    else:
+        # `+ 0` keeps both stores from reading the experiment's index to check a few
+        # candidates: PostgreSQL ANDed a bitmap of every run of the experiment (100k index
+        # entries to keep 400 runs) with the candidates' one.
+        query = query.where(
+            one_of(session, RUNS.c.id, candidate_ids),
+            (RUNS.c.experiment_id + 0).in_(list(experiment_ids)),
         )
-        self.experiment_restricted = False
-
-    def _value_column(self, target: Identifier, *, outer: bool) -> Any:
-        """The column holding `target`'s value, joining what it needs."""
-        if target.kind == "attribute":
-            return ATTRIBUTE_COLUMNS[target.key]
-        if target.kind == "metric":
-            summary = SUMMARIES.alias()
-            on = and_(
-                summary.c.run_id == RUNS.c.id,
-                summary.c.key == target.key,
-                summary.c.experiment_id.in_(self.experiment_ids),
-            )
-            self.query = self.query.join_from(RUNS, summary, on, isouter=outer)
-            self.experiment_restricted |= not outer
-            return summary.c.last_value
-        entity = (PARAMS if target.kind == "param" else TAGS).alias()
-        on = and_(entity.c.run_id == RUNS.c.id, entity.c.key == target.key)
-        self.query = self.query.join_from(RUNS, entity, on, isouter=outer)
-        return entity.c.value
-
-    def where(self, comparison: Comparison) -> None:
-        # "IS NULL" needs the rows without the key, so only it joins outer.
-        outer = comparison.operator == "IS NULL"
-        column = self.inner_columns.get(comparison.target) if not outer else None
-        if column is None:
-            column = self._value_column(comparison.target, outer=outer)
-            if not outer:
-                self.inner_columns[comparison.target] = column
-        self.query = self.query.where(_compare(column, comparison.operator, comparison.value))
-
-    def restrict_experiments(self) -> None:
-        """Keep runs of the searched experiments. An inner join on a metric summary already
-        does (a summary copies its run's experiment id, and runs never change experiment);
-        saying it on `runs` too makes PostgreSQL count the same restriction twice, expect
-        a tenth of the rows it gets, and sort a hash join instead of walking the index."""
-        if not self.experiment_restricted:
-            self.query = self.query.where(RUNS.c.experiment_id.in_(self.experiment_ids))
-
-    def order_by(self, term: OrderTerm) -> None:
-        column = self.inner_columns.get(term.target)
-        if column is None:
-            column = self._value_column(term.target, outer=True)
-        ordered = column.asc() if term.ascending else column.desc()
-        self.query = self.query.order_by(ordered.nulls_last())
+    values: dict[Identifier, Any] = {}
+    for comparison in comparisons:
+        value = values.setdefault(comparison.target, run_value(comparison.target))
+        query = query.where(_compare(value, comparison.operator, comparison.value))
+    for term in order:
+        value = values.setdefault(term.target, run_value(term.target))
+        query = query.order_by((value.asc() if term.ascending else value.desc()).nulls_last())
+    # MLflow's tie-breakers: newest first, then by id, so pages never overlap.
+    return query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.asc())
 
 
 async def select_runs(
@@ -137,16 +130,13 @@ async def select_runs(
     order: Sequence[OrderTerm],
     offset: int,
     limit: int,
+    candidate_ids: Sequence[str] | None = None,
 ) -> Sequence[RunFields]:
-    """One page of matching runs, as plain rows of the run's columns."""
-    builder = _QueryBuilder(experiment_ids, lifecycle_stages)
-    for comparison in comparisons:
-        builder.where(comparison)
-    for term in order:
-        builder.order_by(term)
-    builder.restrict_experiments()
-    # MLflow's tie-breakers: newest first, then by id, so pages never overlap.
-    query = builder.query.order_by(RUNS.c.start_time.desc(), RUNS.c.id.asc())
+    """One page of matching runs, as plain rows of the run's columns; with `candidate_ids`,
+    of those runs only."""
+    query = _runs_query(
+        session, experiment_ids, lifecycle_stages, comparisons, order, candidate_ids
+    )
     # Plain rows of the run's columns rather than ORM instances, which cost more than the
     # query for a page of 1,000 runs.
     rows: Sequence[RunFields] = (await session.execute(query.offset(offset).limit(limit))).all()

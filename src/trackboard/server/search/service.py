@@ -1,5 +1,6 @@
 """Search runs by MLflow's filter language, one page at a time."""
 
+import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
@@ -7,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.models import Experiment, RunFields
-from trackboard.server.search import repository
+from trackboard.server.search import candidates, repository
 from trackboard.server.search.experiment_filter import (
     parse_experiment_filter,
     parse_experiment_order_by,
@@ -19,6 +20,11 @@ from trackboard.server.search.filter_parser import (
     parse_order,
 )
 
+# The first sort prefix tried, in runs per run of the page (a filter met by one run in 8
+# fills the page from it), and the most candidates a page is read from: past it, every
+# run is evaluated (SQLite also binds at most 32,766 values in one statement).
+FIRST_PREFIX_FACTOR = 8
+MAX_PREFIX = 20_000
 LIFECYCLE_STAGES = {"active": ("active",), "deleted": ("deleted",), "all": ("active", "deleted")}
 
 
@@ -41,17 +47,68 @@ async def search_runs(
     """Runs matching every comparison in `filter_text`, sorted by `order_by` then newest first."""
     comparisons = parse_filter(filter_text)
     order = parse_order(order_by)
-    runs = await repository.select_runs(
-        session,
-        experiment_ids=experiment_ids,
-        lifecycle_stages=LIFECYCLE_STAGES[lifecycle],
-        comparisons=comparisons,
-        order=order,
-        offset=offset,
-        limit=limit + 1,
+    runs = await _select_page(
+        session, experiment_ids, LIFECYCLE_STAGES[lifecycle], comparisons, order, offset, limit + 1
     )
     has_more = len(runs) > limit
     return RunSearchPage(runs[:limit], offset + limit if has_more else None)
+
+
+async def _select_page(
+    session: AsyncSession,
+    experiment_ids: Sequence[int],
+    lifecycle_stages: Sequence[str],
+    comparisons: Sequence[Comparison],
+    order: Sequence[OrderTerm],
+    offset: int,
+    limit: int,
+) -> Sequence[RunFields]:
+    """The page, read from the fewest runs that are sure to hold it.
+
+    The filter and the sort cost an index probe per run they are evaluated on, so they are
+    evaluated on candidates (`search.candidates`) first: the runs meeting a selective
+    comparison, else growing prefixes of the sort order, else, when neither holds the page,
+    every run of the experiments. Which comes first does not depend on table statistics,
+    which PostgreSQL lacks for rows written moments before."""
+
+    async def page(
+        candidate_ids: Sequence[str] | None, met: Sequence[Comparison] = ()
+    ) -> Sequence[RunFields]:
+        return await repository.select_runs(
+            session,
+            experiment_ids=experiment_ids,
+            lifecycle_stages=lifecycle_stages,
+            comparisons=[comparison for comparison in comparisons if comparison not in met],
+            order=order,
+            offset=offset,
+            limit=limit,
+            candidate_ids=candidate_ids,
+        )
+
+    filtered = await candidates.select_filtered_run_ids(session, experiment_ids, comparisons)
+    if filtered is not None:
+        return await page(filtered.run_ids, filtered.met)
+    # A filter on attributes alone costs no probe per run: one prefix, then every run.
+    attempts = 1 if all(c.target.kind == "attribute" for c in comparisons) else 2
+    needed = offset + limit
+    # Without a filter, only runs of another lifecycle stage are lost from a prefix.
+    count = needed * (FIRST_PREFIX_FACTOR if comparisons else 1)
+    leading = order[0] if order else None
+    for _ in range(attempts):
+        if count > MAX_PREFIX:
+            break
+        prefix = await candidates.select_leading_run_ids(
+            session, experiment_ids, lifecycle_stages, leading, count
+        )
+        if prefix is None or len(prefix.run_ids) > MAX_PREFIX:
+            break
+        runs = await page(prefix.run_ids)
+        if prefix.complete or len(runs) == limit:
+            return runs
+        # Grow the prefix to where the page should be, judging by the share that matched.
+        matched = offset + len(runs)
+        count = max(2 * count, math.ceil(1.5 * count * needed / max(matched, 1)))
+    return await page(None)
 
 
 @dataclass(frozen=True)
