@@ -60,10 +60,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
-# promtool (Debian's prometheus package) checks and unit-tests ops/prometheus/alerts.yml.
+# promtool (Debian's prometheus package) checks and unit-tests ops/prometheus/alerts.yml;
+# Debian's nginx runs deploy/nginx/trackboard.conf in the cluster tests (never as a service).
 ops-tools:
 	@command -v promtool >/dev/null 2>&1 || { \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1 || { \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
 lint: setup ## ruff, ruff format, import contracts
 	$(BIN)/ruff check src tests bench
@@ -89,7 +92,7 @@ test-dashboard: dashboard/node_modules/.package-lock.json ## tsc, ESLint, Vitest
 test: needs lint typecheck test-dashboard test-python ## everything CI runs (about 15 minutes)
 
 needs:
-	@echo "make test needs: root for apt-get (Debian's chromium and prometheus packages, once);"
+	@echo "make test needs: root for apt-get (Debian's chromium, prometheus and nginx, once);"
 	@echo "  PostgreSQL on 127.0.0.1:5432 (trust auth, database 'test', its server programs"
 	@echo "  initdb and pg_basebackup for the replica tests), Redis on 127.0.0.1:6379 and"
 	@echo "  RabbitMQ on 127.0.0.1:5672 (guest/guest, rabbitmqctl for test vhosts);"
