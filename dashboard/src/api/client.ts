@@ -130,6 +130,8 @@ export async function request<T>(
   }
   const response = await fetch(API_BASE + withQuery(path, options.query), init);
   if (!response.ok) throw await errorFrom(response);
+  // 204 (a DELETE) has no body to parse.
+  if (response.status === 204) return undefined as T;
   return (await response.json()) as T;
 }
 
@@ -215,16 +217,4 @@ export async function getMetricHistory(
     pageToken = page.next_page_token;
   } while (pageToken);
   return out;
-}
-
-/**
- * A write whose success answer has no body (204, e.g. DELETE): `request` would try to
- * parse one. Same headers and error decoding as `request`.
- */
-export async function requestNoContent(method: string, path: string): Promise<void> {
-  const headers: Record<string, string> = { Accept: "application/json" };
-  const token = typeof document === "undefined" ? null : csrfToken(document.cookie);
-  if (token) headers["X-CSRF-Token"] = token;
-  const response = await fetch(API_BASE + path, { method, headers });
-  if (!response.ok) throw await errorFrom(response);
 }

@@ -1,6 +1,6 @@
 // /api/v1/notification-rules: rules, their test send and their deliveries. Shapes come
 // straight from the generated schema; secrets are write-only, so reads carry less.
-import { request, requestNoContent } from "./client";
+import { request } from "./client";
 import type { components } from "./schema";
 
 type Schemas = components["schemas"];
@@ -33,7 +33,7 @@ export async function updateRule(id: number, body: RuleUpdate): Promise<Rule> {
 }
 
 export async function deleteRule(id: number): Promise<void> {
-  await requestNoContent("DELETE", `${BASE}/${id}`);
+  await request<undefined>("DELETE", `${BASE}/${id}`);
 }
 
 /** Sends a test message to every channel of the rule now; one result per channel. */

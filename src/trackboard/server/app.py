@@ -156,6 +156,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await ingestor.start()
         app.state.ingestor = ingestor
+        # The metric routes' run check keeps runs a second; a change to one drops it at once.
+        database.events.subscribe("ingest-run-cache", ingestor.runs.on_events)
         if embedded_writer:
             ingest_loop = build_ingest_loop(
                 settings, queue, database, instruments, ingestor.written

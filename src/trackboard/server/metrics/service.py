@@ -56,7 +56,6 @@ async def find_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
     unreachable, as it was last read, so that points queue up instead of being refused.
     Concurrent calls for a run share one read (many small calls expire together)."""
     cache = ingestor.runs
-    cache.watch(database.events)
     cached = cache.seen(run_id)
     if cached is not None and time.monotonic() - cached[0] < RUN_CHECK_TTL_S:
         return cached[1]

@@ -13,7 +13,6 @@ within `ttl_s`. Past `ttl_s` an entry is still kept for the outage grace of
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 
-from trackboard.server.backends.event_bus import EventBus
 from trackboard.server.events import Event
 from trackboard.server.models import Run
 
@@ -28,14 +27,7 @@ class RunCache:
         # Bumped by every invalidation: a read that began before one may have seen the
         # state it replaced, so its result is not kept (see `remember`).
         self.generation = 0
-        self._watched: set[int] = set()
         self._reading: dict[str, asyncio.Future[Run]] = {}
-
-    def watch(self, events: EventBus) -> None:
-        """Subscribe to a process's committed events (once per bus)."""
-        if id(events) not in self._watched:
-            self._watched.add(id(events))
-            events.subscribe("ingest-run-cache", self.on_events)
 
     def seen(self, run_id: str) -> tuple[float, Run] | None:
         """When the run was last read, and the run as read then."""
