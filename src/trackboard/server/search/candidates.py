@@ -90,9 +90,12 @@ async def select_filtered_run_ids(
         query = _filter_query(experiment_ids, comparison)
         if query is None:
             continue
-        ids = (await session.scalars(query.limit(FILTER_CAP + 1))).all()
-        if len(ids) > FILTER_CAP:
+        # Counted in the database first: the ids of an unselective comparison would be
+        # read only to be dropped.
+        capped = query.limit(FILTER_CAP + 1).subquery()
+        if (await session.scalar(select(func.count()).select_from(capped)) or 0) > FILTER_CAP:
             continue
+        ids = (await session.scalars(query)).all()
         chosen = set(ids) if chosen is None else chosen & set(ids)
         met.append(comparison)
     return None if chosen is None else Filtered(sorted(chosen), met)
