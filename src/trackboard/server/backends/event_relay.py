@@ -44,6 +44,9 @@ DEFAULT_POLL_INTERVAL_S = 2.0
 # Sent rows are kept a day: enough to look into what went out, small enough to stay cheap.
 DEFAULT_RETENTION_S = 24 * 3600.0
 PRUNE_INTERVAL_S = 600.0
+# After a pass, commits arriving within this are relayed together in the next one: under a
+# stream of small writes (one event each) the relay makes at most ~20 passes a second.
+COALESCE_S = 0.05
 
 
 class EventsUnavailableError(Exception):
@@ -265,6 +268,7 @@ class OutboxRelay:
                 # The rows stay unsent: the next nudge or poll tries again.
                 log.warning("event relay failed; retrying", exc_info=True)
                 await asyncio.sleep(self.poll_interval_s)
+            await asyncio.sleep(COALESCE_S)
 
 
 def attach_outbox_relay(
