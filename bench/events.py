@@ -69,7 +69,8 @@ class Receiver:
 
 async def completion_latency(url: str, receiver: Receiver, runs: int, per_s: float) -> list[float]:
     """Finish `runs` runs at `per_s`; seconds from each commit to its webhook."""
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
         ids = []
         for _ in range(runs):
             created = await client.post("/api/v1/experiments/0/runs", json={})

@@ -126,6 +126,8 @@ def server(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # uvicorn's loggers go through the app's handler (JSON), not a format of their own.
+        log_config=None,
         # X-Forwarded-For is read by the gateway, from TRACKBOARD_TRUSTED_PROXIES only.
         proxy_headers=False,
     )

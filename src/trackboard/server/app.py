@@ -68,13 +68,14 @@ def operation_id(route: APIRoute) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    # Before uvicorn's first line: every line the server writes is in one format.
+    configure_logging(settings.log_level, settings.log_json)
     instruments = Instruments()
     cache_stats = CacheStats()
     instruments.registry.register(CacheStatsCollector(cache_stats))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level, settings.log_json)
         if settings.is_embedded:
             settings.home.mkdir(parents=True, exist_ok=True)
         database = Database.connect(

@@ -25,14 +25,25 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(line).decode()
 
 
+class OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler `configure_logging` installs: found again and replaced on a second call,
+    while handlers others put on the root logger (a test runner's) stay."""
+
+
 def configure_logging(level: str, as_json: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """Every logger's lines (Trackboard's at `level`, third parties' from WARNING: uvicorn,
+    aio-pika, SQLAlchemy) go to stderr through one handler, as JSON when `as_json`."""
+    handler = OwnHandler(sys.stderr)
     if as_json:
         handler.setFormatter(JsonFormatter())
-    root = logging.getLogger("trackboard")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    root = logging.getLogger()
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, OwnHandler)] + [handler]
+    root.setLevel(logging.WARNING)
+    logging.captureWarnings(True)
+    ours = logging.getLogger("trackboard")
+    ours.handlers.clear()
+    ours.setLevel(level)
+    ours.propagate = True
 
 
 class RequestIdMiddleware:
