@@ -36,3 +36,8 @@ class Unavailable(TrackboardError):
     def __init__(self, message: str, retry_after_s: int = 1) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+
+
+# Seconds a client is told to wait (Retry-After) while a backing service is unreachable.
+OUTAGE_RETRY_AFTER_S = 5
+OUTAGE_MESSAGE = "a backing service is unreachable; retry shortly"

@@ -20,6 +20,24 @@ from trackboard.server.backends.replicas import Replica, ReplicaSet, parse_lsn
 from trackboard.server.events import recorded, take_recorded
 
 
+def is_unreachable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached (refused, reset, timed out,
+    a connection lost mid-query), as opposed to a query it refused."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
+
+
+def is_outage(error: BaseException) -> bool:
+    """`is_unreachable`, counting only connection errors among OS errors (a missing file is
+    an OSError too): what the API answers with 503 and `Retry-After` instead of a 500."""
+    if isinstance(error, OSError) and not isinstance(error, ConnectionError):
+        return False
+    return is_unreachable(error)
+
+
 def normalise_url(url: str) -> str:
     """Accept plain `postgresql://` and `sqlite://` URLs and pick the async drivers."""
     parsed = make_url(url)

@@ -5,7 +5,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from trackboard.server.errors import TrackboardError, Unavailable
+from trackboard.server.backends.database import is_outage
+from trackboard.server.errors import (
+    OUTAGE_MESSAGE,
+    OUTAGE_RETRY_AFTER_S,
+    TrackboardError,
+    Unavailable,
+)
 from trackboard.server.gateway.denials import RateLimitedError
 
 
@@ -44,7 +50,23 @@ async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def handle_unreachable(request: Request, exc: Exception) -> JSONResponse:
+    """A backing service (the database above all) is unreachable: a 503 the client can
+    retry, never a bare 500. Any other database error is a bug, and goes on to the
+    server-error handler."""
+    if not is_outage(exc):
+        raise exc
+    response = error_response(503, "TEMPORARILY_UNAVAILABLE", OUTAGE_MESSAGE)
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
+    return response
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     app.add_exception_handler(TrackboardError, handle_trackboard_error)
+    # Connection errors only: a missing artifact file is an OSError too, and not an outage.
+    for unreachable in (DBAPIError, ConnectionError, TimeoutError):
+        app.add_exception_handler(unreachable, handle_unreachable)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(HTTPException, handle_http_error)

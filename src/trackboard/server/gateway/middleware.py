@@ -18,6 +18,8 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from trackboard.server.backends.cache import CacheUnavailableError
+from trackboard.server.backends.database import is_outage
+from trackboard.server.errors import OUTAGE_RETRY_AFTER_S
 from trackboard.server.gateway.access_policy import is_read_request
 from trackboard.server.gateway.client_address import bucket_address, client_address
 from trackboard.server.gateway.error_replies import send_json_error
@@ -86,6 +88,16 @@ class GatewayMiddleware:
                 principal = await gateway.authenticator.from_authorization(authorization, address)
             except CredentialsLockedError as locked:
                 raise DeniedError(429, locked.code, locked.message, locked.headers) from locked
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                # A key not in the credential cache needs the database to be checked.
+                raise DeniedError(
+                    503,
+                    "TEMPORARILY_UNAVAILABLE",
+                    "credentials cannot be checked while the database is unreachable",
+                    [(b"retry-after", str(OUTAGE_RETRY_AFTER_S).encode())],
+                ) from error
             if principal is None:
                 raise DeniedError(
                     401,

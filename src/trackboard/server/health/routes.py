@@ -22,7 +22,9 @@ async def readyz(request: Request) -> JSONResponse:
             await connection.execute(text("SELECT 1"))
     except Exception as exc:  # any failure means "don't route traffic here"
         return JSONResponse(
-            {"status": "unavailable", "database": type(exc).__name__}, status_code=503
+            {"status": "unavailable", "database": type(exc).__name__},
+            status_code=503,
+            headers={"Retry-After": "5"},
         )
     return JSONResponse({"status": "ready", "database": "ok"})
 

@@ -14,10 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.backends.database import Database
+from trackboard.server.backends.database import Database, is_unreachable
 from trackboard.server.errors import InvalidParameter, Unavailable
 from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import decode_chunk
@@ -44,12 +43,6 @@ BATCH_POLL_FIRST_S = 0.05
 BATCH_POLL_MAX_S = 0.5
 
 
-def _database_unreachable(error: BaseException) -> bool:
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
-        return True
-    return isinstance(error, OperationalError | InterfaceError | OSError | TimeoutError)
-
-
 async def find_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
     """The run a batch is for, whatever its lifecycle (`NotFound` if there is none): as read
     within `RUN_CHECK_TTL_S` and unchanged since, else read now — or, while the database is
@@ -72,7 +65,7 @@ async def _read_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
             async with database.transaction(write=False) as session:
                 run = await runs.get_run(session, run_id)
     except Exception as error:
-        if not _database_unreachable(error):
+        if not is_unreachable(error):
             raise
         if cached is not None and now - cached[0] < RUN_OUTAGE_GRACE_S:
             return cached[1]

@@ -14,7 +14,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from trackboard.server.errors import AlreadyExists, TrackboardError, Unavailable
+from trackboard.server.backends.database import is_outage
+from trackboard.server.errors import (
+    OUTAGE_MESSAGE,
+    OUTAGE_RETRY_AFTER_S,
+    AlreadyExists,
+    TrackboardError,
+    Unavailable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +47,11 @@ def error_from_exception(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         code = "ENDPOINT_NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST"
         return mlflow_error(exc.status_code, code, str(exc.detail))
+    if is_outage(exc):
+        # MLflow's client retries a 503 with backoff: the training script rides it out.
+        response = mlflow_error(503, "TEMPORARILY_UNAVAILABLE", OUTAGE_MESSAGE)
+        response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
+        return response
     logger.exception("unexpected error in an MLflow request")
     return mlflow_error(500, "INTERNAL_ERROR", f"internal error: {type(exc).__name__}")
 

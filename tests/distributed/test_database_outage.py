@@ -1,0 +1,61 @@
+"""PostgreSQL cut (through a TCP proxy, never by stopping the shared server): every route of
+the route table answers something a client can act on, never a 500; it all works again
+once the database is back."""
+
+from tests.databases import PostgresDatabases
+from tests.distributed.conftest import with_port
+from tests.distributed.tcp_proxy import TcpProxy
+from tests.gateway.harness import bearer, running_app, seed_world
+from tests.gateway.test_route_table import concrete, mlflow_body, route_table
+from trackboard.server.config import Settings
+
+
+async def test_no_route_answers_500_while_postgresql_is_cut(
+    tmp_path: object, pg_url: str, postgres_databases: PostgresDatabases
+) -> None:
+    proxy = TcpProxy("127.0.0.1", 5432)
+    await proxy.start()
+    settings = Settings(
+        database_url=with_port(pg_url, proxy.port),
+        auth=True,
+        rate_limit=False,
+        apply_migrations_on_start=False,
+        log_json=False,
+        log_level="CRITICAL",
+        ingest_commit_timeout_s=2.0,
+        db_pool_size=2,
+    )
+    try:
+        async with running_app(settings) as (app, client):
+            world = await seed_world(app, client)
+            cached = bearer(world.keys["a_owner"])  # used by seed_world: its identity is cached
+            unknown = bearer(world.keys["a_viewer"])  # never used: checking it needs the database
+            assert (await client.get("/api/v1/experiments", headers=cached)).status_code == 200
+            proxy.cut()
+            answers: dict[int, int] = {}
+            served_500 = []
+            for method, template in route_table(app):
+                if method == "WEBSOCKET":
+                    continue
+                path = concrete(template, world)
+                for headers in (cached, unknown):
+                    body = mlflow_body(world, "a")
+                    if method == "GET":
+                        params = {k: v for k, v in body.items() if not isinstance(v, list)}
+                        response = await client.get(path, params=params, headers=headers)
+                    else:
+                        response = await client.request(method, path, json=body, headers=headers)
+                    answers[response.status_code] = answers.get(response.status_code, 0) + 1
+                    if response.status_code >= 500 and response.status_code != 503:
+                        served_500.append((method, path, response.status_code, response.text[:200]))
+                    if response.status_code == 503:
+                        assert "Retry-After" in response.headers, (method, path)
+            print(f"answers with PostgreSQL cut: {dict(sorted(answers.items()))}")
+            assert served_500 == []
+            assert answers.get(503, 0) > 50
+            assert (await client.get("/healthz")).status_code == 200
+            proxy.restore()
+            recovered = await client.get("/api/v1/experiments", headers=unknown)
+            assert recovered.status_code == 200, recovered.text
+    finally:
+        await proxy.close()
