@@ -50,37 +50,41 @@ class Receiver:
     """A webhook receiver noting when each run's notification arrived."""
 
     def __init__(self) -> None:
-        self.arrived: dict[str, float] = {}
+        # run id -> seconds from the event (its `occurred_at`, the server's clock at the
+        # change) to the notification's arrival here (same machine, same clock).
+        self.latency: dict[str, float] = {}
         self.changed = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
+        arrived = time.time()
         body = orjson.loads(await request.read())
-        self.arrived.setdefault(body["run_id"], time.monotonic())
+        self.latency.setdefault(body["run_id"], arrived - body["occurred_at"] / 1000)
         self.changed.set()
         return web.Response(status=200)
 
     async def wait_for(self, run_ids: set[str], timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        while not run_ids <= self.arrived.keys() and time.monotonic() < deadline:
+        while not run_ids <= self.latency.keys() and time.monotonic() < deadline:
             self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), 0.5)
 
 
-async def completion_latency(url: str, receiver: Receiver, runs: int, per_s: float) -> list[float]:
-    """Finish `runs` runs at `per_s`; seconds from each commit to its webhook."""
+async def completion_latency(
+    url: str, receiver: Receiver, runs: int, per_s: float
+) -> tuple[list[float], float]:
+    """Finish `runs` runs, paced at `per_s`; the event → webhook latency of each, and the
+    completion rate the API sustained."""
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         ids = []
         for _ in range(runs):
             created = await client.post("/api/v1/experiments/0/runs", json={})
             ids.append(created.json()["id"])
-        committed: dict[str, float] = {}
 
         async def finish(run_id: str) -> None:
             response = await client.patch(f"/api/v1/runs/{run_id}", json={"status": "FINISHED"})
             response.raise_for_status()
-            committed[run_id] = time.monotonic()
 
         start = time.monotonic()
         tasks = []
@@ -90,11 +94,12 @@ async def completion_latency(url: str, receiver: Receiver, runs: int, per_s: flo
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(finish(run_id)))
         await asyncio.gather(*tasks)
-        await receiver.wait_for(set(ids), 30.0)
-    missing = [run_id for run_id in ids if run_id not in receiver.arrived]
+        sustained = runs / (time.monotonic() - start)
+        await receiver.wait_for(set(ids), 60.0)
+    missing = [run_id for run_id in ids if run_id not in receiver.latency]
     if missing:
         raise RuntimeError(f"{len(missing)} notifications did not arrive")
-    return [receiver.arrived[run_id] - committed[run_id] for run_id in ids]
+    return [receiver.latency[run_id] for run_id in ids], sustained
 
 
 async def creation_rate(url: str, seconds: float) -> float:
@@ -159,6 +164,7 @@ def main() -> None:
     distributed = {**base_env, "TRACKBOARD_AMQP_URL": f"{AMQP}/{vhost}"}
     no_outbox = {**base_env, "TRACKBOARD_NOTIFIER_IN_PROCESS": "false"}
     latencies: list[list[float]] = []
+    sustained: list[float] = []
     rates: dict[str, list[float]] = {"outbox": [], "no outbox": []}
     succeeded = False
     try:
@@ -184,29 +190,31 @@ def main() -> None:
                     (await client.post("/api/v1/notification-rules", json=rule)).raise_for_status()
                 await completion_latency(url, receiver, 50, args.per_s)  # warm up
                 for repeat in range(args.repeats):
-                    found = await completion_latency(url, receiver, args.runs, args.per_s)
+                    found, rate = await completion_latency(url, receiver, args.runs, args.per_s)
                     latencies.append(found)
+                    sustained.append(rate)
                     print(
-                        f"round {repeat + 1}: {args.runs} completions at {args.per_s:g}/s → "
-                        f"webhook p50 {percentile(found, 50) * 1000:.0f} ms, "
+                        f"round {repeat + 1}: {args.runs} completions paced at {args.per_s:g}/s "
+                        f"(sustained {rate:.0f}/s) → webhook p50 "
+                        f"{percentile(found, 50) * 1000:.0f} ms, "
                         f"p99 {percentile(found, 99) * 1000:.0f} ms",
                         flush=True,
                     )
 
             asyncio.run(with_receiver(measure_latency))
-            for repeat in range(args.repeats):
-                rates["outbox"].append(asyncio.run(creation_rate(url, args.seconds)))
-                print(f"outbox round {repeat + 1}: {rates['outbox'][-1]:.0f} runs/s", flush=True)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with process([trackboard, "server", "--port", str(port)], no_outbox, logs / "plain.log"):
-            wait_http(f"{url}/healthz", 300)
-            for repeat in range(args.repeats):
-                rates["no outbox"].append(asyncio.run(creation_rate(url, args.seconds)))
-                print(
-                    f"no-outbox round {repeat + 1}: {rates['no outbox'][-1]:.0f} runs/s",
-                    flush=True,
+            plain_port = free_port()
+            plain_url = f"http://127.0.0.1:{plain_port}"
+            stack.enter_context(
+                process(
+                    [trackboard, "server", "--port", str(plain_port)], no_outbox, logs / "plain.log"
                 )
+            )
+            wait_http(f"{plain_url}/healthz", 300)
+            # Alternating rounds on one database: drift in the machine's load hits both.
+            for repeat in range(args.repeats):
+                for name, target in (("outbox", url), ("no outbox", plain_url)):
+                    rates[name].append(asyncio.run(creation_rate(target, args.seconds)))
+                    print(f"{name} round {repeat + 1}: {rates[name][-1]:.0f} runs/s", flush=True)
         succeeded = True
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
@@ -224,15 +232,17 @@ worker, one notifier; load average at start {load:.1f}. Medians of {args.repeats
 
 | what | figure | target |
 |---|--:|--:|
-| run finished → webhook, {args.runs} completions at {args.per_s:g}/s, p50 | {p50:.0f} ms | |
+| run finished → webhook, {args.runs} completions paced at {args.per_s:g}/s, p50 | {p50:.0f} ms | |
 | same, p99 | {p99:.0f} ms | ≤ 2,000 ms |
+| completions/s the API sustained meanwhile | {median(sustained):.0f} | 100 |
 | runs created/s, {CREATORS} clients, events through the outbox | {with_outbox:.0f} | |
 | runs created/s, same database, no broker, no notifier, no outbox | {without:.0f} | |
 | cost of the outbox on run creation | {cost:.1f} % | ≤ 10 % |
 
-The latency runs from the answer to `PATCH /api/v1/runs/{{id}}` (the commit) to the
-receiver's arrival: outbox row → relay (nudged at commit) → `trackboard.events` → the
-notifier's quorum queue → delivery row → signed POST.
+The latency runs from the event's time (`occurred_at`, stamped in the transaction that
+finished the run) to the receiver's arrival, on one clock: commit → outbox row → relay
+(nudged at commit) → `trackboard.events` → the notifier's quorum queue → delivery row →
+signed POST. Run creation is measured in alternating rounds on the two servers.
 """
     print(body)
     write_section("events", body)
