@@ -1,5 +1,6 @@
 """A TCP proxy the test controls: `cut()` drops every connection and refuses new ones until
-`restore()` — the database becomes unreachable without stopping the server."""
+`restore()` — the database becomes unreachable without stopping the server; `stall()`
+keeps connections open but moves no byte (a server frozen by SIGSTOP, a black-holed link)."""
 
 import asyncio
 import contextlib
@@ -9,6 +10,8 @@ class TcpProxy:
     def __init__(self, target_host: str, target_port: int) -> None:
         self.target = (target_host, target_port)
         self.is_cut = False
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
@@ -21,6 +24,7 @@ class TcpProxy:
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
             while data := await reader.read(65536):
+                await self._flowing.wait()
                 writer.write(data)
                 await writer.drain()
         writer.close()
@@ -46,8 +50,12 @@ class TcpProxy:
             writer.transport.abort()
         self._writers.clear()
 
+    def stall(self) -> None:
+        self._flowing.clear()
+
     def restore(self) -> None:
         self.is_cut = False
+        self._flowing.set()
 
     async def close(self) -> None:
         self.cut()

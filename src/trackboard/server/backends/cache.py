@@ -6,14 +6,24 @@ in-process one serves the embedded mode and is the fake in tests; the Redis one 
 by every instance of the distributed mode.
 """
 
+import asyncio
 import math
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from trackboard.server.backends.circuit_breaker import CircuitBreaker
+
+T = TypeVar("T")
+# Longest wait for one Redis call before the request goes on without it. Loose enough for
+# a burst on a cold connection pool; the circuit breaker keeps a stalled Redis from costing
+# it more than a few times.
+DEADLINE_S = 0.25
 
 
 class CacheUnavailableError(Exception):
@@ -157,57 +167,67 @@ return {allowed, tostring(tokens), tostring(retry), tostring((capacity - tokens)
 
 
 class RedisCache:
-    """The shared store of the distributed mode; every key carries `prefix`."""
+    """The shared store of the distributed mode; every key carries `prefix`.
 
-    def __init__(self, client: "Redis", prefix: str = "trackboard:") -> None:
+    Redis accelerates; it is never worth waiting for. Every call has a deadline
+    (`deadline_s`), and after a few failures in a row a circuit breaker refuses calls at
+    once for a while, so with Redis stalled or down requests fall back (rate limits per
+    instance, caches bypassed) without each waiting out its own timeout."""
+
+    def __init__(
+        self, client: "Redis", prefix: str = "trackboard:", deadline_s: float = DEADLINE_S
+    ) -> None:
         self.client = client
         self.prefix = prefix
+        self.deadline_s = deadline_s
+        self.breaker = CircuitBreaker("redis")
         self._bucket_script = client.register_script(TOKEN_BUCKET_LUA)
 
     @classmethod
-    def from_url(cls, url: str, prefix: str = "trackboard:") -> "RedisCache":
-        # Short timeouts: a Redis that hangs must degrade requests, not hold them.
+    def from_url(
+        cls, url: str, prefix: str = "trackboard:", deadline_s: float = DEADLINE_S
+    ) -> "RedisCache":
         client = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return cls(client, prefix)
+        return cls(client, prefix, deadline_s)
+
+    async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        if not self.breaker.allow():
+            raise CacheUnavailableError("redis: circuit open after repeated failures")
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                result = await operation()
+        except (TimeoutError, RedisError, OSError) as exc:
+            self.breaker.failed()
+            raise CacheUnavailableError(f"redis: {exc!r}") from exc
+        self.breaker.succeeded()
+        return result
 
     async def get(self, key: str) -> bytes | None:
-        try:
-            value = await self.client.get(self.prefix + key)
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise CacheUnavailableError(str(exc)) from exc
+        value = await self._call(lambda: self.client.get(self.prefix + key))
         if value is None:
             return None
         return value if isinstance(value, bytes) else str(value).encode()
 
     async def set(self, key: str, value: bytes, ttl_s: float | None) -> None:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
-        try:
-            await self.client.set(self.prefix + key, value, px=px)
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise CacheUnavailableError(str(exc)) from exc
+        await self._call(lambda: self.client.set(self.prefix + key, value, px=px))
 
     async def add(self, key: str, value: bytes, ttl_s: float | None) -> bool:
         px = None if ttl_s is None else max(1, int(ttl_s * 1000))
-        try:
-            return bool(await self.client.set(self.prefix + key, value, px=px, nx=True))
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise CacheUnavailableError(str(exc)) from exc
+        added = await self._call(lambda: self.client.set(self.prefix + key, value, px=px, nx=True))
+        return bool(added)
 
     async def delete(self, key: str) -> None:
-        try:
-            await self.client.delete(self.prefix + key)
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise CacheUnavailableError(str(exc)) from exc
+        await self._call(lambda: self.client.delete(self.prefix + key))
 
     async def take_tokens(
         self, key: str, rate_per_s: float, capacity: float, cost: float = 1.0
     ) -> TokenGrant:
-        try:
-            allowed, tokens, retry, reset = await self._bucket_script(
+        allowed, tokens, retry, reset = await self._call(
+            lambda: self._bucket_script(
                 keys=[self.prefix + key], args=[repr(rate_per_s), repr(capacity), repr(cost)]
             )
-        except (TimeoutError, RedisError, OSError) as exc:
-            raise CacheUnavailableError(str(exc)) from exc
+        )
         return TokenGrant(bool(allowed), float(tokens), float(retry), float(reset))
 
     async def close(self) -> None:
