@@ -16,7 +16,14 @@ from sqlalchemy import ColumnElement, FromClause, Select, func, literal_column, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.search.filter_parser import Comparison, Identifier, OrderTerm
-from trackboard.server.search.repository import PARAMS, RUNS, SUMMARIES, TAGS, _compare
+from trackboard.server.search.repository import (
+    PARAMS,
+    RUNS,
+    SUMMARIES,
+    TAGS,
+    _compare,
+    run_value,
+)
 
 # A comparison met by at most this many runs drives the search: evaluating the filter and
 # the sort on 2,000 runs costs a few index probes each, a few milliseconds.
@@ -114,9 +121,13 @@ async def select_leading_run_ids(
     lifecycle_stages: Sequence[str],
     leading: OrderTerm | None,
     count: int,
+    *,
+    only_term: bool = False,
 ) -> Prefix | None:
     """The first `count` runs in the order of `leading` (None: newest first), with the runs
-    tied with the last of them; None when no index gives that order."""
+    tied with the last of them; None when no index gives that order. When `leading` is the
+    search's only sort term (`only_term`), of the tied runs only the first `count` in the
+    tie-breaking order (newest first, then by id)."""
     experiments = RUNS.c.experiment_id.in_(list(experiment_ids))
     if leading is None or (
         leading.target.kind == "attribute" and leading.target.key == "start_time"
@@ -153,9 +164,25 @@ async def select_leading_run_ids(
     chosen = {row[0] for row in rows}
     reached = None
     if len(rows) == count:
-        reached = column <= rows[-1][1] if not descending else column >= rows[-1][1]
-        tied = query.with_only_columns(id_column).where(column == rows[-1][1])
-        chosen.update((await session.scalars(tied)).all())
+        last = rows[-1][1]
+        reached = column <= last if not descending else column >= last
+        tied = query.with_only_columns(id_column).where(column == last)
+        many = only_term and leading is not None and leading.target.kind != "attribute"
+        if many:
+            capped = tied.limit(count + 1).subquery()
+            many = (await session.scalar(select(func.count()).select_from(capped)) or 0) > count
+        if many:
+            assert leading is not None
+            # More than `count` runs tie with the last (a param with four values ties a
+            # quarter of them): only the first `count` of them by the tie-breakers can reach
+            # the page, found walking the runs newest first. The tied runs the index gave in
+            # its own order are dropped: later ones among them would sort after runs left out.
+            chosen = {row[0] for row in rows if row[1] != last}
+            chosen.update(
+                await _newest_runs(session, experiments, lifecycle_stages, leading, last, count)
+            )
+        else:
+            chosen.update((await session.scalars(tied)).all())
     if leading is not None and leading.target.kind in ("param", "tag"):
         # Values too long for the index, compared by the database as the page's sort does:
         # those sorting up to the last of the prefix belong to it.
@@ -165,3 +192,28 @@ async def select_leading_run_ids(
             long_values = long_values.where(reached)
         chosen.update((await session.scalars(long_values)).all())
     return Prefix(sorted(chosen), complete=len(rows) < count and not runs_without_value)
+
+
+async def _newest_runs(
+    session: AsyncSession,
+    experiments: ColumnElement[bool],
+    lifecycle_stages: Sequence[str],
+    leading: OrderTerm,
+    value: Any,
+    count: int,
+) -> set[str]:
+    """The newest `count` runs whose `leading` value is `value`, with those as old as the last.
+
+    Ordered by start time alone: with the id as well, PostgreSQL (expecting one run) sorted
+    every run of the experiment instead of walking its start-time index and stopping."""
+    query = select(RUNS.c.id, RUNS.c.start_time).where(
+        experiments,
+        RUNS.c.lifecycle_stage.in_(list(lifecycle_stages)),
+        run_value(leading.target) == value,
+    )
+    rows = (await session.execute(query.order_by(RUNS.c.start_time.desc()).limit(count))).all()
+    found = {row[0] for row in rows}
+    if len(rows) == count:
+        as_old = query.with_only_columns(RUNS.c.id).where(RUNS.c.start_time == rows[-1][1])
+        found.update((await session.scalars(as_old)).all())
+    return found

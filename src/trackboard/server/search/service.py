@@ -98,7 +98,7 @@ async def _select_page(
         if count > MAX_PREFIX:
             break
         prefix = await candidates.select_leading_run_ids(
-            session, experiment_ids, lifecycle_stages, leading, count
+            session, experiment_ids, lifecycle_stages, leading, count, only_term=len(order) == 1
         )
         if prefix is None or len(prefix.run_ids) > MAX_PREFIX:
             break
