@@ -111,7 +111,8 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
     instruments = Instruments()
     if settings.notifier_metrics_port:
         serve_exposition(instruments, settings.worker_metrics_host, settings.notifier_metrics_port)
-    database = Database.connect(settings.resolved_database_url(), pool_size=4)
+    # The consumer and up to 16 concurrent sends each hold a connection briefly.
+    database = Database.connect(settings.resolved_database_url(), pool_size=8)
     senders = Senders.from_settings(settings)
     engine = build_notification_engine(settings, database, senders, instruments.registry)
     queue = await open_notifier_queue(settings)

@@ -14,6 +14,13 @@ async def select_rule(session: AsyncSession, rule_id: int) -> NotificationRule |
     return await session.get(NotificationRule, rule_id)
 
 
+async def select_rules_by_id(
+    session: AsyncSession, rule_ids: Collection[int]
+) -> Sequence[NotificationRule]:
+    query = select(NotificationRule).where(NotificationRule.id.in_(list(rule_ids)))
+    return (await session.scalars(query)).all()
+
+
 async def select_rules(
     session: AsyncSession, project_ids: Collection[int] | None
 ) -> Sequence[NotificationRule]:

@@ -23,7 +23,7 @@ from trackboard.server.models import NotificationDelivery
 from trackboard.server.notifications import repository
 from trackboard.server.notifications.intake import notification_from_payload
 from trackboard.server.notifications.notification import Notification, SendError, Target
-from trackboard.server.notifications.service import target_of, to_spec
+from trackboard.server.notifications.service import RuleSpec, target_of, to_spec
 from trackboard.server.observability.notifier_metrics import NotifierInstruments
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,14 @@ def backoff_s(attempts: int, retry_after_s: float | None) -> float:
     if retry_after_s is not None:
         delay = max(delay, min(retry_after_s, 3600.0))
     return delay
+
+
+def target_for(delivery: NotificationDelivery, rules: dict[int, RuleSpec]) -> Target | None:
+    """Where the delivery goes now (its rule may have changed or gone since it was owed)."""
+    rule = rules.get(delivery.rule_id)
+    if rule is None or delivery.channel_index >= len(rule.channels):
+        return None
+    return target_of(rule.channels[delivery.channel_index])
 
 
 class DeliverySender:
@@ -84,23 +92,19 @@ class DeliverySender:
             claimed = await repository.claim_due_deliveries(
                 session, now, now + self.lease_ms, CLAIM_BATCH
             )
-        await asyncio.gather(*(self._send_one(delivery) for delivery in claimed))
+            rule_ids = {delivery.rule_id for delivery in claimed}
+            rules = {
+                rule.id: to_spec(rule)
+                for rule in await repository.select_rules_by_id(session, rule_ids)
+            }
+        await asyncio.gather(
+            *(self._send_one(delivery, target_for(delivery, rules)) for delivery in claimed)
+        )
         return len(claimed)
 
-    async def _target(self, delivery: NotificationDelivery) -> Target | None:
-        async with self.database.transaction(write=False) as session:
-            rule = await repository.select_rule(session, delivery.rule_id)
-            if rule is None:
-                return None
-            channels = to_spec(rule).channels
-        if delivery.channel_index >= len(channels):
-            return None
-        return target_of(channels[delivery.channel_index])
-
-    async def _send_one(self, delivery: NotificationDelivery) -> None:
+    async def _send_one(self, delivery: NotificationDelivery, target: Target | None) -> None:
         async with self._slots:
             notification = notification_from_payload(delivery.payload)
-            target = await self._target(delivery)
             channel = type(target).__name__.removesuffix("Target").lower() if target else "none"
             try:
                 if target is None:
