@@ -58,9 +58,27 @@ def with_port(url: str, port: int) -> str:
     return make_url(url).set(port=port).render_as_string(hide_password=False)
 
 
-class WorkerProcess:
-    """`trackboard worker` (or `command`, e.g. `notifier`) as a child process, to be killed
-    with SIGKILL at will."""
+class ChildProcess:
+    """A process of the test's, to stop (SIGTERM, then SIGKILL) or kill with SIGKILL at will."""
+
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill9(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.kill9()
+
+
+class WorkerProcess(ChildProcess):
+    """`trackboard worker` (or `command`, e.g. `notifier`) as a child process."""
 
     def __init__(
         self,
@@ -94,19 +112,6 @@ class WorkerProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill9()
 
 
 @pytest.fixture

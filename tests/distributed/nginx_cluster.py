@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.distributed.conftest import ChildProcess
 from tests.live_server import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def nginx_binary() -> str:
     return found
 
 
-class ApiProcess:
+class ApiProcess(ChildProcess):
     """`trackboard server` on a fixed port, to kill, stop and start again."""
 
     def __init__(self, port: int, env: dict[str, str], log_dir: Path) -> None:
@@ -56,19 +57,9 @@ class ApiProcess:
             )
         wait_until_healthy(self.url, self.process)
 
-    def kill9(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
+    def stop(self, timeout_s: float = 30.0) -> None:
         """SIGTERM: uvicorn finishes the requests it holds, then exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill9()
+        super().stop(timeout_s)
 
 
 class Nginx:

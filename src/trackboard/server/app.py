@@ -20,7 +20,6 @@ from trackboard.server.backends.event_relay import (
     EventPublisher,
     HandlerEventPublisher,
     OutboxRelay,
-    RabbitEventPublisher,
     attach_outbox_relay,
 )
 from trackboard.server.cache_invalidation import CacheInvalidation
@@ -55,6 +54,7 @@ from trackboard.server.observability.cache_stats import CacheStatsCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
 from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
+from trackboard.server.process_loop import open_broker_relay
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.search.routes import router as search_router
@@ -129,12 +129,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
             else:
                 publisher = HandlerEventPublisher(notifier.handle)
-        if settings.amqp_url:
-            publisher = await RabbitEventPublisher.connect(
-                settings.amqp_url, settings.events_exchange_name
-            )
         relay: OutboxRelay | None = None
-        if publisher is not None:
+        if settings.amqp_url:
+            relay = await open_broker_relay(settings, database, instruments.registry)
+        elif publisher is not None:
             relay = attach_outbox_relay(
                 database,
                 publisher,
@@ -142,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 retention_s=settings.event_outbox_retention_s,
             )
             relay.backlog_gauge = outbox_backlog_gauge(instruments.registry)
+        if relay is not None:
             background.append(asyncio.create_task(relay.run(), name="event-relay"))
         # Metric batches: onto RabbitMQ for the workers, or to the in-process group-commit
         # writer, which answers each request after its commit.

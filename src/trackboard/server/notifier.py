@@ -10,9 +10,7 @@ Embedded: the server's outbox relay hands committed events to the same engine in
 """
 
 import asyncio
-import contextlib
 import logging
-import signal
 
 from prometheus_client import CollectorRegistry
 
@@ -27,6 +25,7 @@ from trackboard.server.notifications.senders import Senders
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.notifier_metrics import NotifierInstruments
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
+from trackboard.server.process_loop import run_until_stopped, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +103,7 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
             "the notifier needs TRACKBOARD_AMQP_URL (the embedded server notifies in-process)"
         )
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+    stop_on_signals(stop)
     instruments = Instruments()
     if settings.notifier_metrics_port:
         serve_exposition(instruments, settings.worker_metrics_host, settings.notifier_metrics_port)
@@ -116,22 +112,13 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
     senders = Senders.from_settings(settings)
     engine = build_notification_engine(settings, database, senders, instruments.registry)
     queue = await open_notifier_queue(settings)
-    tasks = [
-        asyncio.create_task(consume_events(queue, engine), name="notifier-consumer"),
-        asyncio.create_task(engine.run(), name="notifier-engine"),
-    ]
     log.info("notifier consuming %s", settings.notifier_queue_name)
     try:
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        for task in tasks:
-            if task.done():
-                task.result()
+        await run_until_stopped(
+            stop,
+            {"notifier-consumer": consume_events(queue, engine), "notifier-engine": engine.run()},
+        )
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await queue.close()
         await senders.aclose()
         await database.dispose()

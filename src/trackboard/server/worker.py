@@ -8,19 +8,17 @@ them into large writes and acks after the commit; a batch that two workers both 
 import asyncio
 import contextlib
 import logging
-import signal
 
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.event_relay import RabbitEventPublisher, attach_outbox_relay
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.loop import build_ingest_loop
 from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.observability.logging import configure_logging
-from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
+from trackboard.server.process_loop import open_broker_relay, run_until_stopped, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +58,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     if not settings.amqp_url:
         raise ValueError("the worker needs TRACKBOARD_AMQP_URL (embedded mode writes in-process)")
     stop = stop or asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+    stop_on_signals(stop)
     instruments = Instruments()
     if settings.worker_metrics_port:
         serve_exposition(instruments, settings.worker_metrics_host, settings.worker_metrics_port)
@@ -77,31 +72,18 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     database.events.subscribe("live", LiveService(broadcast).on_events)
     # Events committed here go through the outbox; this relay also publishes what an API
     # instance committed and did not get to publish (it died, or its broker link was down).
-    publisher = await RabbitEventPublisher.connect(settings.amqp_url, settings.events_exchange_name)
-    relay = attach_outbox_relay(
-        database,
-        publisher,
-        poll_interval_s=settings.event_relay_poll_interval_s,
-        retention_s=settings.event_outbox_retention_s,
-    )
-    relay.backlog_gauge = outbox_backlog_gauge(instruments.registry)
-    tasks = [
-        asyncio.create_task(ingest_loop.run(), name="ingest-consumer"),
-        asyncio.create_task(watch_depth(queue, instruments), name="ingest-depth"),
-        asyncio.create_task(relay.run(), name="event-relay"),
-    ]
+    relay = await open_broker_relay(settings, database, instruments.registry)
     log.info("worker consuming %s", settings.ingest_queue_name)
     try:
-        stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([stopping, *tasks], return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        for task in tasks:
-            if task.done():
-                task.result()  # a consumer that ended on its own raised: say why
+        await run_until_stopped(
+            stop,
+            {
+                "ingest-consumer": ingest_loop.run(),
+                "ingest-depth": watch_depth(queue, instruments),
+                "event-relay": relay.run(),
+            },
+        )
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
         await queue.close()
         await broadcast.close()
         await relay.close()

@@ -2,7 +2,7 @@
 
 from typing import Protocol
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trackboard.server.models.base import Base
@@ -51,12 +51,34 @@ class RunFields(Protocol):
     def artifact_uri(self) -> str | None: ...
 
 
+# Search reads params and tags by (key, value) ranges (migration 0006): values up to 200
+# characters are indexed with their key (a B-tree entry must stay under ~2,700 bytes), the
+# rare longer ones by key alone.
+SHORT_VALUE = text("length(value) <= 200")
+LONG_VALUE = text("length(value) > 200")
+
+
+def key_value_indexes(table: str) -> tuple[Index, Index]:
+    return (
+        Index(
+            f"ix_{table}_key_value",
+            "key",
+            "value",
+            postgresql_where=SHORT_VALUE,
+            sqlite_where=SHORT_VALUE,
+        ),
+        Index(f"ix_{table}_key_long", "key", postgresql_where=LONG_VALUE, sqlite_where=LONG_VALUE),
+    )
+
+
 class RunParam(Base):
     __tablename__ = "run_params"
 
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(String(6000))
+
+    __table_args__ = key_value_indexes("run_params")
 
 
 class RunTag(Base):
@@ -65,3 +87,5 @@ class RunTag(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(String(250), primary_key=True)
     value: Mapped[str] = mapped_column(String(8000))
+
+    __table_args__ = key_value_indexes("run_tags")
