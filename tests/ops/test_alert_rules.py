@@ -29,7 +29,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_alert_rules_are_valid() -> None:
     result = run("check", "rules", "alerts.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "10 rules found" in result.stdout
+    # Every rule in the file was read (a rule promtool skipped would not be counted).
+    shipped = (RULES_DIR / "alerts.yml").read_text().count("- alert: ")
+    assert f"{shipped} rules found" in result.stdout
 
 
 def test_alerts_fire_as_their_unit_tests_expect() -> None:

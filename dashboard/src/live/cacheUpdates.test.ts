@@ -97,6 +97,15 @@ describe("histories in the query cache", () => {
     expect(qc.getQueryData<MetricColumns>(key)?.steps).toEqual([1, 2, 3]);
   });
 
+  it("asks again for a history still loading when points arrive", () => {
+    const qc = new QueryClient();
+    const key = queryKeys.history("r", "loss", null, 100);
+    // A chart that just mounted: its query exists, its answer has not come.
+    void qc.prefetchQuery({ queryKey: key, queryFn: () => new Promise<MetricColumns>(() => {}) });
+    applyPointsToHistories(qc, "r", { loss: [[4, 1, 4]] }, false);
+    expect(qc.getQueryState(key)?.isInvalidated).toBe(true);
+  });
+
   it("re-fetches when the server truncated the event", () => {
     const qc = new QueryClient();
     const key = queryKeys.history("r", "loss", null, 100);

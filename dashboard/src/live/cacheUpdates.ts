@@ -85,7 +85,8 @@ export function prependRun(
 /**
  * Appends live points to every cached history of the run's keys, each within its
  * own zoom range. A history that has grown far past its downsampled size is
- * re-fetched instead, so the server downsamples it again.
+ * re-fetched instead, so the server downsamples it again, and so is one still
+ * loading when the points arrive.
  */
 export function applyPointsToHistories(
   queryClient: QueryClient,
@@ -100,7 +101,12 @@ export function applyPointsToHistories(
       continue;
     }
     for (const [qkey, data] of queryClient.getQueriesData<MetricColumns>({ queryKey: prefix })) {
-      if (!data) continue;
+      if (!data) {
+        // Still loading (a chart just mounted): its answer may predate these points, so
+        // ask again; the new request starts after their commit and includes them.
+        void queryClient.invalidateQueries({ queryKey: qkey, exact: true });
+        continue;
+      }
       const lo = qkey[3] as number | null;
       const hi = qkey[4] as number | null;
       const maxPoints = qkey[5] as number;
