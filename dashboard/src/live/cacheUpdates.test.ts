@@ -101,7 +101,7 @@ describe("histories in the query cache", () => {
     const qc = new QueryClient();
     const key = queryKeys.history("r", "loss", null, 100);
     // A chart that just mounted: its query exists, its answer has not come.
-    void qc.prefetchQuery({ queryKey: key, queryFn: () => new Promise<MetricColumns>(() => {}) });
+    void qc.query({ queryKey: key, queryFn: () => new Promise<MetricColumns>(() => {}) });
     applyPointsToHistories(qc, "r", { loss: [[4, 1, 4]] }, false);
     expect(qc.getQueryState(key)?.isInvalidated).toBe(true);
   });
