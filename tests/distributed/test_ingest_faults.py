@@ -105,6 +105,31 @@ async def test_broker_outage_loses_no_acknowledged_batch(
 
 
 @pytest.mark.timeout(240)
+async def test_a_worker_started_while_the_broker_is_cut_off_waits_for_it(
+    tmp_path: Path, pg_url: str, amqp_url: str, workers: list[WorkerProcess]
+) -> None:
+    """Every broker connection of the worker's start-up (queue, live fan-out, events) is
+    retried: a worker started during an outage serves once the broker is back."""
+    proxy = TcpProxy("127.0.0.1", urlsplit(amqp_url).port or 5672)
+    proxied_amqp = amqp_url.replace(f":{urlsplit(amqp_url).port}/", f":{await proxy.start()}/")
+    settings = distributed_settings(tmp_path, pg_url, amqp_url)
+    try:
+        async with api_client(settings) as (_app, client):
+            run_ids = await make_runs(client, 1)
+            proxy.cut()
+            workers.append(WorkerProcess(pg_url, proxied_amqp, tmp_path))
+            workers[0].start()
+            await asyncio.sleep(4.0)
+            assert workers[0].process is not None
+            assert workers[0].process.poll() is None, "the worker exited during the outage"
+            proxy.restore()
+            stream = Stream(client)
+            await stream.run_series(run_ids[0], "loss", 4, 250)
+        assert await wait_for_points(pg_url, 1000, 60) == 1000
+    finally:
+        await proxy.close()
+
+
 async def test_database_cut_for_20s_keeps_accepting_and_every_point_lands(
     tmp_path: Path, pg_url: str, amqp_url: str, workers: list[WorkerProcess]
 ) -> None:

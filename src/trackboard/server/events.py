@@ -41,8 +41,8 @@ EventType = Literal[
     "run.restored",
     # Points committed: keys, point count and the latest point of each key.
     "metrics.stored",
-    # Raised by the notifier's rules (issue 12, part 2); defined here so consumers share
-    # one vocabulary.
+    # The training script's `run.alert(title, text, level)` (`POST /runs/{id}/alerts`);
+    # `data["alert_id"]`, the client's, is the same on every retry of one alert.
     "run.alert",
     # A user's role in a project was set or removed (`data["role"]` is None when removed);
     # creating a project makes its creator a member.

@@ -25,7 +25,7 @@ from trackboard.server.notifications.senders import Senders
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.notifier_metrics import NotifierInstruments
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
-from trackboard.server.process_loop import run_until_stopped, stop_on_signals
+from trackboard.server.process_loop import connect_with_retry, run_until_stopped, stop_on_signals
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
     database = Database.connect(settings.resolved_database_url(), pool_size=8)
     senders = Senders.from_settings(settings)
     engine = build_notification_engine(settings, database, senders, instruments.registry)
-    queue = await open_notifier_queue(settings)
+    queue = await connect_with_retry("notifier queue", lambda: open_notifier_queue(settings))
     log.info("notifier consuming %s", settings.notifier_queue_name)
     try:
         await run_until_stopped(

@@ -3,9 +3,10 @@ stopping on SIGTERM/SIGINT, running their loops until then, and the outbox relay
 
 import asyncio
 import contextlib
+import logging
 import signal
-from collections.abc import Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -17,6 +18,25 @@ from trackboard.server.backends.event_relay import (
 )
 from trackboard.server.config import Settings
 from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def connect_with_retry(what: str, connect: Callable[[], Awaitable[T]]) -> T:
+    """`connect()`, tried again with backoff while the broker is starting, restarting or
+    cut off: a process that starts during an outage waits for it instead of exiting."""
+    from aio_pika.exceptions import AMQPConnectionError
+
+    delay = 0.5
+    while True:
+        try:
+            return await connect()
+        except (AMQPConnectionError, OSError, TimeoutError) as error:
+            log.warning("cannot reach the broker (%s), retrying in %.1f s: %r", what, delay, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 def stop_on_signals(stop: asyncio.Event) -> None:
@@ -50,8 +70,11 @@ async def open_broker_relay(
 ) -> OutboxRelay:
     """Turn the outbox on for `database`, relaying to RabbitMQ; the relay's backlog is
     exported on `registry`. The caller runs it (`run()`) and closes it."""
-    assert settings.amqp_url
-    publisher = await RabbitEventPublisher.connect(settings.amqp_url, settings.events_exchange_name)
+    amqp_url, exchange = settings.amqp_url, settings.events_exchange_name
+    assert amqp_url
+    publisher = await connect_with_retry(
+        "events", lambda: RabbitEventPublisher.connect(amqp_url, exchange)
+    )
     relay = attach_outbox_relay(
         database,
         publisher,

@@ -18,7 +18,12 @@ from trackboard.server.metrics.ingest.loop import build_ingest_loop
 from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
-from trackboard.server.process_loop import open_broker_relay, run_until_stopped, stop_on_signals
+from trackboard.server.process_loop import (
+    connect_with_retry,
+    open_broker_relay,
+    run_until_stopped,
+    stop_on_signals,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,23 +39,17 @@ async def watch_depth(queue: Queue[bytes], instruments: Instruments) -> None:
 
 
 async def connect_queue(settings: Settings) -> RabbitQueue:
-    """The broker may still be starting (or restarting): keep trying, with backoff."""
-    from aio_pika.exceptions import AMQPConnectionError
-
-    assert settings.amqp_url
-    delay = 0.5
-    while True:
-        try:
-            return await RabbitQueue.connect(
-                settings.amqp_url,
-                settings.ingest_queue_name,
-                max_length=settings.ingest_max_queue_depth,
-                prefetch=settings.ingest_prefetch,
-            )
-        except (AMQPConnectionError, OSError, TimeoutError) as error:
-            log.warning("cannot reach the broker, retrying in %.1f s: %r", delay, error)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 10.0)
+    amqp_url = settings.amqp_url
+    assert amqp_url
+    return await connect_with_retry(
+        "metric queue",
+        lambda: RabbitQueue.connect(
+            amqp_url,
+            settings.ingest_queue_name,
+            max_length=settings.ingest_max_queue_depth,
+            prefetch=settings.ingest_prefetch,
+        ),
+    )
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
@@ -65,7 +64,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     database = Database.connect(settings.resolved_database_url(), pool_size=2)
     queue = await connect_queue(settings)
     assert settings.amqp_url
-    broadcast = await RabbitBroadcast.connect(settings.amqp_url, settings.live_exchange_name)
+    amqp_url, live_exchange = settings.amqp_url, settings.live_exchange_name
+    broadcast = await connect_with_retry(
+        "live fan-out", lambda: RabbitBroadcast.connect(amqp_url, live_exchange)
+    )
     messages = EncodedQueue(queue, instruments)
     ingest_loop = build_ingest_loop(settings, messages, database, instruments)
     # Points this worker stores reach live views through its `metrics.stored` events.
