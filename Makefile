@@ -10,6 +10,9 @@ RUN_STAMP := $(VENV)/.installed-run
 DASHBOARD_STAMP := src/trackboard/server/dashboard/static/index.html
 HOST ?= 127.0.0.1
 PORT ?= 5005
+# The dev lock pins PyTorch's CPU build (2.13.0+cpu), for the integration tests. Machines of
+# this project's kind keep its wheel in /opt/wheels; elsewhere PyTorch's CPU index has it.
+TORCH_WHEELS ?= $(if $(wildcard /opt/wheels/torch-*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
 
 .PHONY: docs needs help run setup setup-run dashboard api-types browser ops-tools lint typecheck test test-fast test-python test-dashboard bench clean
 
@@ -36,7 +39,7 @@ $(RUN_STAMP): pyproject.toml requirements/server.lock
 $(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements/dev.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python $(TORCH_WHEELS) -r requirements/dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP) $(RUN_STAMP)
 
