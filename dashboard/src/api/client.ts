@@ -141,11 +141,21 @@ export function metricKeyPath(key: string): string {
 }
 
 export async function listExperiments(
-  params: { name?: string; limit?: number; page_token?: string | null },
+  params: {
+    name?: string;
+    limit?: number;
+    page_token?: string | null;
+    lifecycle_stage?: "active" | "deleted" | "all";
+  },
   signal?: AbortSignal,
 ): Promise<ExperimentPage> {
   return request<ExperimentPage>("GET", "/experiments", {
-    query: { name: params.name, limit: params.limit ?? 100, page_token: params.page_token },
+    query: {
+      name: params.name,
+      limit: params.limit ?? 100,
+      page_token: params.page_token,
+      lifecycle_stage: params.lifecycle_stage,
+    },
     ...(signal ? { signal } : {}),
   });
 }

@@ -14,7 +14,14 @@ const q = (s: string) => new URLSearchParams(s);
 
 describe("runs view in the URL", () => {
   it("has defaults when the URL says nothing", () => {
-    expect(parseRunsView(q(""))).toEqual({ filter: "", sort: null, columns: null, selected: [] });
+    expect(parseRunsView(q(""))).toEqual({
+      filter: "",
+      sort: null,
+      columns: null,
+      selected: [],
+      expanded: [],
+      deleted: false,
+    });
   });
 
   it("round-trips filter, sort, columns and selection", () => {
@@ -27,6 +34,8 @@ describe("runs view in the URL", () => {
         { kind: "tags", key: "a,b" },
       ],
       selected: ["abc", "def"],
+      expanded: ["p1", "p2"],
+      deleted: true,
     };
     const url = queryString(serializeRunsView(view));
     expect(parseRunsView(new URLSearchParams(url.slice(1)))).toEqual(view);
@@ -50,6 +59,14 @@ describe("runs view in the URL", () => {
 
   it("drops duplicate and empty selected ids", () => {
     expect(parseRunsView(q("sel=a,,b,a")).selected).toEqual(["a", "b"]);
+  });
+
+  it("keeps expanded parent runs and the deleted-runs switch", () => {
+    const view = parseRunsView(q("open=p1,p1,p2&stage=deleted"));
+    expect(view.expanded).toEqual(["p1", "p2"]);
+    expect(view.deleted).toBe(true);
+    expect(parseRunsView(q("stage=bogus")).deleted).toBe(false);
+    expect(serializeRunsView(view).toString()).toBe("open=p1%2Cp2&stage=deleted");
   });
 });
 
@@ -86,6 +103,14 @@ describe("compare view in the URL", () => {
     expect(view.metric).toBe("acc");
     expect(view.params).toEqual(["lr", "bs"]);
     expect(parseCompareView(serializeCompareView(view))).toEqual(view);
+  });
+
+  it("keeps the diff's only-differences switch", () => {
+    const view = parseCompareView(q("runs=a,b&diff=only"));
+    expect(view.diffOnly).toBe(true);
+    expect(serializeCompareView(view).get("diff")).toBe("only");
+    expect(parseCompareView(q("runs=a,b&diff=all")).diffOnly).toBe(false);
+    expect(serializeCompareView({ ...view, diffOnly: false }).has("diff")).toBe(false);
   });
 
   it("uses every varying param when no axes are chosen", () => {

@@ -8,6 +8,10 @@ export interface RunsView {
   /** null means "not chosen": the page picks defaults from the data. */
   columns: ColumnRef[] | null;
   selected: string[];
+  /** Parent runs whose nested runs are shown (the tree starts collapsed). */
+  expanded: string[];
+  /** Show the deleted runs (to restore them) instead of the active ones. */
+  deleted: boolean;
 }
 
 export type XAxis = "step" | "time";
@@ -27,6 +31,8 @@ export interface CompareView extends ChartView {
   metric: string | null;
   /** Param axes of the parallel-coordinates plot; null = every param that varies. */
   params: string[] | null;
+  /** Run diff shows only the rows where the runs disagree. */
+  diffOnly: boolean;
 }
 
 export const DEFAULT_CHART_VIEW: ChartView = { x: "step", smoothing: 0, log: false, zoom: null };
@@ -63,6 +69,8 @@ export function parseRunsView(search: URLSearchParams): RunsView {
     sort,
     columns,
     selected: unique(list(search.get("sel"))),
+    expanded: unique(list(search.get("open"))),
+    deleted: search.get("stage") === "deleted",
   };
 }
 
@@ -75,6 +83,8 @@ export function serializeRunsView(view: RunsView): URLSearchParams {
     for (const c of view.columns) out.append("col", columnId(c));
   }
   if (view.selected.length) out.set("sel", view.selected.join(","));
+  if (view.expanded.length) out.set("open", view.expanded.join(","));
+  if (view.deleted) out.set("stage", "deleted");
   return out;
 }
 
@@ -121,6 +131,7 @@ export function parseCompareView(search: URLSearchParams): CompareView {
     runs: unique(list(search.get("runs"))),
     metric: search.get("metric") || null,
     params: search.has("params") ? unique(list(search.get("params"))) : null,
+    diffOnly: search.get("diff") === "only",
   };
 }
 
@@ -129,6 +140,7 @@ export function serializeCompareView(view: CompareView): URLSearchParams {
   out.set("runs", view.runs.join(","));
   if (view.metric) out.set("metric", view.metric);
   if (view.params) out.set("params", view.params.join(","));
+  if (view.diffOnly) out.set("diff", "only");
   return writeChartView(out, view);
 }
 
