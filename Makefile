@@ -8,13 +8,17 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_STAMP := $(VENV)/.installed-run
 DASHBOARD_STAMP := src/trackboard/server/dashboard/static/index.html
+# What the dashboard build reads: it is rebuilt only when one of these is newer than its
+# output, so a second `make run` starts the server without a Vite build.
+DASHBOARD_SOURCES := $(shell find dashboard/src dashboard/public -type f 2>/dev/null) \
+	dashboard/index.html dashboard/package.json dashboard/vite.config.ts dashboard/tsconfig.json
 HOST ?= 127.0.0.1
 PORT ?= 5005
 # The dev lock pins PyTorch's CPU build (2.13.0+cpu), for the integration tests. Machines of
 # this project's kind keep its wheel in /opt/wheels; elsewhere PyTorch's CPU index has it.
 TORCH_WHEELS ?= $(if $(wildcard /opt/wheels/torch-*),--find-links /opt/wheels,--extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match)
 
-.PHONY: docs needs help run setup setup-run dashboard api-types browser ops-tools lint typecheck test test-fast test-python test-dashboard bench clean
+.PHONY: docs dist needs help run setup setup-run dashboard api-types browser ops-tools lint typecheck test test-fast test-python test-dashboard bench clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -47,8 +51,16 @@ dashboard/node_modules/.package-lock.json: dashboard/package-lock.json
 	cd dashboard && npm ci --no-audit --no-fund
 	touch $@
 
-dashboard: dashboard/node_modules/.package-lock.json ## build the React dashboard the server serves
+dashboard: $(DASHBOARD_STAMP) ## build the React dashboard the server serves (when its sources changed)
+
+$(DASHBOARD_STAMP): dashboard/node_modules/.package-lock.json $(DASHBOARD_SOURCES)
 	cd dashboard && npm run build
+
+# The wheel carries the built dashboard (pyproject.toml's wheel artifacts), so `pip install
+# trackboard[server]` serves it without Node.
+dist: setup-run dashboard ## build the sdist and the wheel (with the built dashboard) into dist/
+	rm -rf dist
+	$(BIN)/uv build --quiet --out-dir dist .
 
 # The dashboard's API types, generated from the server's OpenAPI document (a test fails
 # when they are stale).

@@ -3,39 +3,20 @@ logged offline in a clean virtual environment is uploaded to a real server."""
 
 import os
 import subprocess
-import sys
-import venv
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.live_server import live_server
-
-ROOT = Path(__file__).resolve().parents[2]
-UV = Path(sys.executable).parent / "uv"
+from tests.packaging.wheels import UV, install
 
 
 @pytest.fixture(scope="module")
-def client_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def client_venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
     """A fresh venv holding only the built wheel and its light dependencies."""
-    dist = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [str(UV), "build", "--wheel", "--out-dir", str(dist), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    (wheel,) = dist.glob("trackboard-*.whl")
     env_dir = tmp_path_factory.mktemp("client-venv")
-    venv.create(env_dir, with_pip=False)
-    python = env_dir / "bin" / "python"
-    subprocess.run(
-        [str(UV), "pip", "install", "--quiet", "--python", str(python), str(wheel)],
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
+    install(env_dir, str(wheel))
     return env_dir
 
 
