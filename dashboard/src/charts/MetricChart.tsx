@@ -1,6 +1,8 @@
 // uPlot wrapper: rebuilt when the series or axes change, fed new data in place
 // otherwise. Drag to zoom (reported, not applied: the caller re-fetches at the
-// finer resolution); double-click to reset.
+// finer resolution); double-click to reset. Every chart has a legend: uPlot's own
+// (with the values under the cursor) for a few series, a compact list of names and
+// colours for many.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
@@ -12,6 +14,9 @@ import { readTheme, useDarkMode } from "./theme";
 // uPlot's Distr is an ambient const enum, which isolatedModules cannot read.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
 const LOG_DISTR = 3 as uPlot.Scale.Distr;
+
+/** Above this many series uPlot's legend table would bury the chart. */
+const LIVE_LEGEND_MAX = 12;
 
 export interface ChartSeries {
   label: string;
@@ -47,7 +52,7 @@ function buildOptions(
     width,
     height,
     pxAlign: false,
-    legend: { show: series.length <= 12, live: true },
+    legend: { show: series.length <= LIVE_LEGEND_MAX, live: true },
     cursor: { drag: { x: true, y: false, setScale: false }, points: { size: 5 } },
     scales: {
       x: { time: axis === "time" },
@@ -137,5 +142,20 @@ export function MetricChart(props: Props) {
     plot.current?.setData(data);
   }, [data]);
 
-  return <div ref={box} className="chart-host" data-testid={testId} />;
+  return (
+    <>
+      <div ref={box} className="chart-host" data-testid={testId} />
+      {series.length > LIVE_LEGEND_MAX ? (
+        <div className="legend compact" data-testid="chart-legend">
+          {series.map((s, i) => (
+            // Labels may repeat (two runs of the same name): the position is the identity.
+            <span key={i}>
+              <span className="swatch" style={{ background: s.color }} />
+              {s.label}
+            </span>
+          ))}
+        </div>
+      ) : null}
+    </>
+  );
 }

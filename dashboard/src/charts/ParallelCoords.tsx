@@ -1,7 +1,8 @@
 // Parallel coordinates on a canvas: one vertical axis per param, the metric
-// last; each run a polyline coloured by its metric value.
+// last; each run a polyline in its run colour (the one its chart series and legend
+// use), or coloured by its metric value when no run colours are given.
 import { useEffect, useRef } from "react";
-import { rampColor } from "./colors";
+import { rampColor, withAlpha } from "./colors";
 import type { ParallelData } from "./parallel";
 import { readTheme, useDarkMode } from "./theme";
 
@@ -12,6 +13,7 @@ export function drawParallel(
   data: ParallelData,
   width: number,
   height: number,
+  lineColors?: readonly string[],
 ): void {
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.round(width * dpr);
@@ -32,7 +34,8 @@ export function drawParallel(
   ctx.lineWidth = 1.25;
   const alpha = data.lines.length > 200 ? 0.35 : 0.8;
   data.lines.forEach((line, r) => {
-    ctx.strokeStyle = rampColor(data.color[r] ?? null, alpha);
+    const own = lineColors?.[r];
+    ctx.strokeStyle = own ? withAlpha(own, alpha) : rampColor(data.color[r] ?? null, alpha);
     ctx.beginPath();
     let pen = false;
     line.forEach((p, i) => {
@@ -70,18 +73,26 @@ export function drawParallel(
   });
 }
 
-export function ParallelCoords({ data }: { data: ParallelData }) {
+export function ParallelCoords({
+  data,
+  lineColors,
+}: {
+  data: ParallelData;
+  /** One per line (run), in the order of `data.lines`. */
+  lineColors?: readonly string[];
+}) {
   const ref = useRef<HTMLCanvasElement>(null);
   const dark = useDarkMode();
   useEffect(() => {
     const canvas = ref.current;
     if (!canvas) return;
-    const draw = () => drawParallel(canvas, data, canvas.clientWidth, canvas.clientHeight);
+    const draw = () =>
+      drawParallel(canvas, data, canvas.clientWidth, canvas.clientHeight, lineColors);
     draw();
     const observer = new ResizeObserver(draw);
     observer.observe(canvas);
     return () => observer.disconnect();
-  }, [data, dark]);
+  }, [data, dark, lineColors]);
   return (
     <canvas
       ref={ref}

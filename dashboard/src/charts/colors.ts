@@ -9,6 +9,12 @@ export function seriesColor(index: number): string {
   return PALETTE[index % PALETTE.length] as string;
 }
 
+/** A palette colour ("#rrggbb") at an opacity, for lines drawn on a canvas. */
+export function withAlpha(hex: string, alpha: number): string {
+  const a = Math.round(Math.min(1, Math.max(0, alpha)) * 255);
+  return hex + a.toString(16).padStart(2, "0");
+}
+
 // Blue → purple → pink → amber: every stop stays visible on light and dark backgrounds.
 const RAMP: [number, number, number][] = [
   [59, 130, 246], [124, 58, 237], [219, 39, 119], [234, 88, 12], [245, 158, 11],

@@ -1,5 +1,7 @@
-// Compare runs: one overlaid chart per metric key and parallel coordinates of
-// params against a chosen metric. Runs, metric, axes and chart options are in the URL.
+// Compare runs: a diff of their params/tags/latest metrics, one overlaid chart per
+// metric key and parallel coordinates of params against a chosen metric. Each run keeps
+// one colour everywhere (legend, charts, diff, table, parallel coordinates). Runs,
+// metric, axes, the diff switch and chart options are in the URL.
 import { keepPreviousData, useQueries, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { getMetricHistory, getRun } from "../../api/client";
@@ -15,6 +17,7 @@ import { StatusBadge } from "../../components/StatusBadge";
 import { WhenVisible } from "../../components/WhenVisible";
 import { applyPointsToHistories, applyPointsToRun, queryKeys } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
+import { runDisplayName } from "../../mlflowTags";
 import { Link, navigate, useLocation } from "../../router";
 import {
   parseCompareView,
@@ -23,12 +26,11 @@ import {
   type ChartView,
   type CompareView,
 } from "../../state/urlState";
+import { RunDiff } from "./RunDiff";
 
 const MAX_POINTS = 1000;
 
-function runLabel(run: Run): string {
-  return run.name || run.id.slice(0, 8);
-}
+const runLabel = runDisplayName;
 
 function LiveRun({ runId }: { runId: string }) {
   const queryClient = useQueryClient();
@@ -107,7 +109,10 @@ function CompareChart({
     <div className="chart-card" data-testid="metric-chart" data-key={metricKey}>
       <div className="chart-title">
         <span>{metricKey}</span>
-        <span className="muted">{withKey.length} runs</span>
+        <span className="muted" data-testid="chart-summary">
+          {view.smoothing > 0 ? `smoothed ${view.smoothing} · ` : ""}
+          {withKey.length} of {runs.length} runs log it · x: {view.x}
+        </span>
       </div>
       {shaped ? (
         <MetricChart
@@ -168,6 +173,10 @@ export default function ComparePage() {
   const axes = view.params ?? variedParams(runs);
   const metric = view.metric ?? keys[0] ?? null;
   const parallel = useMemo(() => buildParallel(runs, axes, metric), [runs, axes, metric]);
+  const lineColors = useMemo(
+    () => runs.map((r) => colors.get(r.id) ?? seriesColor(0)),
+    [runs, colors],
+  );
 
   if (view.runs.length === 0) {
     return (
@@ -202,6 +211,13 @@ export default function ComparePage() {
           </span>
         ))}
       </div>
+
+      <RunDiff
+        runs={runs}
+        colors={colors}
+        onlyDifferences={view.diffOnly}
+        onToggle={(diffOnly) => setCompare({ ...view, diffOnly })}
+      />
 
       <h2>Params → metric</h2>
       <div className="toolbar">
@@ -238,7 +254,17 @@ export default function ComparePage() {
       </div>
       <div className="pc-wrap">
         {parallel.axes.length > 0 ? (
-          <ParallelCoords data={parallel} />
+          <>
+            <ParallelCoords data={parallel} lineColors={lineColors} />
+            <div className="legend" data-testid="parallel-legend">
+              {runs.map((r) => (
+                <span key={r.id}>
+                  <span className="swatch" style={{ background: colors.get(r.id) }} />
+                  {runLabel(r)}
+                </span>
+              ))}
+            </div>
+          </>
         ) : (
           <p className="muted">No params or metrics to plot.</p>
         )}
@@ -250,7 +276,7 @@ export default function ComparePage() {
             {axes.map((p) => (
               <th key={p}>{p}</th>
             ))}
-            {metric ? <th>{metric}</th> : null}
+            {metric ? <th>{metric} (latest)</th> : null}
           </tr>
         </thead>
         <tbody>

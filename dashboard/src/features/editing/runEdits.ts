@@ -50,11 +50,10 @@ export function useDeleteRunTag() {
     mutationFn: ({ runId, key }: { runId: string; key: string }) => deleteRunTag(runId, key),
     onMutate: async ({ runId, key }): Promise<Rollback> => {
       await cancelRunReads(queryClient, [runId]);
-      return patchRuns(queryClient, [runId], (r) => {
-        const tags = { ...r.tags };
-        delete tags[key];
-        return { ...r, tags };
-      });
+      return patchRuns(queryClient, [runId], (r) => ({
+        ...r,
+        tags: Object.fromEntries(Object.entries(r.tags).filter(([k]) => k !== key)),
+      }));
     },
     onError: (error, _vars, rollback) => {
       rollback?.();

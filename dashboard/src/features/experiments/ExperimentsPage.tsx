@@ -1,4 +1,5 @@
 // Experiments list with name search; run counts and last activity when the API gives them.
+// `?deleted=1` lists the deleted experiments instead, each with a Restore button.
 import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
 import { getExperimentStats, listExperiments } from "../../api/client";
@@ -6,6 +7,8 @@ import type { Experiment } from "../../api/types";
 import { formatRelative, formatTime } from "../../components/format";
 import { usePollInterval } from "../../live/LiveProvider";
 import { Link, navigate, useLocation } from "../../router";
+import { useRestoreExperiment } from "../editing/experimentEdits";
+import { useCanEdit } from "../editing/permissions";
 
 /** Run counts: from the list when the server includes them, else the per-experiment aggregate. */
 function RunCount({ experiment }: { experiment: Experiment }) {
@@ -26,32 +29,52 @@ function RunCount({ experiment }: { experiment: Experiment }) {
   );
 }
 
+function pageUrl(q: string, deleted: boolean): string {
+  const params = new URLSearchParams();
+  if (q) params.set("q", q);
+  if (deleted) params.set("deleted", "1");
+  const qs = params.toString();
+  return qs ? `/?${qs}` : "/";
+}
+
 export default function ExperimentsPage() {
   const location = useLocation();
   const applied = location.search.get("q") ?? "";
+  const showDeleted = location.search.get("deleted") === "1";
+  const stage = showDeleted ? "deleted" : "active";
+  const canEdit = useCanEdit();
+  const restore = useRestoreExperiment();
+
   const [draft, setDraft] = useState(applied);
   const poll = usePollInterval();
 
   useEffect(() => {
     if (draft === applied) return;
     const t = setTimeout(() => {
-      navigate(draft ? `/?q=${encodeURIComponent(draft)}` : "/", { replace: true });
+      navigate(pageUrl(draft, showDeleted), { replace: true });
     }, 200);
     return () => clearTimeout(t);
-  }, [draft, applied]);
+  }, [draft, applied, showDeleted]);
 
   const experiments = useInfiniteQuery({
-    queryKey: ["experiments", applied],
+    queryKey: ["experiments", applied, stage],
     queryFn: ({ pageParam, signal }) =>
-      listExperiments({ name: applied, limit: 200, page_token: pageParam }, signal),
+      listExperiments(
+        { name: applied, limit: 200, page_token: pageParam, lifecycle_stage: stage },
+        signal,
+      ),
     initialPageParam: null as string | null,
     getNextPageParam: (last) => last.next_page_token ?? undefined,
     placeholderData: keepPreviousData,
     refetchInterval: poll,
   });
   const list = useMemo(
-    () => experiments.data?.pages.flatMap((p) => p.experiments) ?? [],
-    [experiments.data],
+    () =>
+      (experiments.data?.pages.flatMap((p) => p.experiments) ?? []).filter(
+        // One deleted or restored a moment ago has left this list.
+        (e) => e.lifecycle_stage === stage,
+      ),
+    [experiments.data, stage],
   );
 
   return (
@@ -69,6 +92,14 @@ export default function ExperimentsPage() {
         <span className="muted">
           {experiments.isPending ? "loading…" : `${list.length}${experiments.hasNextPage ? "+" : ""} experiments`}
         </span>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={showDeleted}
+            onChange={() => navigate(pageUrl(applied, !showDeleted), { replace: true })}
+          />
+          deleted experiments
+        </label>
       </div>
       {experiments.error ? <div className="error-banner">{experiments.error.message}</div> : null}
       <table className="plain" data-testid="experiments-table">
@@ -80,6 +111,7 @@ export default function ExperimentsPage() {
             <th>Last activity</th>
             <th>Created</th>
             <th>Tags</th>
+            {showDeleted && canEdit ? <th /> : null}
           </tr>
         </thead>
         <tbody>
@@ -99,6 +131,13 @@ export default function ExperimentsPage() {
                     .map(([k, v]) => `${k}=${v}`)
                     .join(", ")}
                 </td>
+                {showDeleted && canEdit ? (
+                  <td>
+                    <button type="button" onClick={() => restore.mutate({ id: e.id })}>
+                      Restore
+                    </button>
+                  </td>
+                ) : null}
               </tr>
             );
           })}

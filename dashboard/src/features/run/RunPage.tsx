@@ -1,4 +1,6 @@
-// Run detail: status, times, params, tags and one live chart per metric key.
+// Run detail: status, times, notes, params, tags (user and MLflow system ones apart),
+// nested runs and one live chart per metric key. Name, tags, notes and deletion are
+// editable when the caller's role allows.
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { ApiError, getExperiment } from "../../api/client";
@@ -9,10 +11,12 @@ import { MetricChart, type ChartSeries } from "../../charts/MetricChart";
 import { alignSeries, shapeSeries, stepRangeFor, type Aligned } from "../../charts/shape";
 import { ChartControls } from "../../components/ChartControls";
 import { formatDuration, formatTime, formatValue } from "../../components/format";
+import { EditableTitle } from "../../components/EditableTitle";
 import { StatusBadge } from "../../components/StatusBadge";
 import { WhenVisible } from "../../components/WhenVisible";
 import { applyPointsToHistories, applyPointsToRun, queryKeys } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
+import { NOTE_TAG, parentRunId, runDisplayName, runSource, runUser, splitTags } from "../../mlflowTags";
 import { Link, navigate, useLocation } from "../../router";
 import {
   parseChartView,
@@ -20,6 +24,11 @@ import {
   writeChartView,
   type ChartView,
 } from "../../state/urlState";
+import { useCanEdit } from "../editing/permissions";
+import { useDeleteRuns, useRenameRun, useRestoreRuns } from "../editing/runEdits";
+import { NestedRuns } from "./NestedRuns";
+import { NotesEditor } from "./NotesEditor";
+import { TagEditor } from "./TagEditor";
 
 function KeyValues({ title, values }: { title: string; values: Record<string, string> }) {
   const entries = Object.entries(values).sort(([a], [b]) => a.localeCompare(b));
@@ -103,9 +112,9 @@ function MetricPanel({
     <div className="chart-card" data-testid="metric-chart" data-key={metricKey} data-points={points}>
       <div className="chart-title">
         <span>{metricKey}</span>
-        <span className="muted" title="latest value (min … max)">
+        <span className="muted" data-testid="chart-summary">
           {summary
-            ? `${formatValue(summary.value)} (${formatValue(summary.min)} … ${formatValue(summary.max)})`
+            ? `last ${formatValue(summary.value)} @ step ${summary.step} · min ${formatValue(summary.min)} · max ${formatValue(summary.max)}`
             : ""}
         </span>
       </div>
@@ -146,6 +155,10 @@ export default function RunPage({ runId }: { runId: string }) {
     refetchInterval: (q) => (q.state.data?.status === "RUNNING" ? poll : false),
   });
   const run = runResult.data;
+  const canEdit = useCanEdit();
+  const rename = useRenameRun();
+  const deleteRuns = useDeleteRuns();
+  const restoreRuns = useRestoreRuns();
   const experiment = useQuery({
     queryKey: ["experiment", run?.experiment_id],
     queryFn: ({ signal }) => getExperiment(run?.experiment_id ?? 0, signal),
@@ -175,6 +188,10 @@ export default function RunPage({ runId }: { runId: string }) {
   if (!run) return <main className="muted">Loading run…</main>;
 
   const keys = Object.keys(run.metrics).sort();
+  const tags = splitTags(run.tags);
+  const source = runSource(run);
+  const parent = parentRunId(run);
+  const deleted = run.lifecycle_stage === "deleted";
   return (
     <main data-testid="run-page">
       <div className="crumbs">
@@ -184,9 +201,33 @@ export default function RunPage({ runId }: { runId: string }) {
         </Link>
         /
       </div>
-      <h1>
-        {run.name || run.id} <StatusBadge status={run.status} />
-      </h1>
+      <EditableTitle
+        value={runDisplayName(run)}
+        what="run"
+        canEdit={canEdit && !deleted}
+        maxLength={250}
+        onSave={(name) => rename.mutate({ runId: run.id, name })}
+      >
+        <StatusBadge status={run.status} />
+        {deleted ? <span className="status deleted">DELETED</span> : null}
+      </EditableTitle>
+      {canEdit ? (
+        <div className="toolbar">
+          {deleted ? (
+            <button type="button" onClick={() => restoreRuns.mutate({ runIds: [run.id] })}>
+              Restore run
+            </button>
+          ) : (
+            <button
+              type="button"
+              className="danger"
+              onClick={() => deleteRuns.mutate({ runIds: [run.id], label: runDisplayName(run) })}
+            >
+              Delete run
+            </button>
+          )}
+        </div>
+      ) : null}
       <dl className="meta">
         <div className="wide">
           <dt>run id</dt>
@@ -206,8 +247,28 @@ export default function RunPage({ runId }: { runId: string }) {
         </div>
         <div>
           <dt>user</dt>
-          <dd>{run.user || "—"}</dd>
+          <dd>{runUser(run) || "—"}</dd>
         </div>
+        {source ? (
+          <div className="wide" data-testid="run-source">
+            <dt>source</dt>
+            <dd>
+              {[source.type, source.name].filter(Boolean).join(" ")}
+              {source.commit ? ` @ ${source.commit.slice(0, 12)}` : ""}
+              {source.branch ? ` (${source.branch})` : ""}
+            </dd>
+          </div>
+        ) : null}
+        {parent ? (
+          <div>
+            <dt>parent run</dt>
+            <dd>
+              <Link to={`/runs/${encodeURIComponent(parent)}`} data-testid="parent-link">
+                {parent.slice(0, 12)}
+              </Link>
+            </dd>
+          </div>
+        ) : null}
         <div>
           <dt>compare</dt>
           <dd>
@@ -215,6 +276,8 @@ export default function RunPage({ runId }: { runId: string }) {
           </dd>
         </div>
       </dl>
+      <NotesEditor runId={run.id} note={run.tags[NOTE_TAG] ?? ""} canEdit={canEdit && !deleted} />
+      <NestedRuns run={run} />
       <h2>
         Metrics <span className="muted">({keys.length})</span>
       </h2>
@@ -232,7 +295,8 @@ export default function RunPage({ runId }: { runId: string }) {
       )}
       <div className="columns">
         <KeyValues title="Params" values={run.params} />
-        <KeyValues title="Tags" values={run.tags} />
+        <TagEditor runId={run.id} tags={tags.user} canEdit={canEdit && !deleted} />
+        <KeyValues title="System" values={tags.system} />
       </div>
     </main>
   );

@@ -1,5 +1,7 @@
 // An experiment's runs: server-side filter and sort, cursor paging as the user
-// scrolls, virtualised rows, chosen columns, selection for compare — all in the URL.
+// scrolls, virtualised rows, nested runs as a tree, chosen columns, selection for
+// compare and bulk delete/restore — all in the URL. The experiment can be renamed,
+// deleted and restored here.
 import {
   keepPreviousData,
   useInfiniteQuery,
@@ -27,6 +29,7 @@ import {
   updateRunsInPages,
 } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
+import { EditableTitle } from "../../components/EditableTitle";
 import { Link, navigate, useLocation } from "../../router";
 import { columnId, nextSort, orderByClause, parseColumnId } from "../../state/identifiers";
 import { parseRunsView, queryString, serializeRunsView, type RunsView } from "../../state/urlState";
@@ -39,7 +42,16 @@ import {
   features,
   SELECT_COLUMN,
 } from "./columns";
+import {
+  useDeleteExperiment,
+  useRenameExperiment,
+  useRestoreExperiment,
+} from "../editing/experimentEdits";
+import { useCanEdit } from "../editing/permissions";
+import { useDeleteRuns, useRestoreRuns } from "../editing/runEdits";
 import { FilterBox } from "./FilterBox";
+import { RunTreeContext, type RunTree } from "./RunNameCell";
+import { buildRunTree } from "./runTree";
 
 export const PAGE_SIZE = 500;
 const ROW_HEIGHT = 34;
@@ -240,10 +252,12 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
 
   const orderBy = orderByClause(view.sort);
   const orderKey = orderBy?.join("\u0000") ?? "";
-  const queryKey = useMemo(
-    () => queryKeys.runs(experimentId, view.filter, orderKey ? orderKey.split("\u0000") : undefined),
-    [experimentId, view.filter, orderKey],
-  );
+  const stage = view.deleted ? "deleted" : "active";
+  const queryKey = useMemo(() => {
+    const key = queryKeys.runs(experimentId, view.filter, orderKey ? orderKey.split("\u0000") : undefined);
+    // Deleted runs are a separate list under the same prefix (live updates reach both).
+    return stage === "deleted" ? [...key, stage] : key;
+  }, [experimentId, view.filter, orderKey, stage]);
   const runs = useInfiniteQuery({
     queryKey,
     queryFn: ({ pageParam, signal }) =>
@@ -252,6 +266,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
           experiment_ids: [experimentId],
           ...(view.filter ? { filter: view.filter } : {}),
           ...(orderBy ? { order_by: orderBy } : {}),
+          lifecycle_stage: stage,
           limit: PAGE_SIZE,
           page_token: pageParam,
         },
@@ -265,8 +280,13 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   });
   useLiveRuns(experimentId, queryKey, !view.filter && !view.sort);
 
-  const rows = useMemo(() => runs.data?.pages.flatMap((p) => p.runs) ?? EMPTY, [runs.data]);
-  const keys = useMemo(() => availableKeys(rows), [rows]);
+  const loaded = useMemo(() => runs.data?.pages.flatMap((p) => p.runs) ?? EMPTY, [runs.data]);
+  // A run deleted or restored since its page loaded (here, elsewhere, live) leaves the list.
+  const listed = useMemo(() => loaded.filter((r) => r.lifecycle_stage === stage), [loaded, stage]);
+  const expanded = useMemo(() => new Set(view.expanded), [view.expanded]);
+  const tree = useMemo(() => buildRunTree(listed, expanded), [listed, expanded]);
+  const rows = useMemo(() => tree.map((t) => t.run), [tree]);
+  const keys = useMemo(() => availableKeys(listed), [listed]);
   const chosen = view.columns ?? defaultColumns(keys);
   const chosenKey = chosen.map(columnId).join("\u0000");
   const columns = useMemo(
@@ -302,6 +322,39 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     },
     [setView],
   );
+  const toggleBranch = useCallback(
+    (id: string) => {
+      const current = viewRef.current;
+      const next = current.expanded.includes(id)
+        ? current.expanded.filter((s) => s !== id)
+        : [...current.expanded, id];
+      setView({ ...current, expanded: next }, true);
+    },
+    [setView],
+  );
+  const treeContext = useMemo(
+    (): RunTree => ({ rows: new Map(tree.map((t) => [t.run.id, t])), toggle: toggleBranch }),
+    [tree, toggleBranch],
+  );
+  const canEdit = useCanEdit();
+  const deleteRuns = useDeleteRuns();
+  const restoreRuns = useRestoreRuns();
+  const renameExperiment = useRenameExperiment();
+  const deleteExperiment = useDeleteExperiment();
+  const restoreExperiment = useRestoreExperiment();
+  const experimentDeleted = experiment.data?.lifecycle_stage === "deleted";
+  const changeSelected = (action: typeof deleteRuns | typeof restoreRuns) => {
+    const ids = view.selected;
+    action.mutate(
+      { runIds: ids },
+      {
+        // Those that moved to the other list are no longer selectable here.
+        onSuccess: (done) =>
+          setView({ ...viewRef.current, selected: viewRef.current.selected.filter((s) => !done.includes(s)) }, true),
+      },
+    );
+  };
+
   const renderCell = useCallback(
     (cell: RunCell) => <table.FlexRender cell={cell} />,
     // FlexRender is stable for the table's lifetime
@@ -322,8 +375,14 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
       <div className="crumbs">
         <Link to="/">Experiments</Link>/
       </div>
-      <h1>
-        {experiment.data?.name ?? `Experiment ${experimentId}`}{" "}
+      <EditableTitle
+        value={experiment.data?.name ?? `Experiment ${experimentId}`}
+        what="experiment"
+        canEdit={canEdit && experiment.data !== undefined && !experimentDeleted}
+        maxLength={500}
+        onSave={(name) => renameExperiment.mutate({ id: experimentId, name })}
+      >
+        {experimentDeleted ? <span className="status deleted">DELETED</span> : null}
         {stats.data ? (
           <span className="muted" style={{ fontSize: "0.9rem", fontWeight: 400 }} data-testid="run-stats">
             {stats.data.total_runs.toLocaleString()} runs
@@ -333,7 +392,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
               .join("")}
           </span>
         ) : null}
-      </h1>
+      </EditableTitle>
       <div className="toolbar">
         <FilterBox
           key={view.filter}
@@ -354,8 +413,47 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
         >
           Compare ({view.selected.length})
         </button>
+        {canEdit && !view.deleted ? (
+          <button
+            type="button"
+            className="danger"
+            disabled={view.selected.length === 0 || deleteRuns.isPending}
+            onClick={() => changeSelected(deleteRuns)}
+          >
+            Delete ({view.selected.length})
+          </button>
+        ) : null}
+        {canEdit && view.deleted ? (
+          <button
+            type="button"
+            disabled={view.selected.length === 0 || restoreRuns.isPending}
+            onClick={() => changeSelected(restoreRuns)}
+          >
+            Restore ({view.selected.length})
+          </button>
+        ) : null}
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={view.deleted}
+            onChange={() => setView({ ...view, deleted: !view.deleted, selected: [] })}
+          />
+          deleted runs
+        </label>
+        {canEdit && experiment.data ? (
+          experimentDeleted ? (
+            <button type="button" onClick={() => restoreExperiment.mutate({ id: experimentId })}>
+              Restore experiment
+            </button>
+          ) : (
+            <button type="button" className="danger" onClick={() => deleteExperiment.mutate({ id: experimentId })}>
+              Delete experiment
+            </button>
+          )
+        ) : null}
       </div>
       {otherError ? <div className="error-banner">{otherError}</div> : null}
+      <RunTreeContext.Provider value={treeContext}>
       <div className="grid" role="table" aria-label="Runs">
         <div className="grid-scroll" ref={scrollRef} data-testid="runs-scroll">
           <div className="grid-row grid-head" role="row" style={{ width: totalWidth }}>
@@ -421,11 +519,12 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
         <div className="grid-footer" data-testid="runs-footer">
           {runs.isPending
             ? "Loading runs…"
-            : `${rows.length.toLocaleString()} runs loaded${
+            : `${listed.length.toLocaleString()} ${view.deleted ? "deleted " : ""}runs loaded${
                 hasNextPage ? " — scroll for more" : ""
               }${runs.isFetching ? " · updating…" : ""}`}
         </div>
       </div>
+      </RunTreeContext.Provider>
     </main>
   );
 }

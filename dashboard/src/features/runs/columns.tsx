@@ -4,8 +4,9 @@ import { createColumnHelper, tableFeatures, columnSizingFeature } from "@tanstac
 import type { Run } from "../../api/types";
 import { formatDuration, formatTime, formatValue } from "../../components/format";
 import { StatusBadge } from "../../components/StatusBadge";
-import { Link } from "../../router";
+import { runDisplayName, runUser } from "../../mlflowTags";
 import { columnId, type ColumnRef } from "../../state/identifiers";
+import { RunNameCell } from "./RunNameCell";
 
 export const features = tableFeatures({ columnSizingFeature });
 const helper = createColumnHelper<typeof features, Run>();
@@ -21,15 +22,11 @@ export const SELECT_COLUMN = "select";
 export function baseColumns() {
   return [
     helper.display({ id: SELECT_COLUMN, header: "", size: 40 }),
-    helper.accessor((r) => r.name || r.id.slice(0, 8), {
+    helper.accessor((r) => runDisplayName(r), {
       id: "attributes.run_name",
       header: "Run",
-      size: 220,
-      cell: (info) => (
-        <Link to={`/runs/${info.row.original.id}`} title={info.row.original.id}>
-          {info.getValue()}
-        </Link>
-      ),
+      size: 260,
+      cell: (info) => <RunNameCell run={info.row.original} />,
     }),
     helper.accessor((r) => r.status, {
       id: "attributes.status",
@@ -49,7 +46,7 @@ export function baseColumns() {
       size: 90,
       cell: (info) => formatDuration(info.row.original.start_time, info.getValue()),
     }),
-    helper.accessor((r) => r.user, {
+    helper.accessor((r) => runUser(r), {
       id: "attributes.user",
       header: "User",
       size: 100,
