@@ -12,6 +12,16 @@ async def select_experiment(session: AsyncSession, experiment_id: int) -> Experi
     return await session.get(Experiment, experiment_id)
 
 
+async def select_project_id(session: AsyncSession, experiment_id: int) -> int | None:
+    """The experiment's project (None: none, or no such experiment), from the session when
+    the experiment is loaded there; else one column, not the experiment and its tags."""
+    loaded = session.identity_map.get(session.identity_key(Experiment, experiment_id))
+    if isinstance(loaded, Experiment):
+        return loaded.project_id
+    query = select(Experiment.project_id).where(Experiment.id == experiment_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def select_active_experiment_by_name(session: AsyncSession, name: str) -> Experiment | None:
     query = select(Experiment).where(
         Experiment.name == name, Experiment.lifecycle_stage == "active"

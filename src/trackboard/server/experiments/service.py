@@ -58,8 +58,7 @@ def record_experiment_event(
 async def project_of(session: AsyncSession, experiment_id: int) -> int | None:
     """The project an experiment belongs to (None: none, or no such experiment); from the
     session when it is loaded there."""
-    experiment = await repository.select_experiment(session, experiment_id)
-    return None if experiment is None else experiment.project_id
+    return await repository.select_project_id(session, experiment_id)
 
 
 def check_experiment_tags(tags: dict[str, str]) -> None:

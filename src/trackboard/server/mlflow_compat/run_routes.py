@@ -72,7 +72,7 @@ async def create_run(request: Request, session: WriteSession) -> Response:
             f"The experiment {experiment_id} must be in the 'active' state. "
             f"Current state is {experiment.lifecycle_stage}."
         )
-    run, _ = await runs.create_run(
+    change, _ = await runs.create_run(
         session,
         experiment_id,
         name=message.run_name or None,
@@ -80,7 +80,7 @@ async def create_run(request: Request, session: WriteSession) -> Response:
         user=message.user_id or "",
         tags=tags,
     )
-    return json_response({"run": (await describe(session, [run]))[0]})
+    return json_response({"run": run_json(change.run, change.view, experiment)})
 
 
 @router.get("/runs/get")
@@ -106,13 +106,14 @@ async def update_run(request: Request, session: WriteSession) -> Response:
     run_id = message.required_run_id()
     status = schemas.enum_name(message.status, schemas.RUN_STATUSES, "status")
     await active_run(session, run_id)
-    run = await runs.update_run(
+    change = await runs.update_run(
         session,
         run_id,
         name=message.run_name or None,
         status=status,
         end_time=message.end_time,
     )
+    run = change.run
     experiment = await experiments.get_experiment(session, run.experiment_id)
     return json_response({"run_info": run_info_json(run, experiment)})
 

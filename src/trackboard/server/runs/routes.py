@@ -30,7 +30,7 @@ async def create_run(
     session: WriteSession,
     response: Response,
 ) -> RunRead:
-    run, created = await service.create_run(
+    change, created = await service.create_run(
         session,
         experiment_id,
         run_id=body.id,
@@ -43,7 +43,7 @@ async def create_run(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return await service.describe_run(session, run)
+    return change.document
 
 
 @router.get("/runs/{run_id}")
@@ -53,22 +53,20 @@ async def get_run(run_id: str, session: ReadSession) -> RunRead:
 
 @router.patch("/runs/{run_id}")
 async def update_run(run_id: str, body: RunUpdate, session: WriteSession) -> RunRead:
-    run = await service.update_run(
+    change = await service.update_run(
         session, run_id, name=body.name, status=body.status, end_time=body.end_time
     )
-    return await service.describe_run(session, run)
+    return change.document
 
 
 @router.delete("/runs/{run_id}")
 async def delete_run(run_id: str, session: WriteSession) -> RunRead:
-    run = await service.set_lifecycle(session, run_id, "deleted")
-    return await service.describe_run(session, run)
+    return (await service.set_lifecycle(session, run_id, "deleted")).document
 
 
 @router.post("/runs/{run_id}/restore")
 async def restore_run(run_id: str, session: WriteSession) -> RunRead:
-    run = await service.set_lifecycle(session, run_id, "active")
-    return await service.describe_run(session, run)
+    return (await service.set_lifecycle(session, run_id, "active")).document
 
 
 @router.post("/runs/{run_id}/params")

@@ -1,13 +1,15 @@
 """Run rules: creation (idempotent for client-chosen ids), status moves, immutable params.
 
 Every change records `run.*` events (`events`) whose `run` is the run's document as
-`describe_run` returns it after the change; a call that changes nothing records none.
+`describe_run` returns it after the change; a call that changes nothing records none. The
+calls that change a run's fields return a `RunChange`: the run and that same document, so
+a caller answering with the document does not read it again.
 """
 
 import uuid
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -46,16 +48,32 @@ async def get_active_run(session: AsyncSession, run_id: str) -> Run:
     return run
 
 
+class RunChange(NamedTuple):
+    """A run after a change, with its document as of that change: as `describe_runs`
+    returns it (`view`) and as `describe_run` does (`document`)."""
+
+    run: Run
+    view: RunView
+    document: RunRead
+
+
+async def describe_change(session: AsyncSession, run: Run) -> RunChange:
+    view = (await describe_runs(session, [run]))[0]
+    return RunChange(run, view, RunRead.model_validate(view))
+
+
 async def record_run_events(
     session: AsyncSession, run: Run, events: Sequence[tuple[EventType, dict[str, Any]]]
-) -> None:
-    """Record events of one change of `run`, each with the run's document after it.
+) -> RunChange:
+    """Record events of one change of `run`, each with the run's document after it; the
+    run and that document (read even when there is no event: the caller answers with it).
 
     The document travels as JSON data and, for subscribers in this process (the live
     fan-out), as the `RunRead` itself (`Event.local`)."""
+    change = await describe_change(session, run)
     if not events:
-        return
-    document = await describe_run(session, run)
+        return change
+    document = change.document
     data = orjson.loads(document.model_dump_json())
     project_id = await experiments.project_of(session, run.experiment_id)
     for event_type, extra in events:
@@ -70,6 +88,7 @@ async def record_run_events(
                 local=document,
             ),
         )
+    return change
 
 
 def status_events(old_status: str, new_status: str) -> list[tuple[EventType, dict[str, Any]]]:
@@ -107,7 +126,7 @@ async def create_run(
     status: str = "RUNNING",
     tags: dict[str, str] | None = None,
     params: dict[str, str] | None = None,
-) -> tuple[Run, bool]:
+) -> tuple[RunChange, bool]:
     """Create a run; returns it and whether it is new (a repeated client id is not)."""
     tags = dict(tags or {})
     params = dict(params or {})
@@ -119,7 +138,7 @@ async def create_run(
         if existing is not None:
             if existing.experiment_id != experiment_id:
                 raise InvalidParameter(f"run {run_id!r} exists in another experiment")
-            return existing, False
+            return await describe_change(session, existing), False
     name = name or tags.get(RUN_NAME_TAG) or random_run_name()
     tags[RUN_NAME_TAG] = name
     run = Run(
@@ -139,8 +158,7 @@ async def create_run(
     if params:
         repository.insert_params(session, run.id, params)
     await session.flush()
-    await record_run_events(session, run, [("run.created", {})])
-    return run, True
+    return await record_run_events(session, run, [("run.created", {})]), True
 
 
 async def update_run(
@@ -150,7 +168,7 @@ async def update_run(
     name: str | None = None,
     status: str | None = None,
     end_time: int | None = None,
-) -> Run:
+) -> RunChange:
     run = await get_run(session, run_id)
     old_status, old_end_time = run.status, run.end_time
     changes: list[str] = []
@@ -171,21 +189,20 @@ async def update_run(
         changes.append("end_time")
     if changes:
         events.insert(0, ("run.updated", {"changes": changes}))
-    await record_run_events(session, run, events)
-    return run
+    return await record_run_events(session, run, events)
 
 
-async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str) -> Run:
+async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str) -> RunChange:
     run = await get_run(session, run_id)
     if lifecycle_stage == "active":
         await experiments.get_active_experiment(session, run.experiment_id)
     changed = run.lifecycle_stage != lifecycle_stage
     run.lifecycle_stage = lifecycle_stage
     await session.flush()
+    events: list[tuple[EventType, dict[str, Any]]] = []
     if changed:
-        event: EventType = "run.restored" if lifecycle_stage == "active" else "run.deleted"
-        await record_run_events(session, run, [(event, {})])
-    return run
+        events.append(("run.restored" if lifecycle_stage == "active" else "run.deleted", {}))
+    return await record_run_events(session, run, events)
 
 
 async def log_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
