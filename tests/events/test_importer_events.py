@@ -5,13 +5,11 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
-from tests.importer.test_import_mlflow import write_mlflow_data
-from tests.live_server import free_port
+from tests.live_server import serving
 from tests.mlflow_compat.servers import require_mlflow
-from trackboard.importer.mlruns_folder import MlrunsSource
+from trackboard.importer.mlflow_store import MlflowStoreSource
 from trackboard.importer.target import TrackboardTarget
 from trackboard.importer.transfer import import_from_mlflow
 from trackboard.server.events import Event
@@ -23,30 +21,22 @@ PREFIX = "imported"
 def mlruns(tmp_path_factory: pytest.TempPathFactory) -> Path:
     require_mlflow()
     folder = tmp_path_factory.mktemp("mlruns-source")
-    write_mlflow_data((folder / "mlruns").as_uri(), folder, PREFIX)
+    from tests.importer.write_mlflow_data import write_runs
+
+    write_runs((folder / "mlruns").as_uri(), PREFIX, files=folder)
     return folder / "mlruns"
 
 
 @pytest.fixture
 async def served(app: FastAPI) -> AsyncIterator[str]:
     """The test's app on a real port (the importer is a synchronous HTTP client)."""
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await asyncio.wait_for(task, 10)
+    async with serving(app) as url:
+        yield url
 
 
 def do_import(mlruns: Path, url: str) -> None:
-    with TrackboardTarget(url) as target:
-        import_from_mlflow(MlrunsSource(str(mlruns)), target, experiment_name=f"{PREFIX}-a")
+    with TrackboardTarget(url) as target, MlflowStoreSource(str(mlruns)) as source:
+        import_from_mlflow(source, target, experiment_name=f"{PREFIX}-a")
 
 
 async def test_an_import_records_experiment_run_and_status_events(

@@ -1,153 +1,139 @@
-"""Importing from an mlruns folder and from an MLflow server copies everything, once."""
+"""Importing from MLflow stores (SQLite, an mlruns folder, an MLflow server) copies
+everything, once."""
 
-import math
-import os
-import subprocess
-import sys
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
-from tests.mlflow_compat.servers import Server
+from tests.importer.snapshots import point_count, snapshot
+from tests.importer.write_mlflow_data import log_more, write_runs
+from tests.live_server import serving
+from tests.mlflow_compat.servers import Server, require_mlflow
 from trackboard.cli.main import app as cli
-from trackboard.importer.mlflow_rest import MlflowRestSource
-from trackboard.importer.mlruns_folder import MlrunsSource
+from trackboard.importer.mlflow_store import MlflowStoreSource
 from trackboard.importer.target import TrackboardTarget
-from trackboard.importer.transfer import Source, import_from_mlflow
+from trackboard.importer.transfer import ImportSummary, import_from_mlflow
 
-# The first test to use the server pair also waits for both servers to start.
-pytestmark = pytest.mark.timeout(900)
-
-WRITER = Path(__file__).with_name("write_mlflow_data.py")
-
-
-def write_mlflow_data(tracking_uri: str, cwd: Path, *arguments: str) -> list[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
-    env.update(
-        MLFLOW_TRACKING_URI=tracking_uri,
-        MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT="true",
-        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
-        # MLflow 3 keeps the file store (mlruns folders) only behind this switch.
-        MLFLOW_ALLOW_FILE_STORE="true",
-        GIT_PYTHON_REFRESH="quiet",
-    )
-    result = subprocess.run(
-        [sys.executable, str(WRITER), *arguments],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    return result.stdout.split()
+pytestmark = [
+    # The first test to use the server pair also waits for both servers to start.
+    pytest.mark.timeout(900),
+    # MLflow 3.17.2's SQL store reads runs with a loader SQLAlchemy 2.1 deprecates.
+    pytest.mark.filterwarnings(
+        "ignore:The ``noload`` loader strategy is deprecated:DeprecationWarning"
+    ),
+]
 
 
-def _value(value: float) -> Any:
-    return "nan" if math.isnan(value) else value
+@dataclass(frozen=True)
+class Store:
+    uri: str
+    names: list[str]
+    expected: dict[str, Any]
 
 
-def snapshot(source: Source, names: list[str]) -> dict[str, Any]:
-    """Everything an import must carry over, keyed by experiment name and run id."""
-    view: dict[str, Any] = {}
-    for name in names:
-        (experiment,) = source.experiments(name)
-        runs: dict[str, Any] = {}
-        for run in source.runs(experiment):
-            histories = {}
-            for key in run.metric_keys:
-                series = source.history(run, key)
-                histories[key] = list(
-                    zip(series.steps, series.timestamps, map(_value, series.values), strict=True)
-                )
-            runs[run.id] = {
-                "name": run.name,
-                "user": run.user,
-                "status": run.status,
-                "start_time": run.start_time,
-                "end_time": run.end_time,
-                "params": run.params,
-                "tags": run.tags,
-                "histories": histories,
-            }
-        view[name] = {"tags": experiment.tags, "runs": runs}
-    return view
+def invoke_import(source: str, url: str, *extra: str) -> str:
+    result = CliRunner().invoke(cli, ["import", "mlflow", "--from", source, "--to", url, *extra])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def read(uri: str, names: list[str], scratch: Path) -> dict[str, Any]:
+    with MlflowStoreSource(uri) as source:
+        return snapshot(source, names, scratch)
+
+
+def import_again(uri: str, url: str, names: list[str]) -> list[ImportSummary]:
+    with MlflowStoreSource(uri) as source, TrackboardTarget(url) as target:
+        return [import_from_mlflow(source, target, experiment_name=name) for name in names]
+
+
+def assert_nothing_added(again: list[ImportSummary], expected: dict[str, Any]) -> None:
+    sent = [
+        (s.new_runs, s.points_sent, s.datasets_sent, s.artifacts_sent, s.artifact_bytes_sent)
+        for s in again
+    ]
+    assert sent == [(0, 0, 0, 0, 0)] * len(again)
+    assert sum(s.points_already_there for s in again) == point_count(expected)
+    assert sum(s.datasets_already_there for s in again) == 2
+    assert sum(s.artifacts_already_there for s in again) == 4
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
+    """`sqlite:///…/mlflow.db`, MLflow 3's default store, written once for the module."""
+    require_mlflow()
+    folder = tmp_path_factory.mktemp("mlflow-sqlite")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    write_runs(uri, "sqlite", artifact_root=folder / "artifacts", files=folder)
+    names = ["sqlite-a", "sqlite-b"]
+    expected = read(uri, names, folder / "expected")
+    return Store(uri, names, expected)
+
+
+@pytest.fixture
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """The test's app (SQLite and PostgreSQL) on a real port: the importer is synchronous."""
+    async with serving(app) as url:
+        yield url
+
+
+async def test_sqlite_store_imports_completely_and_only_once(
+    sqlite_store: Store, served: str, tmp_path: Path
+) -> None:
+    output = await asyncio.to_thread(invoke_import, sqlite_store.uri, served)
+    assert "runs         4 (4 new)" in output
+    assert "artifacts    4 files sent" in output
+    expected = sqlite_store.expected
+    assert [len(e["runs"]) for e in expected.values()] == [2, 2]  # the deleted run stays
+    imported = await asyncio.to_thread(read, served, sqlite_store.names, tmp_path / "first")
+    assert imported == expected
+
+    again = await asyncio.to_thread(import_again, sqlite_store.uri, served, sqlite_store.names)
+    assert_nothing_added(again, expected)
+    assert await asyncio.to_thread(read, served, sqlite_store.names, tmp_path / "again") == expected
+
+
+def test_a_missing_sqlite_file_is_an_error_not_a_new_store(tmp_path: Path) -> None:
+    missing = tmp_path / "nothing.db"
+    result = CliRunner().invoke(cli, ["import", "mlflow", "--from", f"sqlite:///{missing}"])
+    assert result.exit_code == 1
+    assert f"no SQLite database at '{missing}'" in result.output
+    assert not missing.exists()
 
 
 def test_mlruns_folder_imports_completely_and_only_once(tmp_path: Path, trackboard: Server) -> None:
     prefix = f"folder-{uuid.uuid4().hex[:8]}"
     mlruns = tmp_path / "mlruns"
-    write_mlflow_data(mlruns.as_uri(), tmp_path, prefix)
+    write_runs(mlruns.as_uri(), prefix, files=tmp_path)
     names = [f"{prefix}-a", f"{prefix}-b"]
-    source = MlrunsSource(str(mlruns))
-    expected = snapshot(source, names)
-    assert len(expected[f"{prefix}-a"]["runs"]) == 2
-    assert len(expected[f"{prefix}-b"]["runs"]) == 2  # the deleted run stays behind
-
-    runner = CliRunner()
-    for experiment in names:
-        result = runner.invoke(
-            cli,
-            [
-                "import",
-                "mlflow",
-                "--from",
-                str(mlruns),
-                "--experiment",
-                experiment,
-                "--to",
-                trackboard.url,
-            ],
-        )
-        assert result.exit_code == 0, result.output
-    with MlflowRestSource(trackboard.url) as imported, TrackboardTarget(trackboard.url) as target:
-        assert snapshot(imported, names) == expected
-        again = [import_from_mlflow(source, target, experiment_name=name) for name in names]
-        assert snapshot(imported, names) == expected
-    assert [(s.new_runs, s.points_sent) for s in again] == [(0, 0), (0, 0)]
-    assert sum(s.points_already_there for s in again) == sum(
-        len(h)
-        for e in expected.values()
-        for r in e["runs"].values()
-        for h in r["histories"].values()
-    )
+    expected = read(str(mlruns), names, tmp_path / "expected")
+    for name in names:
+        invoke_import(str(mlruns), trackboard.url, "--experiment", name)
+    assert read(trackboard.url, names, tmp_path / "imported") == expected
+    assert_nothing_added(import_again(str(mlruns), trackboard.url, names), expected)
 
 
 def test_mlflow_server_imports_completely_once_and_then_only_new_points(
     tmp_path: Path, mlflow_source: Server, trackboard: Server
 ) -> None:
     prefix = f"server-{uuid.uuid4().hex[:8]}"
-    first_run = write_mlflow_data(mlflow_source.url, tmp_path, prefix)[0]
-    with (
-        MlflowRestSource(mlflow_source.url) as source,
-        TrackboardTarget(trackboard.url) as target,
-        MlflowRestSource(trackboard.url) as imported,
-    ):
-        check_server_import(tmp_path, mlflow_source, prefix, first_run, source, target, imported)
-
-
-def check_server_import(
-    tmp_path: Path,
-    mlflow_source: Server,
-    prefix: str,
-    first_run: str,
-    source: MlflowRestSource,
-    target: TrackboardTarget,
-    imported: MlflowRestSource,
-) -> None:
+    first_run = write_runs(mlflow_source.url, prefix, files=tmp_path)[0]
     names = [f"{prefix}-a", f"{prefix}-b"]
-    summaries = [import_from_mlflow(source, target, experiment_name=name) for name in names]
+    summaries = import_again(mlflow_source.url, trackboard.url, names)
     assert [s.new_runs for s in summaries] == [2, 2]
-    assert snapshot(imported, names) == snapshot(source, names)
+    expected = read(mlflow_source.url, names, tmp_path / "expected")
+    assert read(trackboard.url, names, tmp_path / "imported") == expected
+    assert_nothing_added(import_again(mlflow_source.url, trackboard.url, names), expected)
 
-    again = [import_from_mlflow(source, target, experiment_name=name) for name in names]
-    assert [(s.new_runs, s.points_sent) for s in again] == [(0, 0), (0, 0)]
-
-    write_mlflow_data(mlflow_source.url, tmp_path, prefix, "more", first_run)
-    more = import_from_mlflow(source, target, experiment_name=names[0])
-    assert (more.new_runs, more.points_sent) == (0, 30)
-    assert snapshot(imported, names) == snapshot(source, names)
+    log_more(mlflow_source.url, first_run)
+    more = import_again(mlflow_source.url, trackboard.url, names[:1])[0]
+    assert (more.new_runs, more.points_sent, more.artifacts_sent) == (0, 30, 0)
+    after = read(mlflow_source.url, names, tmp_path / "after")
+    assert read(trackboard.url, names, tmp_path / "imported-after") == after

@@ -1,17 +1,43 @@
-"""`trackboard import mlflow --from <URI or mlruns folder>`: copy MLflow runs into Trackboard.
+"""`trackboard import mlflow --from <tracking URI or mlruns folder>`: copy MLflow runs into
+Trackboard.
 
-Writes through the target server's REST API (`--to`), so it works against any Trackboard,
+Reads any MLflow store through MLflow's client (the `mlflow-import` extra) and writes
+through the target server's REST API (`--to`), so it works against any Trackboard,
 embedded or distributed; running it again adds nothing twice.
 """
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from trackboard.importer.transfer import ImportSummary
 
 app = typer.Typer(help="Import runs from other trackers.", no_args_is_help=True)
 
 DEFAULT_URL = "http://127.0.0.1:5005"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(1)
+
+
+def _summary_lines(summary: "ImportSummary", url: str, seconds: float) -> list[str]:
+    rate = summary.points_sent / seconds if seconds > 0 else 0.0
+    return [
+        f"imported into {url} in {seconds:.1f} s:",
+        f"  experiments  {summary.experiments:,}",
+        f"  runs         {summary.runs:,} ({summary.new_runs:,} new)",
+        f"  points       {summary.points_sent:,} sent ({rate:,.0f} points/s), "
+        f"{summary.points_already_there:,} already there",
+        f"  datasets     {summary.datasets_sent:,} sent, "
+        f"{summary.datasets_already_there:,} already there",
+        f"  artifacts    {summary.artifacts_sent:,} files sent "
+        f"({summary.artifact_bytes_sent:,} bytes), "
+        f"{summary.artifacts_already_there:,} already there",
+    ]
 
 
 @app.command("mlflow")
@@ -20,7 +46,8 @@ def import_mlflow(
         str,
         typer.Option(
             "--from",
-            help="MLflow tracking URI (http[s]://host:port) or an mlruns folder (path or file://).",
+            help="MLflow tracking URI (http[s]://, sqlite:///, postgresql://, mysql://, "
+            "file:) or an mlruns folder.",
         ),
     ],
     experiment: Annotated[
@@ -34,36 +61,45 @@ def import_mlflow(
         str | None, typer.Option("--api-key", envvar="TRACKBOARD_API_KEY", help="API key.")
     ] = None,
 ) -> None:
-    """Import experiments, runs, params, tags and metric histories (artifacts are not copied)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+    """Import experiments, runs, params, tags, metric histories, dataset inputs and
+    artifacts."""
+    import time
 
-    from trackboard.importer.mlflow_rest import MlflowRestSource, SourceError
-    from trackboard.importer.mlruns_folder import MlrunsSource
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trackboard.importer.mlflow_store import open_mlflow_source
+    from trackboard.importer.records import SourceError
     from trackboard.importer.target import TargetError, TrackboardTarget
-    from trackboard.importer.transfer import Source, import_from_mlflow
+    from trackboard.importer.transfer import import_from_mlflow
 
     url = to or os.environ.get("TRACKBOARD_URL") or DEFAULT_URL
     try:
-        reader: Source = (
-            MlflowRestSource(source)
-            if source.startswith(("http://", "https://"))
-            else MlrunsSource(source)
-        )
+        reader, note = open_mlflow_source(source)
     except SourceError as exc:
-        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(1) from exc
+        raise _fail(str(exc)) from exc
+    if note:
+        typer.secho(note, fg=typer.colors.YELLOW, err=True)
     target = TrackboardTarget(url, api_key)
+    started = time.monotonic()
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("runs · {task.fields[points]:,} points · {task.fields[rate]:,.0f} points/s"),
         TimeElapsedColumn(),
         transient=False,
     ) as progress:
-        task = progress.add_task(f"reading {reader.description}", total=None)
+        task = progress.add_task(f"reading {reader.description}", total=None, points=0, rate=0)
+        points = 0
 
         def found(total: int) -> None:
-            progress.update(task, total=total, description="importing runs")
+            progress.update(task, total=total, description="importing")
+
+        def stored(count: int) -> None:
+            nonlocal points
+            points += count
+            elapsed = time.monotonic() - started
+            progress.update(task, points=points, rate=points / elapsed if elapsed else 0)
 
         try:
             summary = import_from_mlflow(
@@ -72,16 +108,13 @@ def import_mlflow(
                 experiment_name=experiment,
                 on_runs_found=found,
                 on_run_done=lambda run: progress.advance(task),
+                on_points=stored,
             )
         except (SourceError, TargetError) as exc:
             progress.stop()
-            typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-            raise typer.Exit(1) from exc
+            raise _fail(str(exc)) from exc
         finally:
             reader.close()
             target.close()
-    typer.echo(
-        f"imported {summary.experiments} experiments, {summary.runs} runs "
-        f"({summary.new_runs} new), {summary.points_sent} metric points "
-        f"({summary.points_already_there} were already there) into {url}"
-    )
+    for line in _summary_lines(summary, url, time.monotonic() - started):
+        typer.echo(line)

@@ -7,15 +7,13 @@ from typing import Any
 
 import httpx
 
-from trackboard.importer.records import MetricSeries, SourceExperiment, SourceRun
+from trackboard.importer.records import MetricSeries, SourceError, SourceExperiment, SourceRun
 
 PAGE_SIZE = 1000
 HISTORY_PAGE_SIZE = 25_000
 NON_FINITE = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}
 
-
-class SourceError(Exception):
-    """The source cannot be read (unreachable, refused, or not MLflow)."""
+__all__ = ["MlflowRestSource", "SourceError"]
 
 
 def _auth_headers() -> dict[str, str]:

@@ -1,8 +1,34 @@
-"""What an import source yields: experiments, runs and metric series, source-neutral."""
+"""What an import source yields: experiments, runs, metric series, dataset inputs and
+artifact files, source-neutral."""
 
 from dataclasses import dataclass, field
 
 RUN_STATUSES = ("RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED")
+
+
+class SourceError(Exception):
+    """The source cannot be read (unreachable, refused, or not what it claims to be)."""
+
+
+@dataclass(frozen=True)
+class SourceDatasetInput:
+    """One dataset a run used, as MLflow's `log_inputs` records it (all text fields)."""
+
+    name: str
+    digest: str
+    source_type: str = ""
+    source: str = ""
+    schema: str = ""
+    profile: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SourceArtifact:
+    """One file under a run's artifact root: its `/`-separated path and size in bytes."""
+
+    path: str
+    size: int | None
 
 
 @dataclass(frozen=True)
@@ -24,6 +50,7 @@ class SourceRun:
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
     metric_keys: tuple[str, ...] = ()
+    inputs: tuple[SourceDatasetInput, ...] = ()
 
 
 @dataclass(frozen=True)

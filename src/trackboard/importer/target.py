@@ -1,16 +1,24 @@
-"""Write imported records to a Trackboard server through its v1 REST API.
+"""Write imported records to a Trackboard server through its REST API.
 
 Going through the API (not the database) makes the importer work against any server,
 embedded or distributed, with the same validation and the same ingestion path as clients.
+Runs, params, tags and metrics go through v1; dataset inputs and artifact files through
+the MLflow door (`/api/2.0/mlflow`, `/api/2.0/mlflow-artifacts`), the one way the server
+takes them.
 """
 
 import math
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
-from trackboard.importer.records import MetricSeries
+from trackboard.importer.records import MetricSeries, SourceDatasetInput
+
+MLFLOW_API = "/api/2.0/mlflow"
+ARTIFACT_PROXY = "/api/2.0/mlflow-artifacts/artifacts"
+PROXY_SCHEME = "mlflow-artifacts:"
 
 
 class TargetError(Exception):
@@ -124,3 +132,59 @@ class TrackboardTarget:
         self._call(
             "POST", f"/runs/{run_id}/metrics", json={"batch_id": batch_id, "columns": [column]}
         )
+
+    def _mlflow(self, method: str, path: str, **kw: Any) -> Any:
+        # An absolute URL: httpx then leaves the client's /api/v1 base aside.
+        return self._call(method, self.url + MLFLOW_API + path, **kw)
+
+    def dataset_inputs(self, run_id: str) -> set[tuple[str, str]]:
+        """(name, digest) of every dataset the run already has as an input."""
+        run = self._mlflow("GET", "/runs/get", params={"run_id": run_id})["run"]
+        inputs = run.get("inputs", {}).get("dataset_inputs", [])
+        return {(i["dataset"]["name"], i["dataset"]["digest"]) for i in inputs}
+
+    def log_inputs(self, run_id: str, inputs: list[SourceDatasetInput]) -> None:
+        datasets = [
+            {
+                "dataset": {
+                    "name": item.name,
+                    "digest": item.digest,
+                    "source_type": item.source_type,
+                    "source": item.source,
+                    "schema": item.schema,
+                    "profile": item.profile,
+                },
+                "tags": [{"key": k, "value": v} for k, v in item.tags.items()],
+            }
+            for item in inputs
+        ]
+        if datasets:
+            self._mlflow("POST", "/runs/log-inputs", json={"run_id": run_id, "datasets": datasets})
+
+    def artifact_root(self, run_id: str) -> str:
+        """The run's folder behind the artifact proxy (`<experiment>/<run>/artifacts`)."""
+        run = self._mlflow("GET", "/runs/get", params={"run_id": run_id})["run"]
+        uri = str(run["info"]["artifact_uri"])
+        if not uri.startswith(PROXY_SCHEME):
+            raise TargetError(f"run {run_id} keeps its artifacts at {uri}, not behind the proxy")
+        return uri.removeprefix(PROXY_SCHEME).strip("/")
+
+    def artifact_sizes(self, root: str) -> dict[str, int]:
+        """Size of every file under `root`, by path relative to it."""
+        sizes: dict[str, int] = {}
+        folders = [root]
+        while folders:
+            folder = folders.pop()
+            listing = self._call("GET", self.url + ARTIFACT_PROXY, params={"path": folder})
+            for entry in listing.get("files", []):
+                path = f"{folder}/{entry['path']}"
+                if entry.get("is_dir"):
+                    folders.append(path)
+                else:
+                    sizes[path.removeprefix(root + "/")] = int(entry.get("file_size", 0))
+        return sizes
+
+    def upload_artifact(self, root: str, path: str, local: Path) -> None:
+        url = f"{self.url}{ARTIFACT_PROXY}/{quote(root)}/{quote(path)}"
+        with local.open("rb") as content:
+            self._call("PUT", url, content=content)

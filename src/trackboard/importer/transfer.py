@@ -1,18 +1,22 @@
 """Copy experiments and runs from a source into a Trackboard target, idempotently.
 
 Re-running adds nothing twice: a run keeps its MLflow id (or a stable id derived from it),
-params and tags are set to the same values, and metric points go in fixed-size batches
-whose ids are derived from their content, skipping what the target already counts.
+params and tags are set to the same values, metric points go in fixed-size batches whose
+ids are derived from their content, skipping what the target already counts, a dataset
+input the run already has is not sent again, and an artifact file already there with the
+same size is not uploaded again.
 """
 
 import hashlib
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-from trackboard.importer.records import MetricSeries, SourceExperiment, SourceRun
+from trackboard.importer.records import MetricSeries, SourceArtifact, SourceExperiment, SourceRun
 from trackboard.importer.target import TrackboardTarget
 
 BATCH_POINTS = 10_000
@@ -32,6 +36,15 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class ArtifactSource(Protocol):
+    """A source that can also read runs' artifact files (optional for a `Source`)."""
+
+    def artifacts(self, run: SourceRun) -> Iterator[SourceArtifact]: ...
+
+    def download_artifact(self, run: SourceRun, path: str, folder: Path) -> Path: ...
+
+
 @dataclass
 class ImportSummary:
     experiments: int = 0
@@ -39,6 +52,11 @@ class ImportSummary:
     new_runs: int = 0
     points_sent: int = 0
     points_already_there: int = 0
+    datasets_sent: int = 0
+    datasets_already_there: int = 0
+    artifacts_sent: int = 0
+    artifact_bytes_sent: int = 0
+    artifacts_already_there: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -62,8 +80,20 @@ def _slice(series: MetricSeries, start: int, end: int) -> MetricSeries:
     )
 
 
-def copy_series(target: TrackboardTarget, run_id: str, series: MetricSeries, already: int) -> int:
-    """Send the points after the first `already`, in batches on a fixed grid; returns sent."""
+def _ignore(count: int) -> None:
+    pass
+
+
+def copy_series(
+    target: TrackboardTarget,
+    run_id: str,
+    series: MetricSeries,
+    already: int,
+    on_points: Callable[[int], None] = _ignore,
+) -> int:
+    """Send the points after the first `already`, in batches on a fixed grid; returns sent.
+
+    `on_points` hears the size of each batch once it is stored."""
     sent = 0
     for grid_start in range(0, len(series), BATCH_POINTS):
         grid_end = min(grid_start + BATCH_POINTS, len(series))
@@ -74,11 +104,16 @@ def copy_series(target: TrackboardTarget, run_id: str, series: MetricSeries, alr
             run_id, _slice(series, start, grid_end), batch_id(run_id, series, start, grid_end)
         )
         sent += grid_end - start
+        on_points(grid_end - start)
     return sent
 
 
 def copy_run(
-    source: Source, target: TrackboardTarget, experiment_id: int, run: SourceRun
+    source: Source,
+    target: TrackboardTarget,
+    experiment_id: int,
+    run: SourceRun,
+    on_points: Callable[[int], None] = _ignore,
 ) -> tuple[bool, int, int]:
     """One run with its params, tags and histories; (was new, points sent, points skipped)."""
     run_id = target_run_id(source.description, run.id)
@@ -101,11 +136,49 @@ def copy_run(
     for key in run.metric_keys:
         series = source.history(run, key)
         already = min(int(counts.get(key, 0)), len(series))
-        sent += copy_series(target, run_id, series, already)
+        sent += copy_series(target, run_id, series, already, on_points)
         skipped += already
     if run.status != "RUNNING" or run.end_time is not None:
         target.finish_run(run_id, run.status, run.end_time)
     return is_new, sent, skipped
+
+
+def copy_inputs(
+    target: TrackboardTarget, run_id: str, run: SourceRun, summary: ImportSummary
+) -> None:
+    """The run's dataset inputs that target run `run_id` lacks (by name and digest)."""
+    if not run.inputs:
+        return
+    there = target.dataset_inputs(run_id)
+    missing = [item for item in run.inputs if (item.name, item.digest) not in there]
+    target.log_inputs(run_id, missing)
+    summary.datasets_sent += len(missing)
+    summary.datasets_already_there += len(run.inputs) - len(missing)
+
+
+def copy_artifacts(
+    source: ArtifactSource,
+    target: TrackboardTarget,
+    run_id: str,
+    run: SourceRun,
+    summary: ImportSummary,
+) -> None:
+    """Every artifact file that target run `run_id` lacks (or holds with another size), one
+    at a time through a temporary folder, so that a large file is never held in memory."""
+    files = list(source.artifacts(run))
+    if not files:
+        return
+    root = target.artifact_root(run_id)
+    there = target.artifact_sizes(root)
+    for artifact in files:
+        if artifact.path in there and artifact.size in (None, there[artifact.path]):
+            summary.artifacts_already_there += 1
+            continue
+        with tempfile.TemporaryDirectory(prefix="trackboard-import-") as folder:
+            local = source.download_artifact(run, artifact.path, Path(folder))
+            target.upload_artifact(root, artifact.path, local)
+            summary.artifact_bytes_sent += local.stat().st_size
+        summary.artifacts_sent += 1
 
 
 def import_from_mlflow(
@@ -115,8 +188,11 @@ def import_from_mlflow(
     experiment_name: str | None = None,
     on_runs_found: Callable[[int], None] = lambda total: None,
     on_run_done: Callable[[SourceRun], None] = lambda run: None,
+    on_points: Callable[[int], None] = _ignore,
 ) -> ImportSummary:
-    """Import every active experiment (or only `experiment_name`) and its active runs."""
+    """Import every active experiment (or only `experiment_name`) and its active runs:
+    params, tags, metric histories, dataset inputs, and artifacts when the source reads them.
+    `on_points` hears each stored batch's size (for a points/s display)."""
     summary = ImportSummary()
     work: list[tuple[int, SourceRun]] = []
     for experiment in source.experiments(experiment_name):
@@ -125,7 +201,11 @@ def import_from_mlflow(
         work += [(experiment_id, run) for run in source.runs(experiment)]
     on_runs_found(len(work))
     for experiment_id, run in work:
-        is_new, sent, skipped = copy_run(source, target, experiment_id, run)
+        is_new, sent, skipped = copy_run(source, target, experiment_id, run, on_points)
+        run_id = target_run_id(source.description, run.id)
+        copy_inputs(target, run_id, run, summary)
+        if isinstance(source, ArtifactSource):
+            copy_artifacts(source, target, run_id, run, summary)
         summary.runs += 1
         summary.new_runs += int(is_new)
         summary.points_sent += sent
