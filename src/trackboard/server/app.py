@@ -12,6 +12,7 @@ from trackboard._version import __version__
 from trackboard.server.accounts.credential_events import CredentialForgetting
 from trackboard.server.accounts.routes import router as accounts_router
 from trackboard.server.artifacts.routes import router as artifacts_router
+from trackboard.server.artifacts.run_routes import router as run_artifacts_router
 from trackboard.server.backends.broadcast import open_broadcast
 from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
@@ -211,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router)
     app.include_router(mlflow_router)
     app.include_router(artifacts_router)
+    app.include_router(run_artifacts_router)
     for router in (session_router, accounts_router, dashboard_stats_router, notifications_router):
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)

@@ -9,8 +9,20 @@ from urllib.parse import urlsplit
 
 from trackboard.server.artifacts.store import check_relative_path
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.models import Experiment, RunFields
 
 PROXY_ROUTE = "/api/2.0/mlflow-artifacts/artifacts/"
+
+
+def experiment_artifact_location(experiment: Experiment) -> str:
+    """Where the experiment's artifacts go: through our mlflow-artifacts proxy by default."""
+    return experiment.artifact_location or f"mlflow-artifacts:/{experiment.id}"
+
+
+def run_artifact_uri(run: RunFields, experiment: Experiment) -> str:
+    if run.artifact_uri:
+        return run.artifact_uri
+    return f"{experiment_artifact_location(experiment)}/{run.id}/artifacts"
 
 
 def proxied_store_path(artifact_uri: str) -> str | None:

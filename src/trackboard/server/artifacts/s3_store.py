@@ -109,11 +109,13 @@ class S3ArtifactStore:
         content: AsyncIterator[bytes] | None = None,
         length: int | None = None,
         stream: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> httpx.Response:
         path = encode_path(f"/{self.bucket}/{key}" if key else f"/{self.bucket}")
         query = query or {}
         payload = UNSIGNED_PAYLOAD if content is not None else EMPTY_SHA256
-        headers = sign(self.credentials, method, self.host, path, query, payload)
+        signed = sign(self.credentials, method, self.host, path, query, payload)
+        headers = {**(headers or {}), **signed}
         if length is not None:
             headers["content-length"] = str(length)
         request = self.http.build_request(
@@ -150,20 +152,42 @@ class S3ArtifactStore:
         if response.status_code != 200:
             raise InvalidParameter(f"the artifact store refused {path!r}: {response.text[:300]}")
 
-    async def download(self, path: str) -> Response:
-        response = await self._send("GET", self._key(path), stream=True)
-        if response.status_code != 200:
+    async def download(self, path: str, range_header: str | None = None) -> Response:
+        """S3 answers `Range` itself; its 206 or 416 is passed on with its headers."""
+        extra = {"range": range_header} if range_header else None
+        response = await self._send("GET", self._key(path), stream=True, headers=extra)
+        if response.status_code == 416:
+            await response.aclose()
+            size = response.headers.get("content-range", "bytes */*")
+            return Response(status_code=416, headers={"content-range": size})
+        if response.status_code not in (200, 206):
             await response.aclose()
             raise NotFound(f"Artifact '{path}' does not exist")
-        headers = {}
-        if "content-length" in response.headers:
-            headers["content-length"] = response.headers["content-length"]
+        headers = {"accept-ranges": "bytes"}
+        for name in ("content-length", "content-range"):
+            if name in response.headers:
+                headers[name] = response.headers[name]
         return StreamingResponse(
             response.aiter_bytes(),
+            status_code=response.status_code,
             media_type="application/octet-stream",
             headers=headers,
             background=BackgroundTask(response.aclose),
         )
+
+    async def read_bytes(self, path: str, limit: int) -> bytes:
+        response = await self._send("GET", self._key(path), stream=True)
+        try:
+            if response.status_code != 200:
+                raise NotFound(f"Artifact '{path}' does not exist")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > limit:
+                    raise InvalidParameter(f"{path!r} is larger than {limit} bytes")
+            return bytes(data)
+        finally:
+            await response.aclose()
 
     async def _pages(
         self, prefix: str, delimiter: str | None

@@ -39,7 +39,12 @@ class ArtifactStore(Protocol):
     ) -> None:
         """Store `chunks` as the file `path`; `length` is the upload's declared size."""
 
-    async def download(self, path: str) -> Response: ...
+    async def download(self, path: str, range_header: str | None = None) -> Response:
+        """The file as a streamed response; `range_header` (the request's `Range`) asks for
+        part of it: a 206 with that part, or a 416 when it lies past the end."""
+
+    async def read_bytes(self, path: str, limit: int) -> bytes:
+        """A small file whole (media index entries); InvalidParameter past `limit` bytes."""
 
     async def list(self, path: str) -> list[ArtifactEntry]: ...
 
@@ -107,11 +112,20 @@ class LocalArtifactStore:
         finally:
             await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
 
-    async def download(self, path: str) -> Response:
+    async def download(self, path: str, range_header: str | None = None) -> Response:
+        """Starlette's FileResponse reads the request's `Range` itself."""
         target = self.resolve(path)
         if not target.is_file():
             raise NotFound(f"Artifact '{path}' does not exist")
         return FileResponse(target)
+
+    async def read_bytes(self, path: str, limit: int) -> bytes:
+        target = self.resolve(path)
+        if not target.is_file():
+            raise NotFound(f"Artifact '{path}' does not exist")
+        if target.stat().st_size > limit:
+            raise InvalidParameter(f"{path!r} is larger than {limit} bytes")
+        return await anyio.Path(target).read_bytes()
 
     async def list(self, path: str) -> list[ArtifactEntry]:
         """The folder's direct entries; empty for a file or a missing path (as MLflow)."""

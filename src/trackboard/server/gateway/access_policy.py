@@ -102,6 +102,10 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("GET", "/api/v1/runs/{run_id}/metrics/{key}"): Decision(Access.READ),
     ("GET", "/api/v1/runs/{run_id}/batches"): Decision(Access.READ),
     ("POST", "/api/v1/runs/{run_id}/alerts"): Decision(Access.WRITE),
+    ("GET", "/api/v1/runs/{run_id}/artifacts"): Decision(Access.READ),
+    ("GET", "/api/v1/runs/{run_id}/artifacts/{artifact_path}"): Decision(Access.READ),
+    ("PUT", "/api/v1/runs/{run_id}/artifacts/{artifact_path}"): Decision(Access.WRITE),
+    ("GET", "/api/v1/runs/{run_id}/media"): Decision(Access.READ),
     # Notification rules belong to a project: viewers read them, editors manage them. A
     # rule id is resolved to its project like an experiment id; a new rule goes to the
     # project of its experiments, or to the caller's project when it names none.

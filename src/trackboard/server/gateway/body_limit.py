@@ -49,6 +49,8 @@ MLFLOW_BATCH_BYTES = (
 )
 
 ARTIFACT_UPLOAD_PREFIX = "/api/2.0/mlflow-artifacts/artifacts/"
+# The v1 artifact upload (the Python client's log_artifact, log_image, ...).
+_V1_ARTIFACT_PATH = re.compile(r"/api/v1/runs/[^/]+/artifacts/.+")
 _METRIC_BATCH_PATH = re.compile(r"/api/v1/runs/[^/]+/metrics")
 _MLFLOW_BATCH_PATH = re.compile(r"/(?:api|ajax-api)/2\.0/mlflow/runs/log-batch")
 # Params and tags of a run in one request, which v1 does not count (the Python client's
@@ -72,7 +74,9 @@ class BodyLimits:
     mlflow_batch: int = MLFLOW_BATCH_BYTES
 
     def for_request(self, method: str, path: str) -> int:
-        if method == "PUT" and path.startswith(ARTIFACT_UPLOAD_PREFIX):
+        if method == "PUT" and (
+            path.startswith(ARTIFACT_UPLOAD_PREFIX) or _V1_ARTIFACT_PATH.fullmatch(path)
+        ):
             return self.artifact
         if method == "POST" and _METRIC_BATCH_PATH.fullmatch(path):
             return max(self.default, self.metric_batch)

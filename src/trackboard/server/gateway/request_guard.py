@@ -26,6 +26,8 @@ API_PREFIXES = ("/api/", "/ajax-api/")
 # MLflow's artifact upload: raw file bytes (`mlflow.log_artifact`), not JSON. A PUT always
 # needs a CORS preflight, which this server never grants, so no page can send one cross-site.
 RAW_BODY_PUT_PREFIX = "/api/2.0/mlflow-artifacts/artifacts/"
+# The v1 artifact upload takes raw bytes too, and is a PUT for the same reason.
+RAW_BODY_PUT_PATH = re.compile(r"/api/v1/runs/[^/]+/artifacts/.+")
 SAME_SITE_FETCH = frozenset({"same-origin", "none"})  # "none": typed URL, bookmark
 # A host name or IPv4 address, or a bracketed IPv6 address; then an optional port.
 HOST_HEADER = re.compile(r"(?P<name>\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::(?P<port>[0-9]{1,5}))?")
@@ -121,7 +123,9 @@ def content_type_reason(method: str, path: str, headers: Headers) -> str | None:
     `application/json` (parameters such as charset allowed); no body needs no type."""
     if not path.startswith(API_PREFIXES):
         return None
-    if method == "PUT" and path.startswith(RAW_BODY_PUT_PREFIX):
+    if method == "PUT" and (
+        path.startswith(RAW_BODY_PUT_PREFIX) or RAW_BODY_PUT_PATH.fullmatch(path)
+    ):
         return None
     content_type = headers.get("content-type")
     if content_type is None and not has_body(headers):

@@ -5,17 +5,13 @@ import posixpath
 from fastapi import APIRouter, Request, Response
 
 from trackboard.server.artifacts.dependencies import Store
-from trackboard.server.artifacts.locations import run_artifact_folder
+from trackboard.server.artifacts.locations import run_artifact_folder, run_artifact_uri
 from trackboard.server.artifacts.store import check_relative_path
 from trackboard.server.experiments import service as experiments
 from trackboard.server.mlflow_compat import schemas
 from trackboard.server.mlflow_compat.errors import MlflowRoute
 from trackboard.server.mlflow_compat.messages import read_message
-from trackboard.server.mlflow_compat.translate import (
-    file_info_json,
-    json_response,
-    run_artifact_uri,
-)
+from trackboard.server.mlflow_compat.translate import file_info_json, json_response
 from trackboard.server.runs import service as runs
 from trackboard.server.unit_of_work import ReadSession
 
