@@ -45,6 +45,11 @@ def insert_params(session: AsyncSession, run_id: str, params: dict[str, str]) ->
     session.add_all(RunParam(run_id=run_id, key=k, value=v) for k, v in params.items())
 
 
+def insert_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) -> None:
+    """Tags of a run that has none yet (a new run): nothing to read first."""
+    session.add_all(RunTag(run_id=run_id, key=k, value=v) for k, v in tags.items())
+
+
 async def upsert_tags(session: AsyncSession, run_id: str, tags: dict[str, str]) -> None:
     existing = {
         tag.key: tag

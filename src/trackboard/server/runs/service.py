@@ -63,10 +63,15 @@ async def describe_change(session: AsyncSession, run: Run) -> RunChange:
 
 
 async def record_run_events(
-    session: AsyncSession, run: Run, events: Sequence[tuple[EventType, dict[str, Any]]]
+    session: AsyncSession,
+    run: Run,
+    events: Sequence[tuple[EventType, dict[str, Any]]],
+    *,
+    project_id: int | None = None,
 ) -> RunChange:
     """Record events of one change of `run`, each with the run's document after it; the
     run and that document (read even when there is no event: the caller answers with it).
+    `project_id`: the run's project when the caller has it at hand (else it is read).
 
     The document travels as JSON data and, for subscribers in this process (the live
     fan-out), as the `RunRead` itself (`Event.local`)."""
@@ -75,7 +80,8 @@ async def record_run_events(
         return change
     document = change.document
     data = orjson.loads(document.model_dump_json())
-    project_id = await experiments.project_of(session, run.experiment_id)
+    if project_id is None:
+        project_id = await experiments.project_of(session, run.experiment_id)
     for event_type, extra in events:
         record(
             session,
@@ -130,7 +136,7 @@ async def create_run(
     """Create a run; returns it and whether it is new (a repeated client id is not)."""
     tags = dict(tags or {})
     params = dict(params or {})
-    await experiments.get_active_experiment(session, experiment_id)
+    experiment = await experiments.get_active_experiment(session, experiment_id)
     check_tags(tags)
     check_params(params)
     if run_id is not None:
@@ -153,12 +159,14 @@ async def create_run(
     )
     session.add(run)
     await session.flush()
-    if tags:
-        await repository.upsert_tags(session, run.id, tags)
+    repository.insert_tags(session, run.id, tags)
     if params:
         repository.insert_params(session, run.id, params)
     await session.flush()
-    return await record_run_events(session, run, [("run.created", {})]), True
+    change = await record_run_events(
+        session, run, [("run.created", {})], project_id=experiment.project_id
+    )
+    return change, True
 
 
 async def update_run(
