@@ -111,8 +111,10 @@ needs:
 	@echo "  PostgreSQL on 127.0.0.1:5432 (trust auth, database 'test', its server programs"
 	@echo "  initdb and pg_basebackup for the replica tests), Redis on 127.0.0.1:6379 and"
 	@echo "  RabbitMQ on 127.0.0.1:5672 (guest/guest, rabbitmqctl for test vhosts);"
-	@echo "  PyPI and npm for the first setup. Tests isolate themselves (own databases,"
-	@echo "  vhosts, key prefixes, ports) and never stop the shared services."
+	@echo "  PyPI and npm for the first setup, and PyTorch's CPU wheel (torch 2.13.0+cpu,"
+	@echo "  pinned by the dev lock) from /opt/wheels or https://download.pytorch.org/whl/cpu."
+	@echo "  15 to 20 minutes on two cores. Tests isolate themselves (own databases, vhosts,"
+	@echo "  key prefixes, ports) and never stop the shared services."
 
 bench: setup dashboard browser ## the benchmarks; figures go to docs/benchmarks*.md
 	$(BIN)/python bench/api.py
