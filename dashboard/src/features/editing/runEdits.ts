@@ -81,6 +81,9 @@ async function changeStage(
   } else {
     for (const run of outcome.done) storeRun(queryClient, run);
   }
+  // A list read that started during the requests may have answered with the old stage
+  // and overwritten the edit: read the lists again now that the change is committed.
+  void queryClient.invalidateQueries({ queryKey: ["runs"] });
   return outcome.done.map((r) => r.id);
 }
 
