@@ -43,6 +43,7 @@ class FakeRun:
     batch_ids: set[str] = field(default_factory=set)
     # Batches answered 202 and not yet written: (when they get written, batch id, body).
     queued: list[tuple[float, str, dict[str, Any]]] = field(default_factory=list)
+    artifacts: dict[str, bytes] = field(default_factory=dict)  # path → content
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +75,8 @@ class FakeServer:
         self.faults: deque[tuple[int, str | None]] = deque()
         # Store the batch, then answer 503 as if the answer got lost on the way.
         self.lose_answers = 0
+        # Store the artifact, then answer 503 (its upload is retried).
+        self.lose_artifact_answers = 0
         self.auth_key: str | None = None
         # None: batches are stored at once (200). A number: batches are queued (202) and
         # written that many seconds later, as by a worker; math.inf: never.
@@ -107,6 +110,8 @@ class FakeServer:
                 return _error(status, "TEMPORARILY_UNAVAILABLE", "injected", headers)
             if self.auth_key and request.headers.get("Authorization") != f"Bearer {self.auth_key}":
                 return _error(401, "UNAUTHENTICATED", "bad API key")
+            if request.method == "PUT" and "/artifacts/" in path:
+                return self._store_artifact(path, request.read())
             body = json.loads(request.content) if request.content else None
             self._write_due()
             if request.method == "GET" and path.endswith("/batches"):
@@ -118,6 +123,17 @@ class FakeServer:
                 self.lose_answers -= 1
                 return _error(503, "TEMPORARILY_UNAVAILABLE", "answer lost")
             return response
+
+    def _store_artifact(self, path: str, content: bytes) -> httpx.Response:
+        """PUT /runs/{id}/artifacts/{path}: the file replaces any earlier one at that path."""
+        _, run_id, _, name = path.strip("/").split("/", 3)
+        if unquote(run_id) not in self.runs:
+            return _error(404, "RESOURCE_DOES_NOT_EXIST", f"no run {run_id}")
+        self.runs[unquote(run_id)].artifacts[unquote(name)] = content
+        if self.lose_artifact_answers:
+            self.lose_artifact_answers -= 1
+            return _error(503, "TEMPORARILY_UNAVAILABLE", "answer lost")
+        return httpx.Response(200, json={"path": unquote(name)})
 
     def _experiment(self, experiment_id: int) -> dict[str, Any]:
         return {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
+from trackboard.client.artifact_staging import upload_staged_file
 from trackboard.client.records import Record
 from trackboard.client.transport import RequestRejectedError, Transport
 
@@ -79,6 +80,8 @@ class RunDelivery:
         elif kind == "status":
             body = {"status": record["status"], "end_time": record["end_time"]}
             self.transport.request("PATCH", path, body, timeout=timeout)
+        elif kind == "artifact":
+            upload_staged_file(self.transport, path, record, timeout)
         elif kind == "alert":
             body = {
                 "title": record["title"],

@@ -35,7 +35,7 @@ def estimate_bytes(record: Record) -> int:
     return 256 + 64 * record_points(record)
 
 
-def _check_key(key: object) -> str:
+def check_key(key: object) -> str:
     if not isinstance(key, str):
         raise TypeError(f"metric keys must be strings, got {type(key).__name__} {key!r}")
     if not key or len(key) > MAX_KEY_LENGTH:
@@ -71,7 +71,7 @@ class MetricBatcher:
                 column = columns.get(key)
                 try:
                     if column is None:
-                        column = columns[_check_key(key)] = ([], [], [])
+                        column = columns[check_key(key)] = ([], [], [])
                     # Fast paths for plain floats and ints, by far the most common values
                     # (x - x is 0.0 for a finite float, NaN for NaN and the infinities).
                     kind = type(value)
@@ -144,3 +144,9 @@ def status_record(status: str, end_time: int) -> Record:
 def alert_record(title: str, text: str, level: str) -> Record:
     """An alert for the run's notification rules; its id makes a retried send one alert."""
     return {"kind": "alert", "id": new_id(), "title": title, "text": text, "level": level}
+
+
+def artifact_record(path: str, staged_file: str) -> Record:
+    """A file for the run's artifacts at `path`, waiting in the run's staging folder; the
+    upload is a PUT to that path, so sending it twice still leaves one file."""
+    return {"kind": "artifact", "id": new_id(), "path": path, "file": staged_file}

@@ -10,12 +10,14 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from trackboard.client.artifact_logging import ArtifactLogger
+from trackboard.client.artifact_staging import staging_dir
 from trackboard.client.delivery import RunDelivery, create_run, ensure_experiment
 from trackboard.client.records import (
     Entry,
@@ -81,6 +83,7 @@ class Run:
         self._finished = False
         self._pid = os.getpid()
         self._monitor: SystemMonitor | None = None
+        self._artifacts = ArtifactLogger(self._append, staging_dir(settings.spool_dir, run_id))
         atexit.register(self._finish_at_exit)
 
     def __repr__(self) -> str:
@@ -119,6 +122,55 @@ class Run:
         if level not in ALERT_LEVELS:
             raise ValueError(f"level must be one of {', '.join(ALERT_LEVELS)}, got {level!r}")
         self._append(alert_record(str(title), str(text), level))
+
+    # -- artifacts and media: staged on disk here, uploaded by the sender in the background --
+
+    def _artifact_logger(self) -> ArtifactLogger:
+        if self._finished:
+            raise RuntimeError(f"run {self.id} is finished; start another with trackboard.init")
+        return self._artifacts
+
+    def log_artifact(self, path: str | os.PathLike[str], name: str | None = None) -> str:
+        """Uploads the file at `path` to the run's artifacts as `name` (a relative path,
+        `a/b.txt`; by default the file's name) and returns that name. The file is copied
+        at once, so it may be changed or deleted right after; the upload happens in the
+        background (spooled when offline, retried; a file logged again under the same name
+        replaces the earlier one)."""
+        return self._artifact_logger().log_artifact(path, name)
+
+    def log_artifacts(self, folder: str | os.PathLike[str], path: str | None = None) -> list[str]:
+        """Uploads every file under `folder` (under `path` in the run's artifacts, else at
+        its root), keeping the folder's layout; returns the names given."""
+        return self._artifact_logger().log_artifacts(folder, path)
+
+    def log_table(self, key: str, data: Any, columns: Sequence[str] | None = None) -> str:
+        """Stores a table (a pandas DataFrame, a list of dicts, or a list of rows with
+        `columns`) as `media/tables/<key>.json` and `.csv`; logging `key` again replaces it.
+        Cells that are not numbers, text or booleans are stored as text; NaN as empty."""
+        return self._artifact_logger().log_table(key, data, columns)
+
+    def log_text(self, key: str, text: str) -> str:
+        """Stores `text` as `media/text/<key>.txt`; logging `key` again replaces it."""
+        return self._artifact_logger().log_text(key, text)
+
+    def log_image(
+        self, key: str, image: Any, step: int | None = None, caption: str | None = None
+    ) -> int:
+        """Adds an image to the series `key` at `step` (by default the step after this key's
+        last one) and returns the step. `image` is a PIL image, an array (HxW, HxWx3 or
+        HxWx4; floats in [0, 1] are scaled to 0-255) or a PNG/JPEG/GIF/WebP file; arrays and
+        PIL images are stored as PNG. The dashboard's Media tab shows the series with a step
+        slider."""
+        return self._artifact_logger().log_image(key, image, step, caption)
+
+    def log_histogram(
+        self, key: str, values_or_counts: Any, step: int | None = None, bins: int = 64
+    ) -> int:
+        """Adds a histogram to the series `key` at `step` (by default the step after this
+        key's last one) and returns the step: of raw values (a list or array, binned into
+        `bins` bins; non-finite values left out), or of counts already made (numpy's
+        `(counts, edges)` or `{"counts": [...], "bins": [...edges]}`)."""
+        return self._artifact_logger().log_histogram(key, values_or_counts, step, bins)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Waits until everything logged so far is readable (stored, and committed when the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -118,6 +119,28 @@ class Transport:
             )
         except httpx.TransportError as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        return self._answer(response)
+
+    def upload(self, path: str, file: Path, timeout: float | None = None) -> Any:
+        """PUTs the file's raw bytes to `path`, streamed from disk (an artifact upload); the
+        answer and the errors are those of `request`."""
+        read_after = self._positions.header(self.url)
+        headers = {"Content-Type": "application/octet-stream"}
+        if read_after:
+            headers[READ_AFTER] = read_after
+        try:
+            with file.open("rb") as content:
+                response = self._client.put(
+                    path,
+                    content=content,
+                    headers=headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
+                )
+        except httpx.TransportError as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from exc
+        return self._answer(response)
+
+    def _answer(self, response: httpx.Response) -> Any:
         status = response.status_code
         if status < 300:
             self._positions.note(self.url, response.headers.get(READ_AFTER))
