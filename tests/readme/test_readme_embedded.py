@@ -1,13 +1,16 @@
-"""The README's embedded-mode examples, run as written (read from README.md): the client
-quickstart against a server on SQLite, and the MLflow section's shell block, which starts
-the server and runs its Python block saved as `train.py` through the official client."""
+"""The README's embedded-mode examples, run as written (read from README.md): the MLflow
+section's shell block starts the server and runs its Python block, saved as `train.py`,
+through the official client; the client quickstart then runs against that same server."""
 
-import os
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 
-from tests.live_server import free_port, live_server
+from tests.live_server import free_port
 from tests.readme_blocks import (
     MLFLOW_HEADING,
     ShellSession,
@@ -19,15 +22,19 @@ from tests.readme_blocks import (
 )
 
 
-def test_the_readme_quickstart_reads_back_its_points_in_embedded_mode(tmp_path: Path) -> None:
-    with live_server(tmp_path / "server", {"TRACKBOARD_LOG_JSON": "false"}) as url:
-        run_quickstart(url, tmp_path / "client")
+@dataclass(frozen=True)
+class ReadmeServer:
+    url: str
+    home: Path
 
 
-def test_the_readme_mlflow_example_runs_as_written(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def readme_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReadmeServer]:
+    """The server the MLflow section's block started, after its `python train.py` ended."""
+    tmp = tmp_path_factory.mktemp("readme-mlflow")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    work, home = tmp_path / "work", tmp_path / "home"
+    work, home = tmp / "work", tmp / "home"
     work.mkdir()
     (work / "train.py").write_text(python_block_under(MLFLOW_HEADING))
     script = localized(
@@ -39,27 +46,40 @@ def test_the_readme_mlflow_example_runs_as_written(tmp_path: Path) -> None:
         for k, v in readme_environment(home, {"TRACKBOARD_LOG_LEVEL": "WARNING"}).items()
         if not k.startswith("MLFLOW_")
     }
-    session = ShellSession(script, work, env, tmp_path / "readme.log")
+    session = ShellSession(script, work, env, tmp / "readme.log")
     try:
         session.wait(timeout_s=300)
-        mlflow_api = f"{url}/api/2.0/mlflow"
-        experiment = httpx.get(
-            f"{mlflow_api}/experiments/get-by-name", params={"experiment_name": "mnist"}
-        ).json()["experiment"]
-        (run,) = httpx.post(
-            f"{mlflow_api}/runs/search", json={"experiment_ids": [experiment["experiment_id"]]}
-        ).json()["runs"]
-        history = httpx.get(
-            f"{mlflow_api}/metrics/get-history",
-            params={"run_id": run["info"]["run_id"], "metric_key": "loss"},
-        ).json()["metrics"]
+        yield ReadmeServer(url, home)
     finally:
         session.stop()
+
+
+def mlflow_get(server: ReadmeServer, path: str, **params: str) -> Any:
+    response = httpx.get(f"{server.url}/api/2.0/mlflow/{path}", params=params, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def test_the_readme_mlflow_example_stores_its_run(readme_server: ReadmeServer) -> None:
+    experiment = mlflow_get(readme_server, "experiments/get-by-name", experiment_name="mnist")
+    searched = httpx.post(
+        f"{readme_server.url}/api/2.0/mlflow/runs/search",
+        json={"experiment_ids": [experiment["experiment"]["experiment_id"]]},
+        timeout=10,
+    ).json()
+    (run,) = searched["runs"]
+    history = mlflow_get(
+        readme_server, "metrics/get-history", run_id=run["info"]["run_id"], metric_key="loss"
+    )
     assert run["info"]["run_name"] == "baseline"
-    assert {p["key"]: p["value"] for p in run["data"]["params"]} == {
-        "lr": "0.01",
-        "optimizer": "adam",
-    }
+    params = {p["key"]: p["value"] for p in run["data"]["params"]}
+    assert params == {"lr": "0.01", "optimizer": "adam"}
     assert {"key": "team", "value": "vision"} in run["data"]["tags"]
-    assert [point["step"] for point in history] == list(range(100))
-    assert [p.name for p in home.rglob("config.json")] == ["config.json"], os.listdir(home)
+    assert [point["step"] for point in history["metrics"]] == list(range(100))
+    assert [path.name for path in readme_server.home.rglob("config.json")] == ["config.json"]
+
+
+def test_the_readme_quickstart_reads_back_its_points_in_embedded_mode(
+    readme_server: ReadmeServer, tmp_path: Path
+) -> None:
+    run_quickstart(readme_server.url, tmp_path / "client")
