@@ -10,7 +10,18 @@ async def test_healthz_answers_ok(client: httpx.AsyncClient) -> None:
 async def test_readyz_reports_the_database_reachable(client: httpx.AsyncClient) -> None:
     response = await client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["database"] == "ok"
+    body = response.json()
+    assert body["status"] == "ready"
+    database = body["dependencies"]["database"]
+    assert database["up"] is True and database["required"] is True
+    assert database["detail"] == "ok" and database["latency_ms"] >= 0
+    # Embedded: no Redis, no broker to depend on.
+    assert set(body["dependencies"]) == {"database"}
+
+
+async def test_prometheus_says_which_dependencies_are_up(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/metrics")).text
+    assert 'trackboard_dependency_up{dependency="database"} 1.0' in body
 
 
 async def test_prometheus_counts_requests_by_route_template(client: httpx.AsyncClient) -> None:

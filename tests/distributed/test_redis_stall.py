@@ -1,6 +1,8 @@
 """Redis stalled (connections open, no byte moving) behind a TCP proxy: API-key requests go
-on without it, at most ~100 ms slower at p99 (deadlines, then the circuit breaker)."""
+on without it, at most ~100 ms slower at p99 (deadlines, then the circuit breaker);
+`/readyz` and Prometheus say Redis is down and its breaker open, and closed once it is back."""
 
+import asyncio
 import time
 import uuid
 
@@ -55,6 +57,36 @@ async def test_a_stalled_redis_adds_little_latency(pg_url: str) -> None:
                 f"Redis stalled (added {added * 1000:.0f} ms)"
             )
             assert added <= 0.1
+
+            # This instance stays ready (Redis accelerates), and says what is wrong.
+            started = time.perf_counter()
+            ready = await client.get("/readyz")
+            assert time.perf_counter() - started < 3.0  # the probe's deadline, not a hang
+            assert ready.status_code == 200
+            redis = ready.json()["dependencies"]["redis"]
+            assert redis["up"] is False and redis["required"] is False
+            assert redis["breaker"] in {"open", "half_open"}
+            assert ready.json()["dependencies"]["database"]["up"] is True
+            scraped = (await client.get("/metrics")).text
+            assert 'trackboard_dependency_up{dependency="redis"} 0.0' in scraped
+            assert 'trackboard_dependency_up{dependency="database"} 1.0' in scraped
+            assert 'trackboard_circuit_breaker_state{dependency="redis"} 2.0' in scraped
+            failures = [
+                line
+                for line in scraped.splitlines()
+                if line.startswith('trackboard_dependency_failures_total{dependency="redis"}')
+            ]
+            assert failures and float(failures[0].split()[-1]) >= 3
+
             proxy.restore()
+            # After the breaker's pause a probe goes through and closes it again.
+            deadline = time.monotonic() + 15
+            redis = {}
+            while time.monotonic() < deadline:
+                redis = (await client.get("/readyz")).json()["dependencies"]["redis"]
+                if redis["up"] and redis["breaker"] == "closed":
+                    break
+                await asyncio.sleep(0.5)
+            assert redis["up"] is True and redis["breaker"] == "closed", redis
     finally:
         await proxy.close()

@@ -16,6 +16,7 @@ from trackboard.server.artifacts.run_routes import router as run_artifacts_route
 from trackboard.server.backends.broadcast import open_broadcast
 from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
+from trackboard.server.backends.circuit_breaker import CircuitBreaker
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.event_relay import (
     EventPublisher,
@@ -36,6 +37,7 @@ from trackboard.server.gateway.request_guard import HostAllowList, RequestGuardM
 from trackboard.server.gateway.security_headers import SecurityHeadersMiddleware
 from trackboard.server.gateway.session_routes import router as session_router
 from trackboard.server.gateway.wiring import build_gateway
+from trackboard.server.health.dependencies import DependencyProbes
 from trackboard.server.health.routes import router as health_router
 from trackboard.server.live.routes import router as live_router
 from trackboard.server.live.service import LiveService
@@ -52,6 +54,7 @@ from trackboard.server.notifier import (
     open_notifier_queue,
 )
 from trackboard.server.observability.cache_stats import CacheStatsCollector
+from trackboard.server.observability.dependency_metrics import BreakerCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
 from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
@@ -67,6 +70,12 @@ def operation_id(route: APIRoute) -> str:
     return f"{route.name}_{methods}_{route.path_format}".lower().strip("/")
 
 
+def breakers_of(app: FastAPI) -> dict[str, CircuitBreaker]:
+    """The breakers of the running app's dependencies (none before start-up)."""
+    probes: DependencyProbes | None = getattr(app.state, "dependencies", None)
+    return {} if probes is None else probes.breakers()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     # Before uvicorn's first line: every line the server writes is in one format.
@@ -74,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     instruments = Instruments()
     cache_stats = CacheStats()
     instruments.registry.register(CacheStatsCollector(cache_stats))
+    instruments.registry.register(BreakerCollector(lambda: breakers_of(app)))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -157,6 +167,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await ingestor.start()
         app.state.ingestor = ingestor
+        app.state.dependencies = DependencyProbes.of(
+            database, cache, queue if settings.amqp_url else None
+        )
         # The metric routes' run check keeps runs a second; a change to one drops it at once.
         database.events.subscribe("ingest-run-cache", ingestor.runs.on_events)
         if embedded_writer:

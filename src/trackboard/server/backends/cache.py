@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from trackboard.server.backends.circuit_breaker import CircuitBreaker
+from trackboard.server.backends.circuit_breaker import BreakerState, CircuitBreaker
 
 T = TypeVar("T")
 # Longest wait for one Redis call before the request goes on without it. Loose enough for
@@ -56,6 +56,9 @@ class Cache(Protocol):
         self, key: str, rate_per_s: float, capacity: float, cost: float = 1.0
     ) -> TokenGrant:
         """Take `cost` tokens from the bucket `key` atomically, refilled at `rate_per_s`."""
+
+    async def ping(self) -> None:
+        """Return when the store answers; raise `CacheUnavailableError` when it does not."""
 
     async def close(self) -> None: ...
 
@@ -129,6 +132,9 @@ class MemoryCache:
         for key in [k for k, (_, last) in self._buckets.items() if now - last > full_after]:
             del self._buckets[key]
 
+    async def ping(self) -> None:
+        return None  # in-process: always there
+
     async def close(self) -> None:
         self._entries.clear()
         self._buckets.clear()
@@ -171,8 +177,9 @@ class RedisCache:
 
     Redis accelerates; it is never worth waiting for. Every call has a deadline
     (`deadline_s`), and after a few failures in a row a circuit breaker refuses calls at
-    once for a while, so with Redis stalled or down requests fall back (rate limits per
-    instance, caches bypassed) without each waiting out its own timeout."""
+    once, so with Redis stalled or down requests fall back (rate limits per instance,
+    caches bypassed) without each waiting out its own timeout. While it is open, a ping in
+    the background (never a request) probes Redis every `reset_after_s` and closes it."""
 
     def __init__(
         self, client: "Redis", prefix: str = "trackboard:", deadline_s: float = DEADLINE_S
@@ -181,6 +188,7 @@ class RedisCache:
         self.prefix = prefix
         self.deadline_s = deadline_s
         self.breaker = CircuitBreaker("redis")
+        self._probe: asyncio.Task[None] | None = None
         self._bucket_script = client.register_script(TOKEN_BUCKET_LUA)
 
     @classmethod
@@ -191,7 +199,11 @@ class RedisCache:
         return cls(client, prefix, deadline_s)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        if not self.breaker.allow():
+        if self.breaker.state is not BreakerState.CLOSED:
+            # Open: refused at once. When a probe is due, a ping in the background makes
+            # it, not a request, which would wait out the deadline if Redis is still gone.
+            if self.breaker.allow():
+                self._start_probe()
             raise CacheUnavailableError("redis: circuit open after repeated failures")
         try:
             async with asyncio.timeout(self.deadline_s):
@@ -230,7 +242,25 @@ class RedisCache:
         )
         return TokenGrant(bool(allowed), float(tokens), float(retry), float(reset))
 
+    async def ping(self) -> None:
+        await self._call(self.client.ping)
+
+    def _start_probe(self) -> None:
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.create_task(self._run_probe(), name="redis-probe")
+
+    async def _run_probe(self) -> None:
+        try:
+            async with asyncio.timeout(self.deadline_s):
+                await self.client.ping()
+        except (TimeoutError, RedisError, OSError):
+            self.breaker.failed()
+        else:
+            self.breaker.succeeded()
+
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
         await self.client.aclose()
 
 

@@ -25,6 +25,8 @@ class CircuitBreaker:
         self.reset_after_s = reset_after_s
         self.state = BreakerState.CLOSED
         self.failures = 0
+        # Every failure since start, for Prometheus (`failures` restarts at each success).
+        self.total_failures = 0
         self._opened_at = 0.0
         self._probe_out = False
 
@@ -49,6 +51,7 @@ class CircuitBreaker:
 
     def failed(self) -> None:
         self.failures += 1
+        self.total_failures += 1
         if self.state is BreakerState.HALF_OPEN or self.failures >= self.failure_threshold:
             self.state = BreakerState.OPEN
             self._opened_at = time.monotonic()

@@ -61,6 +61,10 @@ class Queue(Protocol[T]):
 
     async def dead_letter_depth(self) -> int: ...
 
+    def is_connected(self) -> bool:
+        """Whether the queue's broker connection is up now (what `/readyz` reports)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -120,6 +124,9 @@ class LocalQueue(Generic[T]):
 
     async def dead_letter_depth(self) -> int:
         return len(self.dead_letters)
+
+    def is_connected(self) -> bool:
+        return True  # in-process: nothing to lose
 
     async def close(self) -> None:
         return None
@@ -300,6 +307,9 @@ class RabbitQueue:
 
     async def dead_letter_depth(self) -> int:
         return await self._message_count(self.dead_letter_name)
+
+    def is_connected(self) -> bool:
+        return not self._connection.is_closed
 
     async def close(self) -> None:
         await self._connection.close()

@@ -1,13 +1,15 @@
-"""/healthz (the process answers), /readyz (the database answers), /metrics (Prometheus)."""
+"""/healthz (the process answers), /readyz (each dependency, and whether this instance can
+serve), /metrics (Prometheus)."""
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 
-from trackboard.server.unit_of_work import database
+from trackboard.server.health.dependencies import DependencyProbes, DependencyStatus
 
 router = APIRouter(tags=["health"])
+
+RETRY_AFTER_S = 5
 
 
 @router.get("/healthz")
@@ -15,20 +17,32 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+async def check_dependencies(request: Request) -> list[DependencyStatus]:
+    """Probe every dependency now, and record the result for Prometheus."""
+    probes: DependencyProbes = request.app.state.dependencies
+    found = await probes.check()
+    request.app.state.instruments.dependencies.record((s.name, s.up) for s in found)
+    return found
+
+
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
-    try:
-        async with database(request).engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as exc:  # any failure means "don't route traffic here"
-        return JSONResponse(
-            {"status": "unavailable", "database": type(exc).__name__},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    return JSONResponse({"status": "ready", "database": "ok"})
+    """200 when every required dependency answers (the primary database), else 503 with
+    `Retry-After`; the body gives each dependency's state either way."""
+    found = await check_dependencies(request)
+    ready = all(s.up for s in found if s.required)
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "dependencies": {s.name: s.as_json() for s in found},
+    }
+    if ready:
+        return JSONResponse(body)
+    return JSONResponse(body, status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus_metrics(request: Request) -> Response:
+    # Each scrape checks the dependencies first, so `trackboard_dependency_up` is as fresh
+    # as the scrape (a probe waits at most its deadline).
+    await check_dependencies(request)
     return Response(request.app.state.instruments.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -14,6 +14,8 @@ from prometheus_client import (
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from trackboard.server.observability.dependency_metrics import DependencyGauges
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 FRESHNESS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
 SIZE_BUCKETS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
@@ -60,6 +62,7 @@ class Instruments:
             "Metric batches waiting in the ingest queue.",
             registry=self.registry,
         )
+        self.dependencies = DependencyGauges(self.registry)
         self.replica_lag = Gauge(
             "trackboard_replica_lag_seconds",
             "How far each read replica is behind the primary (inf while it is down).",
