@@ -55,7 +55,8 @@ async def test_no_route_answers_500_while_postgresql_is_cut(
             assert answers.get(503, 0) > 50
             assert (await client.get("/healthz")).status_code == 200
             ready = await client.get("/readyz")
-            assert ready.status_code == 503 and "Retry-After" in ready.headers
+            assert ready.status_code == 503
+            assert "Retry-After" in ready.headers
             assert ready.json()["dependencies"]["database"]["up"] is False
             proxy.restore()
             recovered = await client.get("/api/v1/experiments", headers=unknown)

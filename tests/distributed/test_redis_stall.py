@@ -64,7 +64,8 @@ async def test_a_stalled_redis_adds_little_latency(pg_url: str) -> None:
             assert time.perf_counter() - started < 3.0  # the probe's deadline, not a hang
             assert ready.status_code == 200
             redis = ready.json()["dependencies"]["redis"]
-            assert redis["up"] is False and redis["required"] is False
+            assert redis["up"] is False
+            assert redis["required"] is False
             assert redis["breaker"] in {"open", "half_open"}
             assert ready.json()["dependencies"]["database"]["up"] is True
             scraped = (await client.get("/metrics")).text
@@ -76,7 +77,8 @@ async def test_a_stalled_redis_adds_little_latency(pg_url: str) -> None:
                 for line in scraped.splitlines()
                 if line.startswith('trackboard_dependency_failures_total{dependency="redis"}')
             ]
-            assert failures and float(failures[0].split()[-1]) >= 3
+            assert failures
+            assert float(failures[0].split()[-1]) >= 3
 
             proxy.restore()
             # After the breaker's pause a probe goes through and closes it again.
@@ -87,6 +89,7 @@ async def test_a_stalled_redis_adds_little_latency(pg_url: str) -> None:
                 if redis["up"] and redis["breaker"] == "closed":
                     break
                 await asyncio.sleep(0.5)
-            assert redis["up"] is True and redis["breaker"] == "closed", redis
+            assert redis["up"] is True, redis
+            assert redis["breaker"] == "closed", redis
     finally:
         await proxy.close()

@@ -167,6 +167,9 @@ class EncodedQueue:
     async def dead_letter_depth(self) -> int:
         return await self.queue.dead_letter_depth()
 
+    def is_connected(self) -> bool:
+        return self.queue.is_connected()
+
     async def close(self) -> None:
         await self.queue.close()
 
