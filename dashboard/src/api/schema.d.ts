@@ -28,7 +28,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readyz */
+        /**
+         * Readyz
+         * @description 200 when every required dependency answers (the primary database), else 503 with
+         *     `Retry-After`; the body gives each dependency's state either way.
+         */
         get: operations["readyz_get_/readyz"];
         put?: never;
         post?: never;
@@ -812,6 +816,73 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/{run_id}/artifacts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Artifacts
+         * @description The entries of a folder of the run's artifacts (with `recursive`, everything under
+         *     it), paths from the run's artifact root; empty for a missing folder.
+         */
+        get: operations["list_artifacts_get_/api/v1/runs/{run_id}/artifacts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/artifacts/{artifact_path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download Artifact
+         * @description The file, with its content type; a `Range` header gets a 206 with that part.
+         */
+        get: operations["download_artifact_get_/api/v1/runs/{run_id}/artifacts/{artifact_path}"];
+        /**
+         * Upload Artifact
+         * @description Stores the raw body as the file, streamed and atomic: a repeated upload of the same
+         *     path replaces the file, so a retried upload is still one artifact.
+         */
+        put: operations["upload_artifact_put_/api/v1/runs/{run_id}/artifacts/{artifact_path}"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/runs/{run_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Media
+         * @description The run's image series (steps and captions), histograms over steps, tables and
+         *     texts, as logged by the client's `log_image`, `log_histogram`, `log_table`, `log_text`.
+         */
+        get: operations["get_media_get_/api/v1/runs/{run_id}/media"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -1173,6 +1244,36 @@ export interface components {
             /** Revoked At */
             revoked_at: number | null;
         };
+        /** ArtifactEntryRead */
+        ArtifactEntryRead: {
+            /**
+             * Path
+             * @description From the run's artifact root, `/`-separated
+             */
+            path: string;
+            /** Is Dir */
+            is_dir: boolean;
+            /**
+             * Size
+             * @description Bytes; null for a folder
+             */
+            size: number | null;
+        };
+        /** ArtifactListing */
+        ArtifactListing: {
+            /**
+             * Path
+             * @description The folder listed, from the run's artifact root
+             */
+            path: string;
+            /** Entries */
+            entries: components["schemas"]["ArtifactEntryRead"][];
+        };
+        /** ArtifactWritten */
+        ArtifactWritten: {
+            /** Path */
+            path: string;
+        };
         /** BatchAccepted */
         BatchAccepted: {
             /** Accepted */
@@ -1352,6 +1453,28 @@ export interface components {
             /** Detail */
             detail?: components["schemas"]["ValidationError"][];
         };
+        /** HistogramSeries */
+        HistogramSeries: {
+            /** Key */
+            key: string;
+            /**
+             * Steps
+             * @description In step order
+             */
+            steps: components["schemas"]["HistogramStep"][];
+        };
+        /** HistogramStep */
+        HistogramStep: {
+            /** Step */
+            step: number;
+            /**
+             * Bins
+             * @description Bin edges: one more than counts
+             */
+            bins: number[];
+            /** Counts */
+            counts: number[];
+        };
         /** Identity */
         Identity: {
             /** Name */
@@ -1369,12 +1492,49 @@ export interface components {
             /** Csrf Token */
             csrf_token?: string | null;
         };
+        /** ImageFrame */
+        ImageFrame: {
+            /** Step */
+            step: number;
+            /**
+             * Path
+             * @description The image file, from the run's artifact root
+             */
+            path: string;
+            /** Caption */
+            caption?: string | null;
+            /** Width */
+            width?: number | null;
+            /** Height */
+            height?: number | null;
+        };
+        /** ImageSeries */
+        ImageSeries: {
+            /** Key */
+            key: string;
+            /**
+             * Frames
+             * @description In step order
+             */
+            frames: components["schemas"]["ImageFrame"][];
+        };
         /** Login */
         Login: {
             /** Username */
             username: string;
             /** Password */
             password: string;
+        };
+        /** MediaIndex */
+        MediaIndex: {
+            /** Images */
+            images: components["schemas"]["ImageSeries"][];
+            /** Histograms */
+            histograms: components["schemas"]["HistogramSeries"][];
+            /** Tables */
+            tables: components["schemas"]["TableRef"][];
+            /** Texts */
+            texts: components["schemas"]["TextRef"][];
         };
         /** MemberList */
         MemberList: {
@@ -1730,6 +1890,18 @@ export interface components {
             /** Host */
             host: string;
         };
+        /** TableRef */
+        TableRef: {
+            /** Key */
+            key: string;
+            /**
+             * Path
+             * @description The table as JSON: {columns, rows}
+             */
+            path: string;
+            /** Csv Path */
+            csv_path?: string | null;
+        };
         /** TagsBody */
         TagsBody: {
             /** Tags */
@@ -1743,6 +1915,13 @@ export interface components {
             tags: {
                 [key: string]: string;
             };
+        };
+        /** TextRef */
+        TextRef: {
+            /** Key */
+            key: string;
+            /** Path */
+            path: string;
         };
         /** ValidationError */
         ValidationError: {
@@ -3189,6 +3368,150 @@ export interface operations {
                 };
                 content: {
                     "application/json": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "list_artifacts_get_/api/v1/runs/{run_id}/artifacts": {
+        parameters: {
+            query?: {
+                /** @description A folder, from the run's artifact root */
+                path?: string;
+                recursive?: boolean;
+            };
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactListing"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "download_artifact_get_/api/v1/runs/{run_id}/artifacts/{artifact_path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                artifact_path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": unknown;
+                };
+            };
+            /** @description Partial Content */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Requested Range Not Satisfiable */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "upload_artifact_put_/api/v1/runs/{run_id}/artifacts/{artifact_path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+                artifact_path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ArtifactWritten"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "get_media_get_/api/v1/runs/{run_id}/media": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                run_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MediaIndex"];
                 };
             };
             /** @description Validation Error */

@@ -24,6 +24,8 @@ import {
   writeChartView,
   type ChartView,
 } from "../../state/urlState";
+import { RunTabBar, RunTabPanel } from "../artifacts/RunTabs";
+import { parseRunTab } from "../artifacts/tabs";
 import { useCanEdit } from "../editing/permissions";
 import { useDeleteRuns, useRenameRun, useRestoreRuns } from "../editing/runEdits";
 import { NestedRuns } from "./NestedRuns";
@@ -192,6 +194,7 @@ export default function RunPage({ runId }: { runId: string }) {
   const source = runSource(run);
   const parent = parentRunId(run);
   const deleted = run.lifecycle_stage === "deleted";
+  const tab = parseRunTab(location.search);
   return (
     <main data-testid="run-page">
       <div className="crumbs">
@@ -276,6 +279,11 @@ export default function RunPage({ runId }: { runId: string }) {
           </dd>
         </div>
       </dl>
+      <RunTabBar tab={tab} />
+      {tab !== "overview" ? (
+        <RunTabPanel runId={run.id} tab={tab} running={run.status === "RUNNING"} />
+      ) : (
+      <>
       <NotesEditor runId={run.id} note={run.tags[NOTE_TAG] ?? ""} canEdit={canEdit && !deleted} />
       <NestedRuns run={run} />
       <h2>
@@ -298,6 +306,8 @@ export default function RunPage({ runId }: { runId: string }) {
         <TagEditor runId={run.id} tags={tags.user} canEdit={canEdit && !deleted} />
         <KeyValues title="System" values={tags.system} />
       </div>
+      </>
+      )}
     </main>
   );
 }
