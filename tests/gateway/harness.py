@@ -39,6 +39,7 @@ class World:
     experiments: dict[str, int] = field(default_factory=dict)  # "a" → experiment id
     runs: dict[str, str] = field(default_factory=dict)  # "a" → run id
     rules: dict[str, int] = field(default_factory=dict)  # "a" → notification rule id
+    models: dict[str, str] = field(default_factory=dict)  # "a" → MLflow logged model id
     users: dict[str, str] = field(default_factory=dict)  # "alice" → password
 
 
@@ -82,6 +83,16 @@ async def seed_world(app: FastAPI, client: httpx.AsyncClient) -> World:
         )
         assert rule.status_code == 201, rule.text
         world.rules[name] = rule.json()["id"]
+        model = await client.post(
+            "/api/2.0/mlflow/logged-models",
+            json={
+                "experiment_id": str(world.experiments[name]),
+                "tags": [{"key": "k", "value": "v"}],
+            },
+            headers=headers,
+        )
+        assert model.status_code == 200, model.text
+        world.models[name] = model.json()["model"]["info"]["model_id"]
     return world
 
 

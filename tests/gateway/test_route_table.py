@@ -34,6 +34,8 @@ def concrete(template: str, world: World, project: str = "a") -> str:
         "run_id": world.runs[project],
         "project_id": str(world.projects[project]),
         "rule_id": str(world.rules[project]),
+        "model_id": world.models[project],
+        "tag_key": "k",
         "key_id": "1",
         "username": "alice",
         "name": "anything",
@@ -160,8 +162,8 @@ async def test_other_projects_key_gets_404_on_every_targeted_route(
             continue
         if "{" not in template and "mlflow" not in template:
             continue  # no target in the path: lists and creates, tested apart
-        if template.endswith(("{path:path}", "/logged-models/search")):
-            continue  # MLflow's catch-all and the stub that names no target
+        if template.endswith("{path:path}"):
+            continue  # MLflow's catch-all
         path = concrete(template, world, "a")
         response = await send(client, method, path, mlflow_body(world, "a"), world.keys["b_owner"])
         assert response.status_code == 404, (method, path, response.text)

@@ -18,10 +18,20 @@ from typing import Any
 import matplotlib
 import mlflow
 import mlflow.artifacts
+import mlflow.data
+import numpy
+import pandas  # type: ignore[import-untyped]
 import requests
 from matplotlib import pyplot
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param, RunTag, ViewType
+from mlflow.entities import (
+    LoggedModelOutput,
+    LoggedModelStatus,
+    Metric,
+    Param,
+    RunTag,
+    ViewType,
+)
 from mlflow.exceptions import MlflowException
 
 PREFIX = sys.argv[1]
@@ -290,6 +300,140 @@ with tempfile.TemporaryDirectory() as tmp:
         p.relative_to(everything).as_posix() for p in Path(everything).rglob("*") if p.is_file()
     )
 out["loaded_dict"] = mlflow.artifacts.load_dict(f"runs:/{art.info.run_id}/config.json")
+
+
+# --- logged models (MLflow 3) and dataset inputs -----------------------------------------
+models_experiment = mlflow.set_experiment(f"{PREFIX}-models").experiment_id
+label_experiment(models_experiment, "exp-models")
+
+
+def model_view(model: Any) -> dict[str, Any]:
+    return {
+        "model_id": model.model_id,
+        "experiment_id": model.experiment_id,
+        "name": model.name,
+        "status": str(model.status),
+        "model_type": model.model_type,
+        "source_run_id": model.source_run_id,
+        "artifact_location": model.artifact_location,
+        "params": model.params,
+        "tags": model.tags,
+        "metrics": sorted(
+            (m.key, m.value, m.step, m.dataset_name, m.dataset_digest, m.run_id)
+            for m in model.metrics or []
+        ),
+    }
+
+
+def model_names(models: Any) -> list[str]:
+    return [model.name for model in models]
+
+
+features = numpy.arange(12, dtype=numpy.float64).reshape(4, 3)
+train_set = mlflow.data.from_numpy(  # type: ignore[attr-defined]
+    features, targets=numpy.array([0, 1, 0, 1]), name="train-set"
+)
+frame_set = mlflow.data.from_pandas(  # type: ignore[attr-defined]
+    pandas.DataFrame({"a": [1, 2], "b": ["x", "y"]}), source="data/frame.csv", name="frame-set"
+)
+with mlflow.start_run(run_name="trainer") as trainer:
+    label(trainer.info.run_id, "run-trainer")
+    mlflow.log_input(train_set, context="training", tags={"split": "a"})
+    mlflow.log_input(frame_set, context="eval")
+    mlflow.log_input(train_set, context="again")  # the same dataset again: kept once
+    made = []
+    for index, (name, accuracy) in enumerate([("alpha", 0.7), ("beta", 0.9), ("gamma", 0.8)]):
+        pause()
+        model = client.create_logged_model(
+            models_experiment,
+            name=name,
+            source_run_id=trainer.info.run_id,
+            params={"units": str(8 * (index + 1))},
+            tags={"stage": "dev" if index < 2 else "prod"},
+            model_type="classifier",
+        )
+        label(model.model_id, f"model-{name}")
+        made.append(model.model_id)
+        mlflow.log_metric("accuracy", accuracy, step=index, model_id=model.model_id)
+        mlflow.log_metric("accuracy", accuracy / 2, model_id=model.model_id, dataset=train_set)
+    client.log_outputs(trainer.info.run_id, [LoggedModelOutput(made[0], 3)])
+    client.finalize_logged_model(made[0], "READY")
+    client.finalize_logged_model(made[1], LoggedModelStatus.FAILED)
+    client.set_logged_model_tags(made[1], {"stage": "retired", "owner": "me"})
+    client.delete_logged_model_tag(made[1], "owner")
+    client.log_model_params(made[2], {"depth": "3"})
+    initialized = mlflow.initialize_logged_model(name="delta")
+    label(initialized.model_id, "model-delta")
+
+out["trainer"] = run_view(client.get_run(trainer.info.run_id))
+trainer_run = client.get_run(trainer.info.run_id)
+assert trainer_run.inputs is not None
+assert trainer_run.outputs is not None
+out["trainer_inputs"] = [
+    (
+        d.dataset.name,
+        d.dataset.digest,
+        d.dataset.source_type,
+        d.dataset.source,
+        d.dataset.schema,
+        d.dataset.profile,
+        sorted((t.key, t.value) for t in d.tags),
+    )
+    for d in trainer_run.inputs.dataset_inputs
+]
+out["trainer_outputs"] = [(m.model_id, m.step) for m in trainer_run.outputs.model_outputs]
+out["trainer_in_search"] = [
+    [d.dataset.name for d in run.inputs.dataset_inputs] if run.inputs else []
+    for run in client.search_runs([models_experiment], "attributes.run_name = 'trainer'")
+]
+out["models"] = {model_id: model_view(client.get_logged_model(model_id)) for model_id in made}
+model_searches = {
+    "all": (None, None, None),
+    "by_name": ("name = 'beta'", None, None),
+    "by_metric": ("metrics.accuracy > 0.75", None, None),
+    "by_param": ("params.depth = '3'", None, None),
+    "by_tag_like": ("tags.stage LIKE 'pro%'", None, None),
+    "by_status": ("source_run_id = '" + trainer.info.run_id + "' AND name != 'alpha'", None, None),
+    "order_metric": (None, [{"field_name": "metrics.accuracy", "ascending": False}], None),
+    "order_name": (None, [{"field_name": "name", "ascending": True}], None),
+    # With the digest: MLflow's server matches a name-only dataset to metrics without one.
+    "dataset": (None, None, [{"dataset_name": "train-set", "dataset_digest": train_set.digest}]),
+    "dataset_metric": (
+        "metrics.accuracy > 0.4",
+        None,
+        [{"dataset_name": "train-set", "dataset_digest": train_set.digest}],
+    ),
+}
+out["model_search"] = {
+    name: model_names(
+        client.search_logged_models(
+            [models_experiment], filter_string, datasets=datasets, order_by=order_by
+        )
+    )
+    for name, (filter_string, order_by, datasets) in model_searches.items()
+}
+model_pages = []
+model_page = client.search_logged_models([models_experiment], max_results=2)
+model_pages.append(model_names(model_page))
+while model_page.token:
+    model_page = client.search_logged_models(
+        [models_experiment], max_results=2, page_token=model_page.token
+    )
+    model_pages.append(model_names(model_page))
+out["model_search_pages"] = model_pages
+client.delete_logged_model(made[2])
+out["model_search_after_delete"] = model_names(client.search_logged_models([models_experiment]))
+out["model_errors"] = {
+    "deleted": error_code(lambda: client.get_logged_model(made[2])),
+    "unknown": error_code(lambda: client.get_logged_model("m-0123456789abcdef0123456789abcdef")),
+    "bad_name": error_code(lambda: client.create_logged_model(models_experiment, name="a/b")),
+    "bad_order": error_code(
+        lambda: client.search_logged_models(
+            [models_experiment], order_by=[{"field_name": "params.units"}]
+        )
+    ),
+    "missing_tag": error_code(lambda: client.delete_logged_model_tag(made[0], "nope")),
+}
 
 
 # --- endpoints of MLflow's web UI, called as its JavaScript does -----------------------

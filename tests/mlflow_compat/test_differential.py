@@ -18,7 +18,7 @@ pytestmark = pytest.mark.timeout(900)
 SCRIPT = Path(__file__).with_name("differential_script.py")
 
 
-def start_script(server: Server, prefix: str) -> subprocess.Popen[str]:
+def start_script(server: Server, prefix: str, script: Path = SCRIPT) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(
         MLFLOW_TRACKING_URI=server.url,
@@ -29,7 +29,7 @@ def start_script(server: Server, prefix: str) -> subprocess.Popen[str]:
         MPLBACKEND="Agg",
     )
     return subprocess.Popen(
-        [sys.executable, str(SCRIPT), prefix],
+        [sys.executable, str(script), prefix],
         env=env,
         cwd=server.data_dir,
         stdout=subprocess.PIPE,
@@ -39,9 +39,11 @@ def start_script(server: Server, prefix: str) -> subprocess.Popen[str]:
     )
 
 
-def script_output(process: subprocess.Popen[str], server: Server) -> dict[str, Any]:
+def script_output(
+    process: subprocess.Popen[str], server: Server, timeout_s: float = 150
+) -> dict[str, Any]:
     try:
-        stdout, stderr = process.communicate(timeout=150)
+        stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         process.kill()
         process.communicate()
@@ -85,3 +87,12 @@ def test_mlflow_client_sees_the_same_results_from_both_servers(
     assert len(expected["ui_bulk_history"]["loss_7"]) == 7
     assert expected["ui_artifacts_list"]["parent_dir"][2] == "Invalid path"
     assert expected["ui_artifacts_list"]["root"]["files"]
+    # Logged models and dataset inputs (MLflow 3).
+    assert expected["model_search"]["by_metric"] == ["gamma", "beta"]
+    assert expected["model_search_pages"] == [["delta", "gamma"], ["beta", "alpha"]]
+    assert expected["trainer_outputs"] == [["model-alpha", 3]]
+    train_input = expected["trainer_inputs"][0]
+    assert train_input[0] == "train-set"
+    assert train_input[4]  # the schema
+    assert train_input[5]  # the profile
+    assert ["mlflow.data.context", "training"] in train_input[6]

@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from trackboard.server.mlflow_compat.routes import unsupported_feature
+from trackboard.server.mlflow_compat.routes import LOG_MODEL_V2, unsupported_feature
 
 
 @pytest.mark.parametrize(
@@ -12,8 +12,7 @@ from trackboard.server.mlflow_compat.routes import unsupported_feature
         ("POST", "/api/2.0/mlflow/registered-models/create", "The model registry"),
         ("GET", "/api/2.0/mlflow/model-versions/get", "The model registry"),
         ("GET", "/ajax-api/2.0/mlflow/registered-models/search", "The model registry"),
-        ("POST", "/api/2.0/mlflow/runs/log-model", "Logged-model storage"),
-        ("GET", "/api/2.0/mlflow/logged-models/m-123", "Logged-model storage"),
+        ("POST", "/api/2.0/mlflow/runs/log-model", "MLflow 2's log-model record"),
         ("POST", "/api/3.0/mlflow/traces/search", "Tracing"),
         ("GET", "/api/2.0/mlflow/traces", "Tracing"),
         ("POST", "/api/2.0/mlflow/webhooks", "The webhooks API"),
@@ -49,7 +48,8 @@ async def test_an_unknown_endpoint_is_named_as_such(client: httpx.AsyncClient) -
 
 
 def test_the_longest_known_prefix_decides() -> None:
-    assert unsupported_feature("runs/log-model") == unsupported_feature("logged-models")
+    assert unsupported_feature("runs/log-model") == LOG_MODEL_V2
+    assert unsupported_feature("logged-models") is None
     assert unsupported_feature("runs/no-such-thing") is None
     assert unsupported_feature("experiments/search-datasets") == "Dataset search"
     assert unsupported_feature("registered-models/alias") == "The model registry"

@@ -22,6 +22,8 @@ MAX_RUN_ID_LENGTH = 256
 _CANONICAL_ID = re.compile(r"0|[1-9][0-9]{0,18}", re.ASCII)
 # MLflow's run id rule (`[a-zA-Z0-9][\w\-]{0,255}`) restricted to ASCII.
 _RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,255}", re.ASCII)
+# Logged model ids: MLflow makes `m-<32 hex digits>`; the same alphabet as run ids, shorter.
+_MODEL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,63}", re.ASCII)
 
 
 def parse_id(value: object, kind: str = "id") -> int:
@@ -44,6 +46,13 @@ def parse_run_id(value: object) -> str:
     if isinstance(value, str) and _RUN_ID.fullmatch(value):
         return value
     raise InvalidParameter(f"Invalid run ID: {_shown(value)}")
+
+
+def parse_model_id(value: object) -> str:
+    """A logged model id as text, or InvalidParameter: the run id alphabet, ≤ 64 characters."""
+    if isinstance(value, str) and _MODEL_ID.fullmatch(value):
+        return value
+    raise InvalidParameter(f"Invalid model ID: {_shown(value)}")
 
 
 def _shown(value: object) -> str:

@@ -9,7 +9,7 @@ reads a write makes stale follows from the events it records: `cache_invalidatio
 
 import contextlib
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.requests import HTTPConnection
 
@@ -22,6 +22,7 @@ from trackboard.server.gateway.access_policy import Access, Decision, decide
 from trackboard.server.gateway.denials import PermissionDeniedError, UnauthenticatedError
 from trackboard.server.gateway.principal import ANONYMOUS, OPEN_PRINCIPAL, Principal
 from trackboard.server.gateway.request_targets import Targets, find_targets
+from trackboard.server.logged_models import service as logged_models
 from trackboard.server.notifications import service as notifications
 
 NEEDED_ROLE = {Access.READ: Role.VIEWER, Access.WRITE: Role.EDITOR, Access.OWNER: Role.OWNER}
@@ -39,6 +40,8 @@ class Resolved:
     named: dict[str, list[int | None]]
     # Notification rule id → its project (None: none), for every named rule that exists.
     rules: dict[int, int | None]
+    # Logged model id → its experiment, for every named model that exists.
+    models: dict[str, int] = field(default_factory=dict)
 
 
 async def _cached_ints(cache: Cache, keys: list[str]) -> list[int | None]:
@@ -68,12 +71,13 @@ async def resolve(database: Database, cache: Cache, targets: Targets) -> Resolve
     experiments: dict[int, int | None] = {}
     missing_runs = [r for r in run_ids if r not in runs]
     async with database.transaction(write=False) as session:
+        models = await logged_models.model_experiments(session, sorted(targets.model_ids))
         if missing_runs:
             found = await accounts.run_experiments(session, missing_runs)
             for run_id, experiment_id in found.items():
                 runs[run_id] = experiment_id
                 await _store(cache, f"owner:run:{run_id}", experiment_id)
-        wanted = sorted(targets.experiment_ids | set(runs.values()))
+        wanted = sorted(targets.experiment_ids | set(runs.values()) | set(models.values()))
         cached = await _cached_ints(cache, [f"owner:exp:{e}" for e in wanted])
         for experiment_id, project in zip(wanted, cached, strict=True):
             if project is not None:
@@ -94,7 +98,7 @@ async def resolve(database: Database, cache: Cache, targets: Targets) -> Resolve
         rules: dict[int, int | None] = {}
         if targets.notification_rule_ids:
             rules = await notifications.rule_projects(session, targets.notification_rule_ids)
-    return Resolved(experiments, runs, named, rules)
+    return Resolved(experiments, runs, named, rules, models)
 
 
 def hidden_or_missing(kind: str, ident: object) -> NotFound:
@@ -197,6 +201,11 @@ def enforce_roles(
         if run_id not in resolved.runs:
             raise hidden
         check_role(principal, resolved.experiments.get(resolved.runs[run_id]), needed, hidden)
+    for model_id in sorted(targets.model_ids):
+        hidden = hidden_or_missing("logged model", model_id)
+        if model_id not in resolved.models:
+            raise hidden
+        check_role(principal, resolved.experiments.get(resolved.models[model_id]), needed, hidden)
     for rule_id in sorted(targets.notification_rule_ids):
         hidden = hidden_or_missing("notification rule", rule_id)
         if rule_id not in resolved.rules:

@@ -12,7 +12,7 @@ from starlette.requests import HTTPConnection, Request
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.gateway.access_policy import is_mlflow_path
-from trackboard.server.identifiers import parse_id, parse_run_id
+from trackboard.server.identifiers import parse_id, parse_model_id, parse_run_id
 
 EXPERIMENT_FIELDS = ("experiment_id",)
 EXPERIMENT_LIST_FIELDS = ("experiment_ids",)
@@ -40,6 +40,8 @@ class Targets:
     project_ids: set[int] = field(default_factory=set)
     experiment_names: set[str] = field(default_factory=set)
     notification_rule_ids: set[int] = field(default_factory=set)
+    # MLflow 3's logged models (`/logged-models/{model_id}`), checked by their experiment.
+    model_ids: set[str] = field(default_factory=set)
     # Where a create should go (the v1 `project_id` body field).
     project_hint: int | None = None
     # An artifact request that names no experiment and run (e.g. a listing of the root).
@@ -53,6 +55,7 @@ class Targets:
             or self.project_ids
             or self.experiment_names
             or self.notification_rule_ids
+            or self.model_ids
         )
         return not (named or self.unscoped)
 
@@ -78,13 +81,19 @@ def add_fields(targets: Targets, values: dict[str, list[Any]]) -> None:
 
 
 def add_artifact_path(targets: Targets, path: str) -> None:
-    """Artifact paths are `<experiment id>/<run id>/artifacts/...`: both are checked."""
+    """Artifact paths are `<experiment id>/<run id>/artifacts/...`, or a logged model's
+    `<experiment id>/models/<model id>/artifacts/...`: the ids are checked."""
     parts = path.strip("/").split("/")
     if len(parts) < 2 or any(p in ("", ".", "..") for p in parts[:2]):
         targets.unscoped = True
         return
     targets.experiment_ids.add(parse_id(parts[0], "experiment ID"))
-    targets.run_ids.add(parse_run_id(parts[1]))
+    if parts[1] == "models" and len(parts) > 2 and parts[2] not in ("", ".", ".."):
+        targets.model_ids.add(parse_model_id(parts[2]))
+    elif parts[1] == "models":
+        targets.unscoped = True
+    else:
+        targets.run_ids.add(parse_run_id(parts[1]))
 
 
 async def json_fields(request: Request) -> dict[str, list[Any]]:
@@ -113,6 +122,8 @@ async def find_targets(connection: HTTPConnection, template: str) -> Targets:
         targets.project_ids.add(parse_id(params["project_id"], "project ID"))
     if "rule_id" in params:
         targets.notification_rule_ids.add(parse_id(params["rule_id"], "rule ID"))
+    if "model_id" in params:
+        targets.model_ids.add(parse_model_id(params["model_id"]))
     if "key_id" in params:
         parse_id(params["key_id"], "key ID")  # checked against the project by the route
     if "name" in params and template.startswith("/api/v1/experiments/by-name/"):

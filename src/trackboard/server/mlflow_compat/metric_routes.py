@@ -14,6 +14,7 @@ points is stored again; MLflow would keep one copy.
 
 import hashlib
 import math
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -23,6 +24,9 @@ import orjson
 from fastapi import APIRouter, Request, Response
 
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.identifiers import parse_model_id
+from trackboard.server.logged_models import service as logged_models
+from trackboard.server.logged_models.schemas import ModelMetricIn
 from trackboard.server.metrics import service as metrics
 from trackboard.server.metrics.ingest.parse import INT64_MAX, INT64_MIN
 from trackboard.server.metrics.ingest.publish import Ingestor
@@ -124,6 +128,27 @@ async def _active_run_on_primary(request: Request, run_id: str) -> Run:
     return run
 
 
+def model_metrics(
+    messages: Sequence[schemas.MetricIn | schemas.LogMetric], points: list[tuple[str, Point]]
+) -> list[ModelMetricIn]:
+    """The points logged with a `model_id` (MLflow 3), as the model's metrics."""
+    found = []
+    for message, (key, (step, timestamp, value)) in zip(messages, points, strict=True):
+        if message.model_id:
+            found.append(
+                ModelMetricIn(
+                    parse_model_id(message.model_id),
+                    key,
+                    value,
+                    timestamp,
+                    step,
+                    message.dataset_name or None,
+                    message.dataset_digest or None,
+                )
+            )
+    return found
+
+
 async def _accept_points(request: Request, run: Run, points: list[tuple[str, Point]]) -> None:
     ingestor: Ingestor = request.app.state.ingestor
     batch_id, series = to_batch(points)
@@ -135,7 +160,13 @@ async def log_metric(request: Request) -> Response:
     message = await read_message(request, schemas.LogMetric)
     run_id = message.required_run_id()
     point = parse_metric(message, "")
-    run = await _active_run_on_primary(request, run_id)
+    for_models = model_metrics([message], [point])
+    if for_models:
+        async with write_transaction(request) as session:
+            run = await active_run(session, run_id)
+            await logged_models.log_metrics(session, run_id, for_models)
+    else:
+        run = await _active_run_on_primary(request, run_id)
     await _accept_points(request, run, [point])
     return json_response({})
 
@@ -173,13 +204,16 @@ async def log_batch(request: Request) -> Response:
     for index, tag in enumerate(message.tags):
         key = validation.check_key(tag.key, f"tags[{index}].key", "tag")
         tags[key] = validation.tag_value(tag.value)
-    if params or tags:
+    for_models = model_metrics(message.metrics, points)
+    if params or tags or for_models:
         async with write_transaction(request) as session:
             run = await active_run(session, run_id)
             if params:
                 await runs.log_params(session, run_id, params)
             if tags:
                 await runs.set_tags(session, run_id, tags)
+            if for_models:
+                await logged_models.log_metrics(session, run_id, for_models)
     else:
         run = await _active_run_on_primary(request, run_id)
     if points:

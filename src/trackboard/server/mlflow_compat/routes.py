@@ -12,6 +12,8 @@ from trackboard.server.mlflow_compat import (
     artifact_routes,
     experiment_routes,
     history_bulk_routes,
+    input_routes,
+    logged_model_routes,
     metric_routes,
     run_routes,
 )
@@ -26,21 +28,22 @@ AJAX_V3_PREFIX = "/ajax-api/3.0/mlflow"
 _PARTS = (
     experiment_routes.router,
     run_routes.router,
+    input_routes.router,
+    logged_model_routes.router,
     metric_routes.router,
     history_bulk_routes.router,
     artifact_routes.router,
 )
 _AJAX_PARTS = (*_PARTS, history_bulk_routes.ajax_router)
 
-LOGGED_MODELS = "Logged-model storage (keep a model's files as run artifacts instead)"
+# MLflow 2's record of a model in a run tag; MLflow 3's client creates logged models instead.
+LOG_MODEL_V2 = "MLflow 2's log-model record (MLflow 3 clients use logged models)"
 # MLflow features out of Trackboard's scope, by the first parts of their endpoints' paths
 # (after `/mlflow/`). Each name reads before "is not supported by Trackboard".
 UNSUPPORTED_FEATURES: dict[str, str] = {
     "registered-models": "The model registry",
     "model-versions": "The model registry",
-    "logged-models": LOGGED_MODELS,
-    "runs/log-model": LOGGED_MODELS,
-    "runs/outputs": LOGGED_MODELS,
+    "runs/log-model": LOG_MODEL_V2,
     "traces": "Tracing",
     "unified-traces": "Tracing",
     "get-online-trace-details": "Tracing",

@@ -1,26 +1,21 @@
-"""MLflow's run endpoints: lifecycle, params, tags, inputs and search, on our run services."""
+"""MLflow's run endpoints: lifecycle, params, tags and search, on our run services."""
 
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.experiments import service as experiments
-from trackboard.server.limits import MAX_TAG_VALUE_LENGTH
+from trackboard.server.logged_models import service as logged_models
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
 from trackboard.server.mlflow_compat.messages import read_message
-from trackboard.server.mlflow_compat.translate import (
-    INPUTS_TAG,
-    json_response,
-    run_info_json,
-    run_json,
-)
+from trackboard.server.mlflow_compat.translate import json_response, run_info_json, run_json
 from trackboard.server.models import Run, RunFields
 from trackboard.server.pagination import decode_page_token, encode_page_token, token_int
+from trackboard.server.run_inputs import service as run_inputs
 from trackboard.server.runs import service as runs
 from trackboard.server.search import service as search
 from trackboard.server.search.filter_parser import parse_order_by
@@ -37,13 +32,19 @@ DESCRIBE_CHUNK = 5000
 
 
 async def describe(session: AsyncSession, run_list: Sequence[RunFields]) -> list[dict[str, Any]]:
-    reads = []
-    for start in range(0, len(run_list), DESCRIBE_CHUNK):
-        reads += await runs.describe_runs(session, run_list[start : start + DESCRIBE_CHUNK])
+    """Runs as MLflow's `Run`: info, data, and inputs (datasets, models) and outputs."""
     described = []
-    for run, read in zip(run_list, reads, strict=True):
-        experiment = await experiments.get_experiment(session, run.experiment_id)
-        described.append(run_json(run, read, experiment))
+    for start in range(0, len(run_list), DESCRIBE_CHUNK):
+        chunk = run_list[start : start + DESCRIBE_CHUNK]
+        run_ids = [run.id for run in chunk]
+        reads = await runs.describe_runs(session, chunk)
+        datasets = await run_inputs.dataset_inputs(session, run_ids)
+        models = await logged_models.run_models(session, run_ids)
+        for run, read in zip(chunk, reads, strict=True):
+            experiment = await experiments.get_experiment(session, run.experiment_id)
+            described.append(
+                run_json(run, read, experiment, datasets.get(run.id), models.get(run.id))
+            )
     return described
 
 
@@ -162,41 +163,6 @@ async def delete_tag(request: Request, session: WriteSession) -> Response:
     return json_response({})
 
 
-def _dataset_input(item: dict[str, Any]) -> dict[str, Any]:
-    """The part of one DatasetInput we keep: the dataset's identity and the input tags."""
-    dataset = item.get("dataset")
-    if not isinstance(dataset, dict) or not dataset.get("name") or not dataset.get("digest"):
-        raise InvalidParameter("each dataset input needs a dataset with a name and a digest")
-    kept = {k: str(dataset[k]) for k in ("name", "digest", "source_type") if k in dataset}
-    tags = item.get("tags") or []
-    if not isinstance(tags, list):
-        raise InvalidParameter("dataset input tags must be a list")
-    return {"tags": tags, "dataset": kept}
-
-
-@router.post("/runs/log-inputs")
-async def log_inputs(request: Request, session: WriteSession) -> Response:
-    """Dataset inputs are kept by name, digest and source type (schemas and profiles are not)."""
-    message = await read_message(request, schemas.LogInputs)
-    run_id = message.required_run_id()
-    await active_run(session, run_id)
-    if not message.datasets:
-        return json_response({})
-    existing = (await runs.get_tags(session, run_id)).get(INPUTS_TAG)
-    inputs: list[dict[str, Any]] = orjson.loads(existing) if existing else []
-    for item in message.datasets:
-        entry = _dataset_input(item)
-        if entry not in inputs:
-            inputs.append(entry)
-    text = orjson.dumps(inputs).decode()
-    if len(text) > MAX_TAG_VALUE_LENGTH:
-        raise InvalidParameter(
-            f"the run's dataset inputs would exceed {MAX_TAG_VALUE_LENGTH} characters"
-        )
-    await runs.set_tags(session, run_id, {INPUTS_TAG: text})
-    return json_response({})
-
-
 def _check_order_by(order_by: Sequence[str]) -> None:
     """MLflow refuses to sort by one field twice (its server then fails with a 500)."""
     targets = [parse_order_by(term).target for term in order_by]
@@ -225,10 +191,3 @@ async def search_runs(request: Request, session: ReadSession) -> Response:
     if page.next_offset is not None:
         body["next_page_token"] = encode_page_token({"offset": page.next_offset})
     return json_response(body)
-
-
-@router.post("/logged-models/search")
-async def search_logged_models(request: Request) -> Response:
-    """Logged models are not kept; the client asks while listing artifacts and needs `{}`."""
-    await read_message(request, schemas.Message)
-    return json_response({})

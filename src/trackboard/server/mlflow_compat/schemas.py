@@ -5,7 +5,7 @@ strings, enums take names or numbers, unknown fields are ignored, repeated field
 empty. "Required" is checked by the routes, with MLflow's messages.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
@@ -112,6 +112,10 @@ class MetricIn(Message):
     value: MetricValueIn | None = None
     timestamp: Int64 | None = None
     step: Int64 | None = None
+    # MLflow 3: the logged model and dataset the value was measured for.
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class LogMetric(RunMessage):
@@ -119,6 +123,9 @@ class LogMetric(RunMessage):
     value: MetricValueIn | None = None
     timestamp: Int64 | None = None
     step: Int64 | None = None
+    model_id: str | None = None
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
 
 
 class LogBatch(RunMessage):
@@ -127,9 +134,36 @@ class LogBatch(RunMessage):
     tags: list[KeyValue] = []
 
 
+class DatasetIn(Message):
+    name: str | None = None
+    digest: str | None = None
+    source_type: str | None = None
+    source: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    profile: str | None = None
+
+
+class DatasetInputIn(Message):
+    tags: list[KeyValue] = []
+    dataset: DatasetIn | None = None
+
+
+class ModelInputIn(Message):
+    model_id: str | None = None
+
+
 class LogInputs(RunMessage):
-    datasets: list[dict[str, Any]] = []
-    models: list[dict[str, Any]] = []
+    datasets: list[DatasetInputIn] = []
+    models: list[ModelInputIn] = []
+
+
+class ModelOutput(Message):
+    model_id: str | None = None
+    step: Int64 | None = None
+
+
+class LogOutputs(RunMessage):
+    models: list[ModelOutput] | None = None
 
 
 class SearchRuns(Message):

@@ -4,8 +4,16 @@ from trackboard.server.models.accounts import ApiKey, Project, ProjectMember, Us
 from trackboard.server.models.base import Base
 from trackboard.server.models.events import EventOutbox
 from trackboard.server.models.experiments import Experiment, ExperimentTag
+from trackboard.server.models.logged_models import (
+    LoggedModel,
+    LoggedModelMetric,
+    LoggedModelParam,
+    LoggedModelTag,
+    RunModelLink,
+)
 from trackboard.server.models.metrics import AppliedBatch, MetricChunk, MetricSummary
 from trackboard.server.models.notifications import NotificationDelivery, NotificationRule
+from trackboard.server.models.run_inputs import RunDatasetInput
 from trackboard.server.models.runs import Run, RunFields, RunParam, RunTag
 
 __all__ = [
@@ -15,6 +23,10 @@ __all__ = [
     "EventOutbox",
     "Experiment",
     "ExperimentTag",
+    "LoggedModel",
+    "LoggedModelMetric",
+    "LoggedModelParam",
+    "LoggedModelTag",
     "MetricChunk",
     "MetricSummary",
     "NotificationDelivery",
@@ -22,7 +34,9 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Run",
+    "RunDatasetInput",
     "RunFields",
+    "RunModelLink",
     "RunParam",
     "RunTag",
     "User",

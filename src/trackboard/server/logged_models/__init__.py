@@ -1,0 +1,1 @@
+"""MLflow 3 logged models: schemas, service, repository, filter parser."""
