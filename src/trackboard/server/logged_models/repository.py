@@ -83,7 +83,7 @@ async def delete_tag(session: AsyncSession, model_id: str, key: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-MetricIdentity = tuple[str, str, float, int, int, str | None, str | None, str | None]
+MetricIdentity = tuple[str, str, float | None, int, int, str | None, str | None, str | None]
 
 
 def metric_identity(metric: LoggedModelMetric) -> MetricIdentity:

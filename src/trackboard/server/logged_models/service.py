@@ -5,6 +5,7 @@ No domain event fits these changes (`events.EventType` names experiments, runs a
 metrics only), so none is recorded; nothing subscribes to models yet.
 """
 
+import math
 import uuid
 from collections.abc import Sequence
 
@@ -192,7 +193,7 @@ async def log_metrics(session: AsyncSession, run_id: str, metrics: Sequence[Mode
             LoggedModelMetric(
                 model_id=m.model_id,
                 key=m.key,
-                value=m.value,
+                value=None if math.isnan(m.value) else m.value,
                 timestamp=m.timestamp,
                 step=m.step,
                 run_id=run_id,

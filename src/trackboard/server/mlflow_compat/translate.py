@@ -4,6 +4,7 @@ Times and steps go out as JSON numbers and non-finite metric values as "NaN"/"In
 as MLflow's own server writes them; empty lists are left out as protobuf does.
 """
 
+import math
 from typing import Any
 
 import orjson
@@ -11,13 +12,11 @@ from fastapi import Response
 
 from trackboard.server.artifacts.locations import experiment_artifact_location, run_artifact_uri
 from trackboard.server.artifacts.store import ArtifactEntry
+from trackboard.server.logged_models.schemas import ModelView, RunModels
 from trackboard.server.metrics.points import Points
 from trackboard.server.metrics.values import render_value, render_values
-from trackboard.server.models import Experiment, RunFields
+from trackboard.server.models import Experiment, RunDatasetInput, RunFields
 from trackboard.server.runs.schemas import RunView
-
-# Dataset inputs (mlflow.log_input) are kept in this run tag and shown as `inputs`, not tags.
-INPUTS_TAG = "trackboard.mlflow.inputs"
 
 
 def json_response(body: dict[str, Any]) -> Response:
@@ -83,9 +82,32 @@ def file_info_json(path: str, entry: ArtifactEntry) -> dict[str, Any]:
     return {"path": path, "is_dir": False, "file_size": entry.file_size}
 
 
-def run_json(run: RunFields, read: RunView, experiment: Experiment) -> dict[str, Any]:
-    tags = dict(read["tags"])
-    inputs_text = tags.pop(INPUTS_TAG, None)
+def dataset_input_json(row: RunDatasetInput) -> dict[str, Any]:
+    """MLflow's `DatasetInput`: the input's tags and the dataset as it was logged."""
+    dataset: dict[str, Any] = {
+        "name": row.name,
+        "digest": row.digest,
+        "source_type": row.source_type,
+        "source": row.source,
+    }
+    if row.schema is not None:
+        dataset["schema"] = row.schema
+    if row.profile is not None:
+        dataset["profile"] = row.profile
+    item: dict[str, Any] = {"dataset": dataset}
+    tags = orjson.loads(row.tags)
+    if tags:
+        item["tags"] = tags
+    return item
+
+
+def run_json(
+    run: RunFields,
+    read: RunView,
+    experiment: Experiment,
+    datasets: list[RunDatasetInput] | None = None,
+    models: RunModels | None = None,
+) -> dict[str, Any]:
     data: dict[str, Any] = {}
     if read["metrics"]:
         data["metrics"] = [
@@ -99,14 +121,58 @@ def run_json(run: RunFields, read: RunView, experiment: Experiment) -> dict[str,
         ]
     if read["params"]:
         data["params"] = key_values(read["params"])
-    if tags:
-        data["tags"] = key_values(tags)
+    if read["tags"]:
+        data["tags"] = key_values(dict(read["tags"]))
     inputs: dict[str, Any] = {}
-    if inputs_text:
-        inputs["dataset_inputs"] = orjson.loads(inputs_text)
+    outputs: dict[str, Any] = {}
+    if datasets:
+        inputs["dataset_inputs"] = [dataset_input_json(row) for row in datasets]
+    if models and models.inputs:
+        inputs["model_inputs"] = [{"model_id": model_id} for model_id in models.inputs]
+    if models and models.outputs:
+        outputs["model_outputs"] = [
+            {"model_id": model_id, "step": step} for model_id, step in models.outputs
+        ]
     return {
         "info": run_info_json(run, experiment),
         "data": data,
         "inputs": inputs,
-        "outputs": {},
+        "outputs": outputs,
     }
+
+
+def model_json(view: ModelView) -> dict[str, Any]:
+    """MLflow's `LoggedModel`: info (with the tags) and data (params, metrics)."""
+    model = view.model
+    info: dict[str, Any] = {
+        "model_id": model.id,
+        "experiment_id": str(model.experiment_id),
+        "name": model.name,
+        "creation_timestamp_ms": model.creation_time,
+        "last_updated_timestamp_ms": model.last_update_time,
+        "artifact_uri": model.artifact_location,
+        "status": model.status,
+        "model_type": model.model_type or "",
+    }
+    if model.source_run_id:
+        info["source_run_id"] = model.source_run_id
+    if view.tags:
+        info["tags"] = key_values(view.tags)
+    data: dict[str, Any] = {}
+    if view.params:
+        data["params"] = key_values(view.params)
+    if view.metrics:
+        data["metrics"] = [model_metric_json(metric) for metric in view.metrics]
+    return {"info": info, "data": data}
+
+
+def model_metric_json(metric: Any) -> dict[str, Any]:
+    value = math.nan if metric.value is None else metric.value  # NaN is stored as NULL
+    body: dict[str, Any] = metric_json(metric.key, value, metric.timestamp, metric.step)
+    for name in ("dataset_name", "dataset_digest"):
+        if getattr(metric, name):
+            body[name] = getattr(metric, name)
+    body["model_id"] = metric.model_id
+    if metric.run_id:
+        body["run_id"] = metric.run_id
+    return body

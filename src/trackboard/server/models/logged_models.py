@@ -63,7 +63,8 @@ class LoggedModelMetric(Base):
         ForeignKey("logged_models.id", ondelete="CASCADE"), index=True
     )
     key: Mapped[str] = mapped_column(String(250))
-    value: Mapped[float] = mapped_column(Float)
+    # NULL for NaN: SQLite stores a NaN as NULL anyway; both stores read it back the same.
+    value: Mapped[float | None] = mapped_column(Float)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     step: Mapped[int] = mapped_column(BigInteger)
     run_id: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -78,7 +78,7 @@ def upgrade() -> None:
         "logged_model_metrics",
         sa.Column("id", BigIntId, autoincrement=True, nullable=False),
         sa.Column("key", sa.String(length=250), nullable=False),
-        sa.Column("value", sa.Float(), nullable=False),
+        sa.Column("value", sa.Float(), nullable=True),
         sa.Column("timestamp", sa.BigInteger(), nullable=False),
         sa.Column("step", sa.BigInteger(), nullable=False),
         sa.Column("run_id", sa.String(length=32), nullable=True),
