@@ -3,8 +3,9 @@ experiments, tags, Markdown notes that never run a script, delete/restore with u
 and bulk), the run diff, nested runs and MLflow system tags. Each change is checked through
 the API, and the console must stay free of errors."""
 
+import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -47,10 +48,17 @@ async def run_with_tags(api: Api, experiment_id: int, name: str, tags: dict[str,
     return run_id
 
 
-async def eventually(check: Any, timeout_s: float = 10.0) -> None:
-    """Polls an async predicate about the API until it holds."""
-    import asyncio
+async def run_tag(api: Api, run_id: str, key: str) -> str | None:
+    value = (await get_run(api, run_id))["tags"].get(key)
+    return None if value is None else str(value)
 
+
+async def run_stage(api: Api, run_id: str) -> str:
+    return str((await get_run(api, run_id))["lifecycle_stage"])
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+    """Polls an async predicate about the API until it holds."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         if await check():
@@ -77,7 +85,7 @@ async def test_renaming_a_run_and_an_experiment_changes_them_in_the_api(
     await expect(page.get_by_test_id("title-text")).to_have_text("new-name", timeout=TIMEOUT_MS)
 
     async def renamed() -> bool:
-        return (await get_run(api, run_id))["name"] == "new-name"
+        return bool((await get_run(api, run_id))["name"] == "new-name")
 
     await eventually(renamed)
 
@@ -110,7 +118,7 @@ async def test_tags_are_added_edited_and_removed_through_the_api(
     await expect(tags).to_contain_text("vision", timeout=TIMEOUT_MS)
 
     async def tag_is(value: str | None) -> bool:
-        return (await get_run(api, run_id))["tags"].get("team") == value
+        return await run_tag(api, run_id, "team") == value
 
     await eventually(lambda: tag_is("vision"))
 
@@ -153,7 +161,7 @@ async def test_notes_with_a_script_are_rendered_without_running_it(
     assert await body.locator("script, img").count() == 0
 
     async def stored() -> bool:
-        return (await get_run(api, run_id))["tags"].get("mlflow.note.content") == note
+        return await run_tag(api, run_id, "mlflow.note.content") == note
 
     await eventually(stored)
     # A fresh load renders the stored note the same way.
@@ -177,7 +185,7 @@ async def test_deleting_a_run_then_undo_restores_it(
     await expect(page.get_by_role("button", name="Restore run")).to_be_visible()
 
     async def stage_is(stage: str) -> bool:
-        return (await get_run(api, run_id))["lifecycle_stage"] == stage
+        return await run_stage(api, run_id) == stage
 
     await eventually(lambda: stage_is("deleted"))
     await toast.get_by_role("button", name="Undo").click()
@@ -201,7 +209,7 @@ async def test_bulk_delete_from_the_runs_table_and_restore_from_the_deleted_list
     await expect(footer).to_contain_text("2 runs loaded", timeout=TIMEOUT_MS)
 
     async def stages() -> list[str]:
-        return [(await get_run(api, i))["lifecycle_stage"] for i in ids]
+        return [await run_stage(api, i) for i in ids]
 
     async def deleted_middle() -> bool:
         return await stages() == ["active", "deleted", "deleted", "active"]
@@ -223,9 +231,7 @@ async def test_bulk_delete_from_the_runs_table_and_restore_from_the_deleted_list
     await expect(footer).to_contain_text("1 deleted runs loaded", timeout=TIMEOUT_MS)
 
 
-async def test_run_diff_shows_only_differences(
-    page: Page, api: Api, server: ServerProcess
-) -> None:
+async def test_run_diff_shows_only_differences(page: Page, api: Api, server: ServerProcess) -> None:
     experiment_id = await api.experiment("diff")
     a = await api.run(experiment_id, "diff-a", {"lr": "0.1", "bs": "32"})
     b = await api.run(experiment_id, "diff-b", {"lr": "0.01", "bs": "32"})
@@ -255,7 +261,8 @@ async def test_run_diff_shows_only_differences(
     legend = page.locator('[data-testid="metric-chart"][data-key="acc"] .u-legend')
     await expect(legend).to_contain_text("diff-a", timeout=TIMEOUT_MS)
     await expect(legend).to_contain_text("diff-b")
-    await expect(page.get_by_test_id("parallel-legend")).to_contain_text("diff-b")
+    # The parallel coordinates' legend: the table under them, in the same run colours.
+    await expect(page.get_by_test_id("compare-table")).to_contain_text("diff-b")
 
 
 async def test_nested_runs_show_as_a_tree_and_on_the_parent_run_page(
@@ -282,7 +289,7 @@ async def test_nested_runs_show_as_a_tree_and_on_the_parent_run_page(
     await expect(rows).to_have_count(5, timeout=TIMEOUT_MS)
     assert query(page)["open"] == [parent]
     # The children come right after their parent.
-    order = [await rows.nth(i).get_attribute("data-run-id") for i in range(5)]
+    order = [str(await rows.nth(i).get_attribute("data-run-id")) for i in range(5)]
     at = order.index(parent)
     assert sorted(order[at + 1 : at + 4]) == sorted(children)
     await page.get_by_role("button", name="Hide 3 nested runs of sweep").click()

@@ -1,5 +1,5 @@
-// Compare runs: a diff of their params/tags/latest metrics, one overlaid chart per
-// metric key and parallel coordinates of params against a chosen metric. Each run keeps
+// Compare runs: parallel coordinates of params against a chosen metric, one overlaid
+// chart per metric key, and a diff of their params/tags/latest metrics. Each run keeps
 // one colour everywhere (legend, charts, diff, table, parallel coordinates). Runs,
 // metric, axes, the diff switch and chart options are in the URL.
 import { keepPreviousData, useQueries, useQueryClient } from "@tanstack/react-query";
@@ -212,13 +212,6 @@ export default function ComparePage() {
         ))}
       </div>
 
-      <RunDiff
-        runs={runs}
-        colors={colors}
-        onlyDifferences={view.diffOnly}
-        onToggle={(diffOnly) => setCompare({ ...view, diffOnly })}
-      />
-
       <h2>Params → metric</h2>
       <div className="toolbar">
         <label>
@@ -254,17 +247,8 @@ export default function ComparePage() {
       </div>
       <div className="pc-wrap">
         {parallel.axes.length > 0 ? (
-          <>
-            <ParallelCoords data={parallel} lineColors={lineColors} />
-            <div className="legend" data-testid="parallel-legend">
-              {runs.map((r) => (
-                <span key={r.id}>
-                  <span className="swatch" style={{ background: colors.get(r.id) }} />
-                  {runLabel(r)}
-                </span>
-              ))}
-            </div>
-          </>
+          // Its legend is the table right under it: each run's swatch, name and values.
+          <ParallelCoords data={parallel} lineColors={lineColors} />
         ) : (
           <p className="muted">No params or metrics to plot.</p>
         )}
@@ -306,6 +290,13 @@ export default function ComparePage() {
           </WhenVisible>
         ))}
       </div>
+
+      <RunDiff
+        runs={runs}
+        colors={colors}
+        onlyDifferences={view.diffOnly}
+        onToggle={(diffOnly) => setCompare({ ...view, diffOnly })}
+      />
     </main>
   );
 }
