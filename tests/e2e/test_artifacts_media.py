@@ -4,32 +4,21 @@ Media tab scrubs the series with its slider; the Artifacts tab previews the text
 CSV. The console must stay free of errors."""
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import ConsoleMessage, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.e2e.conftest import ARTIFACTS
 from tests.e2e.servers import ServerProcess
+from tests.e2e.test_dashboard_editing import console_errors
 from trackboard.client.run import start_run
 from trackboard.client.settings import ClientSettings
 
 TIMEOUT_MS = 10_000
 STEPS = 12
 
-
-@pytest.fixture(autouse=True)
-async def console_errors(page: Page) -> AsyncIterator[list[str]]:
-    errors: list[str] = []
-
-    def record(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", record)
-    yield errors
-    assert not errors, f"console errors: {errors}"
+__all__ = ["console_errors"]  # the editing tests' autouse fixture: no console error may appear
 
 
 def log_run(url: str, home: Path, files: Path) -> str:
