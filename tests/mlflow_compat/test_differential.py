@@ -40,7 +40,7 @@ def start_script(server: Server, prefix: str, script: Path = SCRIPT) -> subproce
 
 
 def script_output(
-    process: subprocess.Popen[str], server: Server, timeout_s: float = 150
+    process: subprocess.Popen[str], server: Server, timeout_s: float = 300
 ) -> dict[str, Any]:
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
