@@ -1,6 +1,6 @@
 // One histogram series: a heat map of every step (a row each, darker where more values
 // fall) and the chosen step's bars, on one x axis shared by all steps.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import type { HistogramSeries } from "./api";
 import { binColumns, histogramRange } from "./steps";
 
@@ -17,7 +17,8 @@ export function HistogramPanel({ series }: { series: HistogramSeries }) {
   const [index, setIndex] = useState(steps.length - 1);
   const heat = useRef<HTMLCanvasElement>(null);
   const bars = useRef<HTMLCanvasElement>(null);
-  const range = histogramRange(steps);
+  // One object per series, so the heat map is drawn again only when the data change.
+  const range = useMemo(() => histogramRange(steps), [steps]);
   const current = steps[Math.min(Math.max(index, 0), steps.length - 1)];
 
   useEffect(() => {
