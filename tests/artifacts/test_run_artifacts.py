@@ -3,6 +3,7 @@ types, traversal refused, the size limit, the media index, and authorization."""
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -10,6 +11,8 @@ from fastapi import FastAPI
 
 from tests.gateway.harness import World, bearer
 from trackboard.media_layout import histogram_path, image_path, image_sidecar_path, table_paths
+from trackboard.server.app import create_app
+from trackboard.server.config import Settings
 
 
 async def _new_run(client: httpx.AsyncClient) -> str:
@@ -170,3 +173,30 @@ async def test_artifacts_are_authorized_by_the_run(
         assert hidden.status_code == 404, path
     anonymous = await auth_client.get(f"/api/v1/runs/{own}/artifacts")
     assert anonymous.status_code == 401
+
+
+@pytest.fixture
+async def small_limit_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with TRACKBOARD_MAX_ARTIFACT_BYTES at 100."""
+    application = create_app(settings.model_copy(update={"max_artifact_bytes": 100}))
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
+            yield http
+
+
+async def test_a_chunked_upload_is_cut_off_at_the_limit_and_stores_nothing(
+    small_limit_client: httpx.AsyncClient,
+) -> None:
+    client = small_limit_client
+    run = await _new_run(client)
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(10):
+            yield b"x" * 50
+
+    refused = await client.put(f"/api/v1/runs/{run}/artifacts/big.bin", content=body())
+    assert refused.status_code == 413
+    assert (await _put(client, run, "small.bin", b"x" * 100)).status_code == 200
+    listing = (await client.get(f"/api/v1/runs/{run}/artifacts")).json()
+    assert listing["entries"] == [{"path": "small.bin", "is_dir": False, "size": 100}]
