@@ -6,7 +6,8 @@ import httpx
 from fastapi import FastAPI
 
 from tests.gateway.harness import World
-from trackboard.server.gateway.sessions import session_key
+from trackboard.server.gateway.sessions import session_key, token_hash
+from trackboard.server.models import LoginSessionRecord
 
 
 async def login(client: httpx.AsyncClient, world: World, user: str = "alice") -> httpx.Response:
@@ -103,9 +104,26 @@ async def test_expired_session_is_refused(
     assert raw is not None
     await cache.set(session_key(token), raw.replace(b'"exp":', b'"exp":1,"old":'), 60)
     assert (await client.get("/api/v1/experiments")).status_code == 401
+    # Not cached: its row decides, by its own deadline.
     await cache.delete(session_key(token))
+    async with app.state.database.transaction() as session:
+        record = await session.get(LoginSessionRecord, token_hash(token))
+        assert record is not None
+        record.expires_at = int(time.time() * 1000) - 1
     assert (await client.get("/api/v1/experiments")).status_code == 401
-    assert time.time() > 1
+
+
+async def test_a_session_outlives_its_cache_entry(
+    auth_app: tuple[FastAPI, httpx.AsyncClient], world: World
+) -> None:
+    """A cache restarted empty (Redis) logs nobody out: the row is the session."""
+    app, client = auth_app
+    await login(client, world)
+    token = client.cookies["tb_session"]
+    cache = app.state.gateway.sessions.cache
+    await cache.delete(session_key(token))
+    assert (await client.get("/api/v1/auth/me")).json()["name"] == "alice"
+    assert await cache.get(session_key(token)) is not None  # cached again
 
 
 async def test_logout_ends_the_session(auth_client: httpx.AsyncClient, world: World) -> None:

@@ -2,10 +2,18 @@
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.models import ApiKey, Experiment, Project, ProjectMember, Run, User
+from trackboard.server.models import (
+    ApiKey,
+    Experiment,
+    LoginSessionRecord,
+    Project,
+    ProjectMember,
+    Run,
+    User,
+)
 
 
 async def select_user_by_name(session: AsyncSession, username: str) -> User | None:
@@ -99,3 +107,25 @@ async def select_experiment_project_by_name(
 async def select_run_experiments(session: AsyncSession, run_ids: Collection[str]) -> dict[str, int]:
     query = select(Run.id, Run.experiment_id).where(Run.id.in_(list(run_ids)))
     return dict((await session.execute(query)).all())
+
+
+def insert_login_session(session: AsyncSession, record: LoginSessionRecord) -> None:
+    session.add(record)
+
+
+async def select_login_session(session: AsyncSession, token_hash: str) -> LoginSessionRecord | None:
+    return await session.get(LoginSessionRecord, token_hash)
+
+
+async def delete_login_session(session: AsyncSession, token_hash: str) -> None:
+    await session.execute(
+        delete(LoginSessionRecord).where(LoginSessionRecord.token_hash == token_hash)
+    )
+
+
+async def delete_expired_login_sessions(session: AsyncSession, user_id: int, now_ms: int) -> None:
+    await session.execute(
+        delete(LoginSessionRecord).where(
+            LoginSessionRecord.user_id == user_id, LoginSessionRecord.expires_at <= now_ms
+        )
+    )

@@ -16,7 +16,7 @@ from trackboard.server.clock import now_ms
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
 from trackboard.server.events import Event, record
 from trackboard.server.identifiers import parse_id
-from trackboard.server.models import ApiKey, Project, ProjectMember, User
+from trackboard.server.models import ApiKey, LoginSessionRecord, Project, ProjectMember, User
 
 MAX_NAME_LENGTH = 150
 
@@ -277,3 +277,27 @@ async def experiments_named(session: AsyncSession, name: str) -> list[tuple[int,
 
 async def run_experiments(session: AsyncSession, run_ids: Collection[str]) -> dict[str, int]:
     return await repository.select_run_experiments(session, run_ids)
+
+
+async def start_login_session(
+    session: AsyncSession, token_hash: str, user_id: int, csrf_token: str, expires_at_ms: int
+) -> None:
+    """Keep a new login session; the user's expired ones go at the same time (each login
+    cleans up after its own user, so the table holds live sessions and a few stale ones)."""
+    await repository.delete_expired_login_sessions(session, user_id, now_ms())
+    repository.insert_login_session(
+        session,
+        LoginSessionRecord(
+            token_hash=token_hash, user_id=user_id, csrf_token=csrf_token, expires_at=expires_at_ms
+        ),
+    )
+
+
+async def find_login_session(session: AsyncSession, token_hash: str) -> LoginSessionRecord | None:
+    """The session, if it exists and has not expired."""
+    record = await repository.select_login_session(session, token_hash)
+    return record if record is not None and record.expires_at > now_ms() else None
+
+
+async def end_login_session(session: AsyncSession, token_hash: str) -> None:
+    await repository.delete_login_session(session, token_hash)

@@ -249,7 +249,7 @@ class Authenticator:
             done.exception()  # retrieved here too, in case every waiter went away
 
     async def from_session(self, token: str) -> tuple[Principal, LoginSession] | None:
-        """Raises `CacheUnavailableError` when the session store cannot be asked."""
+        """Database errors propagate when neither the cache nor the database can tell."""
         session = await self.sessions.load(token)
         if session is None:
             return None

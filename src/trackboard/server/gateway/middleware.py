@@ -17,7 +17,6 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trackboard.server.backends.cache import CacheUnavailableError
 from trackboard.server.backends.database import is_outage
 from trackboard.server.errors import OUTAGE_RETRY_AFTER_S
 from trackboard.server.gateway.access_policy import is_read_request
@@ -110,13 +109,16 @@ class GatewayMiddleware:
         if token and scope.get("path") != LOGIN_PATH:
             try:
                 found = await gateway.authenticator.from_session(token)
-            except CacheUnavailableError as exc:
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                # A session not in the cache needs the database to be checked.
                 raise DeniedError(
                     503,
                     "TEMPORARILY_UNAVAILABLE",
-                    "the session store is unavailable",
-                    [(b"retry-after", b"1")],
-                ) from exc
+                    "the session cannot be checked while the database is unreachable",
+                    [(b"retry-after", str(OUTAGE_RETRY_AFTER_S).encode())],
+                ) from error
             if found is None:
                 return ANONYMOUS  # an expired cookie is not an error; routes ask for credentials
             principal, session = found

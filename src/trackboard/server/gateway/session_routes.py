@@ -56,10 +56,7 @@ async def login(
     )
     if user is None:
         raise UnauthenticatedError("wrong username or password")
-    try:
-        token, login_session = await parts.sessions.create(user.id)
-    except CacheUnavailableError as exc:
-        raise Unavailable("the session store is unavailable; retry shortly") from exc
+    token, login_session = await parts.sessions.create(user.id)
     secure = is_tls(request, parts)
     max_age = int(parts.sessions.ttl_s)
     response.set_cookie(
@@ -90,7 +87,10 @@ async def login(
 async def logout(request: Request, response: Response, parts: GatewayParts) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        await parts.sessions.delete(token)
+        try:
+            await parts.sessions.delete(token)
+        except CacheUnavailableError as exc:
+            raise Unavailable("the session cache is unavailable; retry the logout") from exc
     secure = is_tls(request, parts)
     response.delete_cookie(SESSION_COOKIE, secure=secure, httponly=True, samesite="lax")
     response.delete_cookie(CSRF_COOKIE, secure=secure, samesite="lax")

@@ -41,7 +41,7 @@ def build_gateway(
     )
     per_minute = settings.login_attempts_per_min
     login = Budget("login", per_minute / 60.0, per_minute)
-    sessions = SessionStore(cache, settings.session_ttl_s)
+    sessions = SessionStore(cache, database, settings.session_ttl_s)
     identity_ttl = LOCAL_IDENTITY_TTL_S if settings.redis_url is None else SHARED_IDENTITY_TTL_S
     # Always on with auth, whatever `rate_limit` says: it is what makes guessing slow.
     password_gate = PasswordGate(RateLimiter(cache, login, login))

@@ -1,6 +1,12 @@
 """ORM models: the one schema shared by SQLite and PostgreSQL."""
 
-from trackboard.server.models.accounts import ApiKey, Project, ProjectMember, User
+from trackboard.server.models.accounts import (
+    ApiKey,
+    LoginSessionRecord,
+    Project,
+    ProjectMember,
+    User,
+)
 from trackboard.server.models.base import Base
 from trackboard.server.models.events import EventOutbox
 from trackboard.server.models.experiments import Experiment, ExperimentTag
@@ -27,6 +33,7 @@ __all__ = [
     "LoggedModelMetric",
     "LoggedModelParam",
     "LoggedModelTag",
+    "LoginSessionRecord",
     "MetricChunk",
     "MetricSummary",
     "NotificationDelivery",

@@ -61,3 +61,16 @@ class ApiKey(Base):
     revoked_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (Index("ix_api_keys_project", "project_id"),)
+
+
+class LoginSessionRecord(Base):
+    """A dashboard login session, durable: Redis caches it, this row outlives Redis.
+
+    Keyed by the SHA-256 of the cookie token (see `gateway.sessions`), never the token."""
+
+    __tablename__ = "login_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[int] = mapped_column(BigInteger)  # ms since the epoch
