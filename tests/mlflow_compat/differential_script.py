@@ -386,6 +386,20 @@ out["trainer_in_search"] = [
     [d.dataset.name for d in run.inputs.dataset_inputs] if run.inputs else []
     for run in client.search_runs([models_experiment], "attributes.run_name = 'trainer'")
 ]
+with mlflow.start_run(run_name="plain"):
+    mlflow.log_input(frame_set, context="training")
+dataset_searches = {
+    "name": "datasets.name = 'train-set'",
+    "context": "datasets.context = 'training'",
+    "digest_in": f"datasets.digest IN ('{train_set.digest}', 'nope')",
+    "name_like": "datasets.name LIKE 'frame%'",
+    "context_ne": "datasets.context != 'eval'",
+    "none": "datasets.name = 'missing'",
+}
+out["runs_by_dataset"] = {
+    name: sorted(names(client.search_runs([models_experiment], filter_string)))
+    for name, filter_string in dataset_searches.items()
+}
 out["models"] = {model_id: model_view(client.get_logged_model(model_id)) for model_id in made}
 model_searches = {
     "all": (None, None, None),

@@ -96,3 +96,5 @@ def test_mlflow_client_sees_the_same_results_from_both_servers(
     assert train_input[4]  # the schema
     assert train_input[5]  # the profile
     assert ["mlflow.data.context", "training"] in train_input[6]
+    assert expected["runs_by_dataset"]["context"] == ["plain", "trainer"]
+    assert expected["runs_by_dataset"]["digest_in"] == ["trainer"]

@@ -215,6 +215,21 @@ async def test_dataset_inputs_keep_every_field_and_show_in_search(
     found = await mlflow_call(client, "POST", "/runs/search", {"experiment_ids": [experiment_id]})
     assert found["runs"][0]["inputs"] == expected_inputs
 
+    async def matching(filter_text: str) -> list[str]:
+        body = {"experiment_ids": [experiment_id], "filter": filter_text}
+        page = await mlflow_call(client, "POST", "/runs/search", body)
+        return [run["info"]["run_id"] for run in page.get("runs", [])]
+
+    assert await matching("datasets.context = 'training' and datasets.digest = 'd1'") == [run_id]
+    assert await matching("datasets.name IN ('other')") == []
+    bad_key = {"experiment_ids": [experiment_id], "filter": "datasets.rows = '4'"}
+    assert error(await client.post(API + "/runs/search", json=bad_key)) == (
+        400,
+        "INVALID_PARAMETER_VALUE",
+    )
+    by_dataset = {"experiment_ids": [experiment_id], "order_by": ["datasets.name"]}
+    assert error(await client.post(API + "/runs/search", json=by_dataset))[0] == 400
+
 
 async def test_dataset_inputs_over_mlflow_limits_are_refused(client: httpx.AsyncClient) -> None:
     _, run_id = await new_run(client)

@@ -44,8 +44,8 @@ def _move_inputs(connection: Connection) -> tuple[list[tuple[object, ...]], int]
     command.upgrade(config, "head")
     rows = connection.execute(
         text(
-            "SELECT name, digest, source_type, source, tags, position FROM run_dataset_inputs"
-            " WHERE run_id = 'legacyrun' ORDER BY position"
+            "SELECT name, digest, source_type, source, tags, context, position"
+            " FROM run_dataset_inputs WHERE run_id = 'legacyrun' ORDER BY position"
         )
     ).all()
     left = connection.execute(
@@ -62,8 +62,8 @@ async def check_inputs_move(url: str) -> None:
     finally:
         await engine.dispose()
     assert rows == [
-        ("d", "1", "code", "", '[{"key":"mlflow.data.context","value":"train"}]', 0),
-        ("e", "2", "", "", "[]", 1),
+        ("d", "1", "code", "", '[{"key":"mlflow.data.context","value":"train"}]', "train", 0),
+        ("e", "2", "", "", "[]", None, 1),
     ]
     assert tags_left == 0
 

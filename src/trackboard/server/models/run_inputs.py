@@ -23,6 +23,8 @@ class RunDatasetInput(Base):
     profile: Mapped[str | None] = mapped_column(Text, default=None)
     # The input's tags (e.g. `mlflow.data.context`) as a JSON list of {key, value}.
     tags: Mapped[str] = mapped_column(Text, default="[]")
+    # The `mlflow.data.context` tag's value, apart: run search filters on `datasets.context`.
+    context: Mapped[str | None] = mapped_column(String(500), default=None)
     # Order of logging, so a run lists its inputs as they were logged.
     position: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -24,6 +24,9 @@ from trackboard.server.run_inputs.schemas import (
 )
 from trackboard.server.runs import service as runs
 
+# The input tag MLflow's clients set to "training", "eval"…; `datasets.context` filters on it.
+CONTEXT_TAG = "mlflow.data.context"
+
 
 def _check_length(name: str, value: str | None, limit: int) -> None:
     if value is not None and len(value) > limit:
@@ -69,6 +72,7 @@ async def log_dataset_inputs(
                 schema=dataset.schema,
                 profile=dataset.profile,
                 tags=orjson.dumps(tags).decode(),
+                context=dict(item.tags).get(CONTEXT_TAG),
                 position=position,
             )
         )

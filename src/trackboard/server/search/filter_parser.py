@@ -20,7 +20,7 @@ from typing import Literal
 
 from trackboard.server.errors import InvalidParameter
 
-EntityKind = Literal["metric", "param", "tag", "attribute"]
+EntityKind = Literal["metric", "param", "tag", "attribute", "dataset"]
 
 ENTITY_PREFIXES: dict[str, EntityKind] = {
     "metric": "metric",
@@ -35,7 +35,11 @@ ENTITY_PREFIXES: dict[str, EntityKind] = {
     "attribute": "attribute",
     "attributes": "attribute",
     "run": "attribute",
+    # A run's dataset inputs (MLflow's `datasets.name`, `.digest`, `.context`): filter only.
+    "dataset": "dataset",
+    "datasets": "dataset",
 }
+DATASET_KEYS = {"name", "digest", "context"}
 STRING_ATTRIBUTES = {"status", "run_name", "user", "user_id", "run_id", "lifecycle_stage"}
 NUMERIC_ATTRIBUTES = {"start_time", "end_time", "created"}
 ATTRIBUTE_ALIASES = {"user_id": "user", "created": "start_time", "runname": "run_name"}
@@ -164,6 +168,10 @@ class _Parser:
         if kind == "attribute":
             name = key.lower()
             return self._attribute(ATTRIBUTE_ALIASES.get(name, name), first)
+        if kind == "dataset" and key not in DATASET_KEYS:
+            raise InvalidParameter(
+                f"Invalid dataset key '{key}' specified. Valid keys are '{sorted(DATASET_KEYS)}'"
+            )
         return Identifier(kind, key)
 
     def _key(self) -> str:
@@ -283,6 +291,8 @@ class _Parser:
 
     def order_term(self) -> OrderTerm:
         target = self.identifier()
+        if target.kind == "dataset":
+            raise InvalidParameter("runs cannot be ordered by their datasets")
         ascending = True
         token = self.peek()
         if token is not None:

@@ -24,6 +24,7 @@ from trackboard.server.models import (
     ExperimentTag,
     MetricSummary,
     Run,
+    RunDatasetInput,
     RunFields,
     RunParam,
     RunTag,
@@ -91,6 +92,19 @@ def run_value(target: Identifier) -> Any:
     )
 
 
+def _has_dataset_input(comparison: Comparison) -> ColumnElement[bool]:
+    """The run has a dataset input meeting the comparison (MLflow: any of its inputs)."""
+    column = getattr(RunDatasetInput, comparison.target.key)
+    return (
+        select(RunDatasetInput.id)
+        .where(
+            RunDatasetInput.run_id == RUNS.c.id,
+            _compare(column, comparison.operator, comparison.value),
+        )
+        .exists()
+    )
+
+
 def _runs_query(
     session: AsyncSession,
     experiment_ids: Sequence[int],
@@ -112,6 +126,9 @@ def _runs_query(
         )
     values: dict[Identifier, Any] = {}
     for comparison in comparisons:
+        if comparison.target.kind == "dataset":
+            query = query.where(_has_dataset_input(comparison))
+            continue
         value = values.setdefault(comparison.target, run_value(comparison.target))
         query = query.where(_compare(value, comparison.operator, comparison.value))
     for term in order:

@@ -115,6 +115,7 @@ def upgrade() -> None:
         sa.Column("schema", sa.Text(), nullable=True),
         sa.Column("profile", sa.Text(), nullable=True),
         sa.Column("tags", sa.Text(), nullable=False),
+        sa.Column("context", sa.String(length=500), nullable=True),
         sa.Column("position", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["run_id"],
@@ -142,6 +143,7 @@ def _move_legacy_inputs() -> None:
         "run_dataset_inputs",
         *(sa.column(name) for name in ("run_id", "name", "digest", "source_type", "source")),
         sa.column("tags"),
+        sa.column("context"),
         sa.column("position"),
     )
     rows = connection.execute(
@@ -155,6 +157,11 @@ def _move_legacy_inputs() -> None:
             if identity in seen:
                 continue
             seen.add(identity)
+            input_tags = entry.get("tags") or []
+            context = next(
+                (t.get("value") for t in input_tags if t.get("key") == "mlflow.data.context"),
+                None,
+            )
             connection.execute(
                 inputs.insert().values(
                     run_id=run_id,
@@ -162,7 +169,8 @@ def _move_legacy_inputs() -> None:
                     digest=identity[1],
                     source_type=str(dataset.get("source_type", "")),
                     source="",
-                    tags=orjson.dumps(entry.get("tags") or []).decode(),
+                    tags=orjson.dumps(input_tags).decode(),
+                    context=context,
                     position=position,
                 )
             )
