@@ -2,38 +2,69 @@
 
 import hashlib
 import math
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from trackboard.importer.mlflow_store import MlflowStoreSource
+from trackboard.importer.model_transfer import SOURCE_MODEL_TAG
+from trackboard.importer.records import SourceArtifact
+
+# Ids the target gives: compared through what they point at, never as values.
+OWN_IDS = {SOURCE_MODEL_TAG}
 
 
 def _value(value: float) -> Any:
     return "nan" if math.isnan(value) else value
 
 
+def _files(
+    artifacts: list[SourceArtifact], download: Callable[[str, Path], Path], scratch: Path
+) -> dict[str, Any]:
+    """Path -> (size, SHA-256 of the content) of every file."""
+    files = {}
+    for artifact in artifacts:
+        folder = scratch / artifact.path.replace("/", "_")
+        folder.mkdir(parents=True)
+        local = download(artifact.path, folder)
+        files[artifact.path] = (artifact.size, hashlib.sha256(local.read_bytes()).hexdigest())
+    return files
+
+
 def snapshot(source: MlflowStoreSource, names: list[str], scratch: Path) -> dict[str, Any]:
     """Experiments `names` with every run's fields, params, tags, full histories, dataset
-    inputs and artifact files (path, size and SHA-256 of the content), keyed by run id."""
+    inputs, artifact files and model links, keyed by run id; and their logged models with
+    params, tags, status, source run and files, keyed by name (the target gives new ids)."""
     view: dict[str, Any] = {}
+    model_names: dict[str, str] = {}
     for name in names:
         (experiment,) = source.experiments(name)
-        runs: dict[str, Any] = {}
+        models = {}
+        for model in source.models(experiment):
+            model_names[model.id] = model.name
+            models[model.name] = {
+                "type": model.model_type,
+                "status": model.status,
+                "source_run_id": model.source_run_id,
+                "params": model.params,
+                "tags": {k: v for k, v in model.tags.items() if k not in OWN_IDS},
+                "files": _files(
+                    list(source.model_artifacts(model)),
+                    partial(source.download_model_artifact, model),
+                    scratch / model.id,
+                ),
+            }
+        view[name] = {"tags": experiment.tags, "models": models, "runs": {}}
+    for name in names:
+        (experiment,) = source.experiments(name)
+        runs: dict[str, Any] = view[name]["runs"]
         for run in source.runs(experiment):
             histories = {}
             for key in run.metric_keys:
                 series = source.history(run, key)
                 histories[key] = list(
                     zip(series.steps, series.timestamps, map(_value, series.values), strict=True)
-                )
-            artifacts = {}
-            for artifact in source.artifacts(run):
-                folder = scratch / run.id / artifact.path.replace("/", "_")
-                folder.mkdir(parents=True)
-                local = source.download_artifact(run, artifact.path, folder)
-                artifacts[artifact.path] = (
-                    artifact.size,
-                    hashlib.sha256(local.read_bytes()).hexdigest(),
                 )
             runs[run.id] = {
                 "name": run.name,
@@ -45,9 +76,14 @@ def snapshot(source: MlflowStoreSource, names: list[str], scratch: Path) -> dict
                 "tags": run.tags,
                 "histories": histories,
                 "inputs": sorted(run.inputs, key=lambda i: (i.name, i.digest)),
-                "artifacts": artifacts,
+                "artifacts": _files(
+                    list(source.artifacts(run)),
+                    partial(source.download_artifact, run),
+                    scratch / run.id,
+                ),
+                "model_inputs": [model_names[m] for m in run.model_inputs],
+                "model_outputs": [(model_names[m], step) for m, step in run.model_outputs],
             }
-        view[name] = {"tags": experiment.tags, "runs": runs}
     return view
 
 

@@ -2,6 +2,7 @@
 everything, once."""
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from mlflow import MlflowClient
 from typer.testing import CliRunner
 
 from tests.importer.snapshots import point_count, snapshot
@@ -17,6 +19,7 @@ from tests.importer.write_mlflow_data import log_more, write_runs
 from tests.live_server import serving
 from tests.mlflow_compat.servers import Server, require_mlflow
 from trackboard.cli.main import app as cli
+from trackboard.importer.mlflow_rest import MlflowRestSource
 from trackboard.importer.mlflow_store import MlflowStoreSource
 from trackboard.importer.target import TrackboardTarget
 from trackboard.importer.transfer import ImportSummary, import_from_mlflow
@@ -35,6 +38,7 @@ pytestmark = [
 class Store:
     uri: str
     names: list[str]
+    run_ids: list[str]
     expected: dict[str, Any]
 
 
@@ -56,13 +60,22 @@ def import_again(uri: str, url: str, names: list[str]) -> list[ImportSummary]:
 
 def assert_nothing_added(again: list[ImportSummary], expected: dict[str, Any]) -> None:
     sent = [
-        (s.new_runs, s.points_sent, s.datasets_sent, s.artifacts_sent, s.artifact_bytes_sent)
+        (
+            s.new_runs,
+            s.points_sent,
+            s.datasets_sent,
+            s.artifacts_sent,
+            s.artifact_bytes_sent,
+            s.models_sent,
+        )
         for s in again
     ]
-    assert sent == [(0, 0, 0, 0, 0)] * len(again)
+    assert sent == [(0, 0, 0, 0, 0, 0)] * len(again)
     assert sum(s.points_already_there for s in again) == point_count(expected)
     assert sum(s.datasets_already_there for s in again) == 2
-    assert sum(s.artifacts_already_there for s in again) == 4
+    # 2 files per run of the first experiment, 2 in the READY model
+    assert sum(s.artifacts_already_there for s in again) == 6
+    assert sum(s.models_already_there for s in again) == 2
 
 
 @pytest.fixture(scope="module")
@@ -71,10 +84,10 @@ def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
     require_mlflow()
     folder = tmp_path_factory.mktemp("mlflow-sqlite")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
-    write_runs(uri, "sqlite", artifact_root=folder / "artifacts", files=folder)
+    run_ids = write_runs(uri, "sqlite", artifact_root=folder / "artifacts", files=folder)
     names = ["sqlite-a", "sqlite-b"]
     expected = read(uri, names, folder / "expected")
-    return Store(uri, names, expected)
+    return Store(uri, names, run_ids, expected)
 
 
 @pytest.fixture
@@ -84,20 +97,56 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
         yield url
 
 
-async def test_sqlite_store_imports_completely_and_only_once(
+async def test_sqlite_store_imports_completely_once_and_then_only_new_points(
     sqlite_store: Store, served: str, tmp_path: Path
 ) -> None:
     output = await asyncio.to_thread(invoke_import, sqlite_store.uri, served)
     assert "runs         4 (4 new)" in output
-    assert "artifacts    4 files sent" in output
+    assert "artifacts    6 files sent" in output
+    assert "models       2 sent" in output
     expected = sqlite_store.expected
     assert [len(e["runs"]) for e in expected.values()] == [2, 2]  # the deleted run stays
+    assert [len(e["models"]) for e in expected.values()] == [2, 0]
     imported = await asyncio.to_thread(read, served, sqlite_store.names, tmp_path / "first")
     assert imported == expected
 
     again = await asyncio.to_thread(import_again, sqlite_store.uri, served, sqlite_store.names)
     assert_nothing_added(again, expected)
-    assert await asyncio.to_thread(read, served, sqlite_store.names, tmp_path / "again") == expected
+
+    # More points in a copy of the store (the module's store stays as it was written).
+    grown = tmp_path / "grown.db"
+    shutil.copyfile(sqlite_store.uri.removeprefix("sqlite:///"), grown)
+    log_more(f"sqlite:///{grown}", sqlite_store.run_ids[0])
+    more = (await asyncio.to_thread(import_again, f"sqlite:///{grown}", served, ["sqlite-a"]))[0]
+    assert (more.new_runs, more.points_sent, more.artifacts_sent, more.models_sent) == (0, 30, 0, 0)
+    after = await asyncio.to_thread(read, f"sqlite:///{grown}", sqlite_store.names, tmp_path / "a")
+    assert after != expected
+    assert await asyncio.to_thread(read, served, sqlite_store.names, tmp_path / "b") == after
+
+
+def import_proxied_run(store: Store, url: str, copy: Path) -> str:
+    """A copy of the store with a run whose files only an MLflow server could serve."""
+    shutil.copyfile(store.uri.removeprefix("sqlite:///"), copy)
+    client = MlflowClient(tracking_uri=f"sqlite:///{copy}")
+    experiment = client.create_experiment("proxied", artifact_location="mlflow-artifacts:/p")
+    run_id = client.create_run(experiment, run_name="behind-proxy").info.run_id
+    client.log_metric(run_id, "loss", 0.5, step=1)
+    result = CliRunner().invoke(
+        cli,
+        ["import", "mlflow", "--from", f"sqlite:///{copy}", "--to", url, "--experiment", "proxied"],
+    )
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+async def test_unreadable_artifacts_are_reported_and_the_rest_imported(
+    sqlite_store: Store, served: str, tmp_path: Path
+) -> None:
+    output = await asyncio.to_thread(import_proxied_run, sqlite_store, served, tmp_path / "p.db")
+    assert "runs         1 (1 new)" in output
+    assert "points       1 sent" in output
+    assert "not imported: artifacts of run" in output
+    assert "import with --from http(s)://<that server>" in output
 
 
 def test_a_missing_sqlite_file_is_an_error_not_a_new_store(tmp_path: Path) -> None:
@@ -106,6 +155,25 @@ def test_a_missing_sqlite_file_is_an_error_not_a_new_store(tmp_path: Path) -> No
     assert result.exit_code == 1
     assert f"no SQLite database at '{missing}'" in result.output
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("mlflow.db", "is a file, not an mlruns folder (for an SQLite store write sqlite:///"),
+        ("empty", "is not an MLflow folder (no <experiment>/meta.yaml)"),
+        ("missing", "is not an MLflow folder"),
+    ],
+)
+def test_a_path_that_is_no_mlruns_folder_is_refused_with_a_hint(
+    tmp_path: Path, location: str, message: str
+) -> None:
+    (tmp_path / "mlflow.db").write_bytes(b"")
+    (tmp_path / "empty").mkdir()
+    result = CliRunner().invoke(cli, ["import", "mlflow", "--from", str(tmp_path / location)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert not (tmp_path / "missing").exists()
 
 
 def test_mlruns_folder_imports_completely_and_only_once(tmp_path: Path, trackboard: Server) -> None:
@@ -120,20 +188,23 @@ def test_mlruns_folder_imports_completely_and_only_once(tmp_path: Path, trackboa
     assert_nothing_added(import_again(str(mlruns), trackboard.url, names), expected)
 
 
-def test_mlflow_server_imports_completely_once_and_then_only_new_points(
+def test_mlflow_server_imports_completely_and_only_once(
     tmp_path: Path, mlflow_source: Server, trackboard: Server
 ) -> None:
+    """First over REST alone (the reader without MLflow installed: runs, params, tags,
+    metrics), then through MLflow's client, which adds only what REST could not read."""
     prefix = f"server-{uuid.uuid4().hex[:8]}"
-    first_run = write_runs(mlflow_source.url, prefix, files=tmp_path)[0]
+    write_runs(mlflow_source.url, prefix, files=tmp_path)
     names = [f"{prefix}-a", f"{prefix}-b"]
-    summaries = import_again(mlflow_source.url, trackboard.url, names)
-    assert [s.new_runs for s in summaries] == [2, 2]
+    with MlflowRestSource(mlflow_source.url) as rest, TrackboardTarget(trackboard.url) as target:
+        light = [import_from_mlflow(rest, target, experiment_name=name) for name in names]
+    # REST reads no dataset inputs, artifacts or models.
+    assert [(s.new_runs, s.datasets_sent, s.artifacts_sent) for s in light] == [(2, 0, 0)] * 2
+    full = import_again(mlflow_source.url, trackboard.url, names)
+    sent = [
+        (s.new_runs, s.points_sent, s.datasets_sent, s.artifacts_sent, s.models_sent) for s in full
+    ]
+    assert sent == [(0, 0, 2, 6, 2), (0, 0, 0, 0, 0)]
     expected = read(mlflow_source.url, names, tmp_path / "expected")
     assert read(trackboard.url, names, tmp_path / "imported") == expected
     assert_nothing_added(import_again(mlflow_source.url, trackboard.url, names), expected)
-
-    log_more(mlflow_source.url, first_run)
-    more = import_again(mlflow_source.url, trackboard.url, names[:1])[0]
-    assert (more.new_runs, more.points_sent, more.artifacts_sent) == (0, 30, 0)
-    after = read(mlflow_source.url, names, tmp_path / "after")
-    assert read(trackboard.url, names, tmp_path / "imported-after") == after

@@ -2,7 +2,8 @@
 
 Every store gets the same data through `MlflowClient(tracking_uri=...)`: experiments
 PREFIX-a (two runs, FINISHED and FAILED, with several-step histories, NaN, a dataset input
-and artifacts) and PREFIX-b (a parent, its nested child and a deleted run).
+and artifacts; a logged model with files, made by the first run and used by the second, and
+a FAILED one) and PREFIX-b (a parent, its nested child and a deleted run).
 """
 
 import math
@@ -12,7 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mlflow import MlflowClient
-from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelStatus,
+    Metric,
+    Param,
+    RunTag,
+)
 
 DATASET = Dataset(
     name="digits-train",
@@ -63,7 +74,7 @@ def _write(client: MlflowClient, prefix: str, artifact_root: Path | None, files:
     (files / "notes" / "readme.txt").write_text("trained on digits\n")
     (files / "weights.bin").write_bytes(bytes(range(256)) * 40)
     run_ids = []
-    for index, status in enumerate(["FINISHED", "FAILED"]):
+    for index in range(2):
         run = client.create_run(experiment_a, run_name=f"a-{index}")
         run_id = run.info.run_id
         params = {"lr": str(0.1 * (index + 1)), "optimizer": "adam", "long": "x" * 300}
@@ -83,8 +94,10 @@ def _write(client: MlflowClient, prefix: str, artifact_root: Path | None, files:
         client.log_inputs(run_id, datasets=[DatasetInput(DATASET, tags=context)])
         client.log_artifact(run_id, str(files / "weights.bin"))
         client.log_artifacts(run_id, str(files / "notes"), "notes")
-        client.set_terminated(run_id, status)
         run_ids.append(run_id)
+    _write_models(client, experiment_a, run_ids, files)
+    for run_id, status in zip(run_ids, ["FINISHED", "FAILED"], strict=True):
+        client.set_terminated(run_id, status)
 
     experiment_b = _experiment(client, f"{prefix}-b", artifact_root)
     parent = client.create_run(experiment_b, run_name="parent").info.run_id
@@ -100,6 +113,24 @@ def _write(client: MlflowClient, prefix: str, artifact_root: Path | None, files:
     client.log_metric(deleted, "x", 9.0)
     client.delete_run(deleted)
     return run_ids
+
+
+def _write_models(client: MlflowClient, experiment: str, run_ids: list[str], files: Path) -> None:
+    model = client.create_logged_model(
+        experiment,
+        name="classifier",
+        source_run_id=run_ids[0],
+        params={"C": "0.5", "kernel": "rbf"},
+        tags={"stage": "candidate"},
+        model_type="sklearn",
+    )
+    client.log_model_artifact(model.model_id, str(files / "weights.bin"))
+    client.log_model_artifacts(model.model_id, str(files / "notes"), "docs")
+    client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+    client.log_outputs(run_ids[0], [LoggedModelOutput(model.model_id, step=99)])
+    client.log_inputs(run_ids[1], models=[LoggedModelInput(model.model_id)])
+    failed = client.create_logged_model(experiment, name="broken", source_run_id=run_ids[1])
+    client.finalize_logged_model(failed.model_id, LoggedModelStatus.FAILED)
 
 
 def log_more(tracking_uri: str, run_id: str) -> None:

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Import runs from other trackers.", no_args_is_help=True)
 
 DEFAULT_URL = "http://127.0.0.1:5005"
+# How MLflow names files its server proxies; a store read directly cannot reach them.
+PROXIED = "mlflow-artifacts"
 
 
 def _fail(message: str) -> typer.Exit:
@@ -37,6 +39,8 @@ def _summary_lines(summary: "ImportSummary", url: str, seconds: float) -> list[s
         f"  artifacts    {summary.artifacts_sent:,} files sent "
         f"({summary.artifact_bytes_sent:,} bytes), "
         f"{summary.artifacts_already_there:,} already there",
+        f"  models       {summary.models_sent:,} sent, "
+        f"{summary.models_already_there:,} already there",
     ]
 
 
@@ -61,8 +65,8 @@ def import_mlflow(
         str | None, typer.Option("--api-key", envvar="TRACKBOARD_API_KEY", help="API key.")
     ] = None,
 ) -> None:
-    """Import experiments, runs, params, tags, metric histories, dataset inputs and
-    artifacts."""
+    """Import experiments, runs, params, tags, metric histories, dataset inputs, logged
+    models and artifacts."""
     import time
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -118,3 +122,14 @@ def import_mlflow(
             target.close()
     for line in _summary_lines(summary, url, time.monotonic() - started):
         typer.echo(line)
+    if summary.errors:
+        for error in summary.errors:
+            typer.secho(f"not imported: {error}", fg=typer.colors.YELLOW, err=True)
+        if any(PROXIED in error for error in summary.errors):
+            typer.secho(
+                f"Files behind an MLflow server's artifact proxy ({PROXIED} URIs) are read "
+                "through that server: import with --from http(s)://<that server>.",
+                err=True,
+            )
+        typer.secho("Run again to retry: nothing is copied twice.", err=True)
+        raise typer.Exit(1)

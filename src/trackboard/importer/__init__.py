@@ -1,6 +1,8 @@
-"""Import experiments, runs, params, tags and metric histories from MLflow into Trackboard.
+"""Import experiments, runs, params, tags, metric histories, dataset inputs, logged models
+and artifacts from MLflow into Trackboard.
 
-Sources: an MLflow tracking server (its REST API) or an `mlruns` folder (MLflow's file
-store, read directly). The target is any Trackboard server, written through its v1 REST
-API; re-running an import adds nothing twice.
+Sources: any MLflow tracking store, read through MLflow's own client (`mlflow_store`, the
+`mlflow-import` extra), or, without MLflow installed, an MLflow server's REST API
+(`mlflow_rest`: runs, params, tags and metrics only). The target is any Trackboard server,
+written through its REST API; re-running an import adds nothing twice.
 """

@@ -1,4 +1,5 @@
-"""Read experiments, runs and metric histories from an MLflow tracking server's REST API."""
+"""Read experiments, runs and metric histories from an MLflow server's REST API: the reader
+when MLflow itself is not installed (it copies no dataset inputs, models or artifacts)."""
 
 import base64
 import os

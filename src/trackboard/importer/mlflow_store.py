@@ -19,6 +19,7 @@ from trackboard.importer.records import (
     SourceDatasetInput,
     SourceError,
     SourceExperiment,
+    SourceModel,
     SourceRun,
 )
 
@@ -78,7 +79,7 @@ def open_mlflow_source(location: str) -> "tuple[MlflowStoreSource | MlflowRestSo
     if urlparse(location).scheme in ("http", "https"):
         note = (
             "MLflow is not installed: copying runs, params, tags and metrics only "
-            f"(for dataset inputs and artifacts too: {INSTALL_HINT})"
+            f"(for dataset inputs, logged models and artifacts too: {INSTALL_HINT})"
         )
         return MlflowRestSource(location), note
     raise SourceError(f"reading {location} needs MLflow: {INSTALL_HINT}")
@@ -98,6 +99,8 @@ class MlflowStoreSource:
             raise SourceError(f"reading {location} needs MLflow: {INSTALL_HINT}") from exc
         uri = tracking_uri(location)
         self.description = location
+        self._uri = uri
+        self._model_locations: dict[str, str] = {}
         switches = {PROGRESS_BARS: "false"}
         if uri.startswith("file:"):
             switches[ALLOW_FILE_STORE] = "true"
@@ -159,12 +162,14 @@ class MlflowStoreSource:
     def runs(self, experiment: SourceExperiment) -> Iterator[SourceRun]:
         from mlflow.entities import ViewType
 
-        for run in self._pages(
+        for found in self._pages(
             self._client.search_runs,
             experiment_ids=[experiment.id],
             run_view_type=ViewType.ACTIVE_ONLY,
         ):
-            yield _run(run)
+            # Read again alone: MLflow's SQL store leaves the models a run used out of
+            # search results (3.17.2), and only `get_run` fills them in.
+            yield _run(self._read(self._client.get_run, found.info.run_id))
 
     def history(self, run: SourceRun, key: str) -> MetricSeries:
         metrics = self._read(self._client.get_metric_history, run.id, key)
@@ -185,6 +190,45 @@ class MlflowStoreSource:
     def download_artifact(self, run: SourceRun, path: str, folder: Path) -> Path:
         """The file at `path` copied into `folder` (which must exist)."""
         local = self._read(self._client.download_artifacts, run.id, path, str(folder))
+        return Path(local)
+
+    def models(self, experiment: SourceExperiment) -> Iterator[SourceModel]:
+        """The experiment's logged models (MLflow 3), deleted ones left out by MLflow."""
+        for model in self._pages(self._client.search_logged_models, experiment_ids=[experiment.id]):
+            self._model_locations[model.model_id] = model.artifact_location
+            yield SourceModel(
+                id=model.model_id,
+                experiment_id=model.experiment_id,
+                name=model.name,
+                model_type=model.model_type or "",
+                status=str(getattr(model.status, "name", model.status)),
+                source_run_id=model.source_run_id or None,
+                params=dict(model.params),
+                tags=dict(model.tags),
+            )
+
+    def model_artifacts(self, model: SourceModel) -> Iterator[SourceArtifact]:
+        folders: list[str | None] = [None]
+        while folders:
+            listing = self._client.list_logged_model_artifacts
+            for entry in self._read(listing, model.id, folders.pop()):
+                if entry.is_dir:
+                    folders.append(entry.path)
+                else:
+                    yield SourceArtifact(entry.path, entry.file_size)
+
+    def download_model_artifact(self, model: SourceModel, path: str, folder: Path) -> Path:
+        from mlflow.artifacts import download_artifacts
+
+        location = self._model_locations.get(model.id)
+        if location is None:
+            location = self._read(self._client.get_logged_model, model.id).artifact_location
+        local = self._read(
+            download_artifacts,
+            artifact_uri=f"{location.rstrip('/')}/{path}",
+            dst_path=str(folder),
+            tracking_uri=self._uri,
+        )
         return Path(local)
 
 
@@ -208,6 +252,8 @@ def _dataset_input(item: Any) -> SourceDatasetInput:
 def _run(run: Any) -> SourceRun:
     info, data = run.info, run.data
     inputs = run.inputs.dataset_inputs if run.inputs else []
+    model_inputs = run.inputs.model_inputs if run.inputs else []
+    model_outputs = run.outputs.model_outputs if run.outputs else []
     return SourceRun(
         id=info.run_id,
         experiment_id=info.experiment_id,
@@ -220,4 +266,6 @@ def _run(run: Any) -> SourceRun:
         tags=dict(data.tags),
         metric_keys=tuple(sorted(data.metrics)),
         inputs=tuple(_dataset_input(item) for item in inputs),
+        model_inputs=tuple(item.model_id for item in model_inputs or []),
+        model_outputs=tuple((item.model_id, int(item.step or 0)) for item in model_outputs or []),
     )

@@ -1,5 +1,5 @@
-"""What an import source yields: experiments, runs, metric series, dataset inputs and
-artifact files, source-neutral."""
+"""What an import source yields: experiments, runs, metric series, dataset inputs, logged
+models and artifact files, source-neutral."""
 
 from dataclasses import dataclass, field
 
@@ -51,6 +51,23 @@ class SourceRun:
     tags: dict[str, str] = field(default_factory=dict)
     metric_keys: tuple[str, ...] = ()
     inputs: tuple[SourceDatasetInput, ...] = ()
+    # MLflow 3 logged models the run used (ids) and produced (id, step), by source ids.
+    model_inputs: tuple[str, ...] = ()
+    model_outputs: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class SourceModel:
+    """An MLflow 3 logged model; `status` is READY, FAILED or PENDING."""
+
+    id: str
+    experiment_id: str
+    name: str
+    model_type: str
+    status: str
+    source_run_id: str | None
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ from trackboard.importer.records import MetricSeries, SourceDatasetInput
 MLFLOW_API = "/api/2.0/mlflow"
 ARTIFACT_PROXY = "/api/2.0/mlflow-artifacts/artifacts"
 PROXY_SCHEME = "mlflow-artifacts:"
+# MLflow's entity status of a finished logged model, as its REST API spells it.
+_MODEL_STATUS = {"READY": "READY", "FAILED": "UPLOAD_FAILED"}
 
 
 class TargetError(Exception):
@@ -31,6 +33,13 @@ def _wire_value(value: float) -> float | str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+def proxied_folder(artifact_uri: str) -> str:
+    """The folder behind the artifact proxy of an `mlflow-artifacts:` URI."""
+    if not artifact_uri.startswith(PROXY_SCHEME):
+        raise TargetError(f"artifacts kept at {artifact_uri}, not behind Trackboard's proxy")
+    return artifact_uri.removeprefix(PROXY_SCHEME).strip("/")
 
 
 class TrackboardTarget:
@@ -164,10 +173,7 @@ class TrackboardTarget:
     def artifact_root(self, run_id: str) -> str:
         """The run's folder behind the artifact proxy (`<experiment>/<run>/artifacts`)."""
         run = self._mlflow("GET", "/runs/get", params={"run_id": run_id})["run"]
-        uri = str(run["info"]["artifact_uri"])
-        if not uri.startswith(PROXY_SCHEME):
-            raise TargetError(f"run {run_id} keeps its artifacts at {uri}, not behind the proxy")
-        return uri.removeprefix(PROXY_SCHEME).strip("/")
+        return proxied_folder(str(run["info"]["artifact_uri"]))
 
     def artifact_sizes(self, root: str) -> dict[str, int]:
         """Size of every file under `root`, by path relative to it."""
@@ -188,3 +194,54 @@ class TrackboardTarget:
         url = f"{self.url}{ARTIFACT_PROXY}/{quote(root)}/{quote(path)}"
         with local.open("rb") as content:
             self._call("PUT", url, content=content)
+
+    def logged_models(self, experiment_id: int) -> list[dict[str, Any]]:
+        """Every logged model of the experiment, as MLflow's `LoggedModel` JSON."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            body: dict[str, Any] = {"experiment_ids": [str(experiment_id)], "max_results": 1000}
+            if token:
+                body["page_token"] = token
+            page = self._mlflow("POST", "/logged-models/search", json=body)
+            found += page.get("models", [])
+            token = page.get("next_page_token")
+            if not token:
+                return found
+
+    def create_logged_model(
+        self,
+        experiment_id: int,
+        *,
+        name: str,
+        model_type: str,
+        source_run_id: str | None,
+        params: dict[str, str],
+        tags: dict[str, str],
+    ) -> dict[str, Any]:
+        """A new PENDING model; its id and artifact location are the server's."""
+        body: dict[str, Any] = {
+            "experiment_id": str(experiment_id),
+            "name": name,
+            "model_type": model_type,
+            "params": [{"key": k, "value": v} for k, v in params.items()],
+            "tags": [{"key": k, "value": v} for k, v in tags.items()],
+        }
+        if source_run_id:
+            body["source_run_id"] = source_run_id
+        model: dict[str, Any] = self._mlflow("POST", "/logged-models", json=body)["model"]
+        return model
+
+    def finalize_logged_model(self, model_id: str, status: str) -> None:
+        """`status` as MLflow's entity names it: READY or FAILED."""
+        body = {"model_id": model_id, "status": f"LOGGED_MODEL_{_MODEL_STATUS[status]}"}
+        self._mlflow("PATCH", f"/logged-models/{quote(model_id)}", json=body)
+
+    def link_models(self, run_id: str, inputs: list[str], outputs: list[tuple[str, int]]) -> None:
+        """Record that the run used `inputs` and produced `outputs` (model id, step)."""
+        if inputs:
+            used = [{"model_id": model_id} for model_id in inputs]
+            self._mlflow("POST", "/runs/log-inputs", json={"run_id": run_id, "models": used})
+        if outputs:
+            made = [{"model_id": model_id, "step": step} for model_id, step in outputs]
+            self._mlflow("POST", "/runs/outputs", json={"run_id": run_id, "models": made})

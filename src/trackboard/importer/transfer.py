@@ -3,20 +3,29 @@
 Re-running adds nothing twice: a run keeps its MLflow id (or a stable id derived from it),
 params and tags are set to the same values, metric points go in fixed-size batches whose
 ids are derived from their content, skipping what the target already counts, a dataset
-input the run already has is not sent again, and an artifact file already there with the
-same size is not uploaded again.
+input the run already has is not sent again, an artifact file already there with the same
+size is not uploaded again, and an imported logged model is found by its source id
+(`model_transfer`).
 """
 
 import hashlib
 import re
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from trackboard.importer.records import MetricSeries, SourceArtifact, SourceExperiment, SourceRun
+from trackboard.importer.artifact_copy import FilesCopied, copy_files
+from trackboard.importer.model_transfer import ModelSource, copy_models
+from trackboard.importer.records import (
+    MetricSeries,
+    SourceArtifact,
+    SourceError,
+    SourceExperiment,
+    SourceRun,
+)
 from trackboard.importer.target import TrackboardTarget
 
 BATCH_POINTS = 10_000
@@ -57,7 +66,14 @@ class ImportSummary:
     artifacts_sent: int = 0
     artifact_bytes_sent: int = 0
     artifacts_already_there: int = 0
+    models_sent: int = 0
+    models_already_there: int = 0
     errors: list[str] = field(default_factory=list)
+
+    def add_files(self, copied: FilesCopied) -> None:
+        self.artifacts_sent += copied.sent
+        self.artifact_bytes_sent += copied.bytes_sent
+        self.artifacts_already_there += copied.already_there
 
 
 def target_run_id(source: str, run_id: str) -> str:
@@ -163,22 +179,16 @@ def copy_artifacts(
     run: SourceRun,
     summary: ImportSummary,
 ) -> None:
-    """Every artifact file that target run `run_id` lacks (or holds with another size), one
-    at a time through a temporary folder, so that a large file is never held in memory."""
+    """Every artifact file that target run `run_id` lacks (or holds with another size)."""
     files = list(source.artifacts(run))
-    if not files:
-        return
-    root = target.artifact_root(run_id)
-    there = target.artifact_sizes(root)
-    for artifact in files:
-        if artifact.path in there and artifact.size in (None, there[artifact.path]):
-            summary.artifacts_already_there += 1
-            continue
-        with tempfile.TemporaryDirectory(prefix="trackboard-import-") as folder:
-            local = source.download_artifact(run, artifact.path, Path(folder))
-            target.upload_artifact(root, artifact.path, local)
-            summary.artifact_bytes_sent += local.stat().st_size
-        summary.artifacts_sent += 1
+    if files:
+        copied = copy_files(
+            files,
+            partial(source.download_artifact, run),
+            target,
+            target.artifact_root(run_id),
+        )
+        summary.add_files(copied)
 
 
 def import_from_mlflow(
@@ -191,24 +201,40 @@ def import_from_mlflow(
     on_points: Callable[[int], None] = _ignore,
 ) -> ImportSummary:
     """Import every active experiment (or only `experiment_name`) and its active runs:
-    params, tags, metric histories, dataset inputs, and artifacts when the source reads them.
+    params, tags, metric histories, dataset inputs, and the artifacts and logged models
+    (after all runs: a model names the run it came from) when the source reads them.
     `on_points` hears each stored batch's size (for a points/s display)."""
     summary = ImportSummary()
+    experiments: list[tuple[SourceExperiment, int]] = []
     work: list[tuple[int, SourceRun]] = []
     for experiment in source.experiments(experiment_name):
         experiment_id = target.ensure_experiment(experiment.name, experiment.tags)
         summary.experiments += 1
+        experiments.append((experiment, experiment_id))
         work += [(experiment_id, run) for run in source.runs(experiment)]
     on_runs_found(len(work))
+    run_ids: dict[str, str] = {}
     for experiment_id, run in work:
         is_new, sent, skipped = copy_run(source, target, experiment_id, run, on_points)
-        run_id = target_run_id(source.description, run.id)
+        run_id = run_ids[run.id] = target_run_id(source.description, run.id)
         copy_inputs(target, run_id, run, summary)
         if isinstance(source, ArtifactSource):
-            copy_artifacts(source, target, run_id, run, summary)
+            try:
+                copy_artifacts(source, target, run_id, run, summary)
+            except SourceError as exc:
+                # One run's unreadable files (e.g. behind a server's proxy) stop no other run.
+                summary.errors.append(f"artifacts of run {run.id} not copied: {exc}")
         summary.runs += 1
         summary.new_runs += int(is_new)
         summary.points_sent += sent
         summary.points_already_there += skipped
         on_run_done(run)
+    if isinstance(source, ModelSource):
+        runs = [run for _, run in work]
+        for experiment, experiment_id in experiments:
+            models = copy_models(source, target, experiment, experiment_id, runs, run_ids)
+            summary.models_sent += models.sent
+            summary.models_already_there += models.already_there
+            summary.add_files(models.files)
+            summary.errors += models.errors
     return summary
