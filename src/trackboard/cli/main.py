@@ -9,6 +9,8 @@ import typer
 from trackboard._version import __version__
 from trackboard.cli.db import app as db_app
 from trackboard.cli.import_mlflow import app as import_app
+from trackboard.cli.import_tensorboard import import_tensorboard
+from trackboard.cli.import_wandb import import_wandb
 from trackboard.cli.keys import app as keys_app
 from trackboard.cli.notifier import notifier
 from trackboard.cli.notify import app as notify_app
@@ -24,6 +26,8 @@ app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
+import_app.command("tensorboard")(import_tensorboard)
+import_app.command("wandb")(import_wandb)
 app.add_typer(keys_app, name="keys")
 app.add_typer(notify_app, name="notify")
 app.add_typer(users_app, name="users")
