@@ -15,12 +15,6 @@ from trackboard.server.artifacts.locations import experiment_artifact_location
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter, NotFound
 from trackboard.server.experiments import service as experiments
-from trackboard.server.limits import (
-    MAX_PARAM_VALUE_LENGTH,
-    MAX_TAG_VALUE_LENGTH,
-    check_key,
-    check_value_length,
-)
 from trackboard.server.logged_models import repository
 from trackboard.server.logged_models.filter_parser import parse_model_filter, parse_order_field
 from trackboard.server.logged_models.schemas import (
@@ -33,6 +27,9 @@ from trackboard.server.logged_models.schemas import (
     RunModels,
 )
 from trackboard.server.models import LoggedModel, LoggedModelMetric, RunModelLink
+from trackboard.server.runs import service as runs
+
+# MLflow names an unnamed model as it names a run (adjective-animal-number).
 from trackboard.server.runs.run_names import random_run_name
 
 # MLflow refuses these characters in a model name: it becomes a path part and a URI part.
@@ -47,16 +44,9 @@ def check_name(name: str) -> None:
         )
 
 
-def check_params(params: dict[str, str]) -> None:
-    for key, value in params.items():
-        check_key("param", key)
-        check_value_length("param", key, value, MAX_PARAM_VALUE_LENGTH)
-
-
-def check_tags(tags: dict[str, str]) -> None:
-    for key, value in tags.items():
-        check_key("tag", key)
-        check_value_length("tag", key, value, MAX_TAG_VALUE_LENGTH)
+# A model's params and tags take the keys and value lengths a run's do.
+check_params = runs.check_params
+check_tags = runs.check_tags
 
 
 async def create_model(

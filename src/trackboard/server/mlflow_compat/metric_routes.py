@@ -173,16 +173,18 @@ async def log_metric(request: Request) -> Response:
 
 @router.post("/runs/log-batch")
 async def log_batch(request: Request) -> Response:
-    """Everything validated first; then params and tags committed; then the points accepted.
+    """Everything validated first; then params, tags and the points of logged models
+    (`model_id`, MLflow 3) committed; then the points accepted into the run's series.
 
     All or nothing, in this order because the likely failure comes last: a refusal of the
     points (503 + Retry-After: queue full or unreachable) may leave the params and tags
     committed, and the client's retry of the same request converges (a param logged again
     with the same value is accepted, a tag is overwritten, and the points' content-derived
-    batch id keeps them from being stored twice). Every 4xx (bad input, a param changing
-    value, an inactive run) comes before anything is written. Accepting the points first
-    instead would turn a failed params write into points stored for a request that got a 4xx
-    and is never retried. The params/tags transaction is committed before the points are
+    batch id keeps them from being stored twice; a model's points already stored are not
+    stored again). Every 4xx (bad input, a param changing value, an inactive run, an unknown
+    model) comes before anything is written. Accepting the points first instead would turn
+    a failed params write into points stored for a request that got a 4xx and is never
+    retried. The params/tags transaction is committed before the points are
     accepted because the embedded writer needs the SQLite write lock that it would hold.
     """
     message = await read_message(request, schemas.LogBatch)
