@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from trackboard.importer.transfer import ImportSummary
+    from trackboard.importer.transfer import ImportSummary, Source
 
 app = typer.Typer(help="Import runs from other trackers.", no_args_is_help=True)
 
@@ -67,22 +67,33 @@ def import_mlflow(
 ) -> None:
     """Import experiments, runs, params, tags, metric histories, dataset inputs, logged
     models and artifacts."""
-    import time
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from trackboard.importer.mlflow_store import open_mlflow_source
     from trackboard.importer.records import SourceError
-    from trackboard.importer.target import TargetError, TrackboardTarget
-    from trackboard.importer.transfer import import_from_mlflow
 
-    url = to or os.environ.get("TRACKBOARD_URL") or DEFAULT_URL
     try:
         reader, note = open_mlflow_source(source)
     except SourceError as exc:
         raise _fail(str(exc)) from exc
     if note:
         typer.secho(note, fg=typer.colors.YELLOW, err=True)
+    import_with_progress(reader, to, api_key, experiment)
+
+
+def import_with_progress(
+    reader: "Source", to: str | None, api_key: str | None, experiment: str | None = None
+) -> None:
+    """Copy what `reader` holds (or only `experiment`) into the server at `to` (or
+    `TRACKBOARD_URL`) with a progress bar (runs, points, points/s), then print a summary;
+    exit 1 with the reason on an error, or after the summary when some part was not read."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from trackboard.importer.records import SourceError
+    from trackboard.importer.target import TargetError, TrackboardTarget
+    from trackboard.importer.transfer import import_from_mlflow
+
+    url = to or os.environ.get("TRACKBOARD_URL") or DEFAULT_URL
     target = TrackboardTarget(url, api_key)
     started = time.monotonic()
     with Progress(
