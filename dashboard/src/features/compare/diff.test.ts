@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { makeRun } from "../../api/runFixture";
 import type { Run } from "../../api/types";
 import { computeRunDiff, visibleDiffRows } from "./diff";
 
@@ -12,19 +13,7 @@ function run(
   for (const [k, value] of Object.entries(metrics)) {
     summaries[k] = { value, step: 0, timestamp: 0, min: value, max: value, count: 1 };
   }
-  return {
-    id,
-    experiment_id: 1,
-    name: id,
-    status: "FINISHED",
-    start_time: 0,
-    end_time: null,
-    user: "",
-    lifecycle_stage: "active",
-    params,
-    tags,
-    metrics: summaries,
-  };
+  return makeRun(id, { params, tags, metrics: summaries });
 }
 
 describe("run diff", () => {

@@ -1,24 +1,9 @@
 import { QueryClient, type InfiniteData } from "@tanstack/react-query";
 import { describe, expect, it } from "vitest";
+import { makeRun as run } from "../../api/runFixture";
 import type { Experiment, ExperimentPage, Run, RunPage } from "../../api/types";
 import { queryKeys } from "../../live/cacheUpdates";
 import { patchExperiment, patchRuns } from "./cacheEdits";
-
-function run(id: string): Run {
-  return {
-    id,
-    experiment_id: 1,
-    name: id,
-    status: "FINISHED",
-    start_time: 0,
-    end_time: null,
-    user: "",
-    lifecycle_stage: "active",
-    params: {},
-    tags: {},
-    metrics: {},
-  };
-}
 
 const pages = (runs: Run[]): InfiniteData<RunPage> => ({
   pages: [{ runs, next_page_token: null }],

@@ -117,6 +117,11 @@ function useLiveRuns(
   });
 }
 
+/** The list with `id` added, or removed if it was there. */
+function toggled(list: readonly string[], id: string): string[] {
+  return list.includes(id) ? list.filter((s) => s !== id) : [...list, id];
+}
+
 type RunCell = ReturnType<Row<typeof features, Run>["getAllCells"]>[number];
 
 interface RunRowProps {
@@ -315,20 +320,14 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   const toggleRow = useCallback(
     (id: string) => {
       const current = viewRef.current;
-      const next = current.selected.includes(id)
-        ? current.selected.filter((s) => s !== id)
-        : [...current.selected, id];
-      setView({ ...current, selected: next }, true);
+      setView({ ...current, selected: toggled(current.selected, id) }, true);
     },
     [setView],
   );
   const toggleBranch = useCallback(
     (id: string) => {
       const current = viewRef.current;
-      const next = current.expanded.includes(id)
-        ? current.expanded.filter((s) => s !== id)
-        : [...current.expanded, id];
-      setView({ ...current, expanded: next }, true);
+      setView({ ...current, expanded: toggled(current.expanded, id) }, true);
     },
     [setView],
   );

@@ -1,21 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { makeRun } from "../../api/runFixture";
 import type { Run } from "../../api/types";
 import { buildRunTree } from "./runTree";
 
 function run(id: string, parent?: string): Run {
-  return {
-    id,
-    experiment_id: 1,
-    name: id,
-    status: "FINISHED",
-    start_time: 0,
-    end_time: null,
-    user: "",
-    lifecycle_stage: "active",
-    params: {},
-    tags: parent ? { "mlflow.parentRunId": parent } : {},
-    metrics: {},
-  };
+  return makeRun(id, { tags: parent ? { "mlflow.parentRunId": parent } : {} });
 }
 
 const shape = (rows: ReturnType<typeof buildRunTree>) =>
