@@ -72,7 +72,7 @@ def query(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
 
-async def test_renaming_a_run_and_an_experiment_changes_them_in_the_api(
+async def test_renaming_a_run_and_renaming_and_deleting_an_experiment_reach_the_api(
     page: Page, api: Api, server: ServerProcess
 ) -> None:
     experiment_id = await api.experiment("rename-me")
@@ -102,6 +102,20 @@ async def test_renaming_a_run_and_an_experiment_changes_them_in_the_api(
         return bool(response.json()["name"] == "renamed-experiment")
 
     await eventually(experiment_renamed)
+
+    async def experiment_stage_is(stage: str) -> bool:
+        response = await api.client.get(f"/experiments/{experiment_id}")
+        return bool(response.json()["lifecycle_stage"] == stage)
+
+    await page.get_by_role("button", name="Delete experiment").click()
+    toast = page.get_by_test_id("toast")
+    await expect(toast).to_contain_text("Deleted experiment renamed-experiment", timeout=TIMEOUT_MS)
+    await eventually(lambda: experiment_stage_is("deleted"))
+    await toast.get_by_role("button", name="Undo").click()
+    await expect(page.get_by_role("button", name="Delete experiment")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+    await eventually(lambda: experiment_stage_is("active"))
 
 
 async def test_tags_are_added_edited_and_removed_through_the_api(
