@@ -30,6 +30,7 @@ INSTALL_HINT = "pip install 'trackboard[mlflow-import]'"
 ALLOW_FILE_STORE = "MLFLOW_ALLOW_FILE_STORE"
 # MLflow draws a tqdm bar per downloaded artifact; the importer shows its own progress.
 PROGRESS_BARS = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+RETRIES = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1"}
 
 T = TypeVar("T")
 
@@ -104,6 +105,11 @@ class MlflowStoreSource:
         switches = {PROGRESS_BARS: "false"}
         if uri.startswith("file:"):
             switches[ALLOW_FILE_STORE] = "true"
+        # Unless the user chose otherwise: an unreachable server is reported in seconds, not
+        # after MLflow's default 7 retries (about 4 minutes); a re-run resumes an import.
+        for name, value in RETRIES.items():
+            if name not in os.environ:
+                switches[name] = value
         # MLflow reads these switches on every call, so they hold while the source is open.
         self._switched_back = {name: os.environ.get(name) for name in switches}
         os.environ.update(switches)
@@ -133,6 +139,11 @@ class MlflowStoreSource:
 
         try:
             return call(*args, **kwargs)
+        except ImportError as exc:
+            # SQLAlchemy loads a database's driver only when MLflow connects.
+            raise SourceError(
+                f"reading {self.description} needs a package that is not installed: {exc}"
+            ) from exc
         except (MlflowException, OSError) as exc:
             raise SourceError(f"MLflow store {self.description}: {exc}") from exc
 
