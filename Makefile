@@ -94,12 +94,23 @@ typecheck: setup ## mypy strict
 test-python: setup dashboard browser ops-tools ## the whole pytest suite (needs what `make test` says)
 	$(BIN)/pytest -q -p no:cacheprovider
 
-# A quick local loop: no browser, no PostgreSQL, Redis or RabbitMQ, no MLflow server.
-test-fast: lint typecheck ## lint, types and the SQLite tests that need no other server (~2 min)
-	$(BIN)/pytest -q -p no:cacheprovider -x -k "not postgres" \
-		--ignore=tests/distributed --ignore=tests/e2e --ignore=tests/replicas \
-		--ignore=tests/mlflow_compat --ignore=tests/packaging --ignore=tests/cache \
-		--ignore=tests/gateway/test_id_spellings.py --ignore=tests/ops
+# Left out of test-fast (`make test` runs them): tests that need PostgreSQL, Redis,
+# RabbitMQ or a browser, and those that start programs, which cost seconds to minutes each
+# on two cores: server processes on a port, an MLflow server, mkdocs, npx, the ML frameworks,
+# the schema fuzzer. What is left runs the API in-process over ASGI on SQLite.
+SLOW_TESTS := tests/distributed tests/e2e tests/replicas tests/mlflow_compat tests/packaging \
+	tests/cache tests/ops tests/readme tests/integrations tests/importer tests/docs \
+	tests/api/test_schemathesis.py tests/client/test_real_server.py \
+	tests/cli/test_server_logs.py tests/notifications/test_client_alert.py \
+	tests/gateway/test_bind_address.py tests/gateway/test_body_limit_memory.py \
+	tests/gateway/test_id_spellings.py tests/events/test_importer_events.py \
+	tests/dashboard/test_api_types.py tests/gateway/test_two_instances.py \
+	tests/gateway/test_password_gate_shared.py
+
+# A quick local loop: no browser, no PostgreSQL, Redis or RabbitMQ, no server process.
+test-fast: lint typecheck ## lint, types and the in-process SQLite tests (about 3 min of CPU)
+	$(BIN)/pytest -q -p no:cacheprovider -x -k "not postgres and not rabbit" \
+		$(addprefix --ignore=,$(SLOW_TESTS))
 
 test-dashboard: dashboard/node_modules/.package-lock.json ## tsc, ESLint, Vitest
 	cd dashboard && npm run typecheck && npm run lint && npm test
