@@ -8,7 +8,7 @@ import pytest
 from tests.cache.redis_keys import redis_prefix
 from tests.services import REDIS_URL
 from trackboard.server.backends.cache import CacheUnavailableError, MemoryCache, RedisCache
-from trackboard.server.backends.cache_aside import ReadThroughCache
+from trackboard.server.backends.cache_aside import LAST_KNOWN_MAX_BYTES, ReadThroughCache
 
 
 class Source:
@@ -25,11 +25,16 @@ class Source:
         return self.value
 
 
+async def read_exp(reads: ReadThroughCache, source: Source, ttl_s: float) -> bytes:
+    """Experiment 1's cached body (as the experiment routes read it)."""
+    return (await reads.get_or_compute("exp", "1", ttl_s, source.compute, ["experiment:1"])).body
+
+
 async def test_a_hit_after_a_miss_and_counts_of_both() -> None:
     reads = ReadThroughCache(MemoryCache())
     source = Source(0)
     for _ in range(3):
-        assert await reads.get_or_compute("exp", "1", 60, source.compute, ["experiment:1"]) == b"v1"
+        assert await read_exp(reads, source, 60) == b"v1"
     assert source.calls == 1
     assert reads.stats.hits["exp"] == 2
     assert reads.stats.misses["exp"] == 1
@@ -41,9 +46,9 @@ async def test_invalidation_makes_the_next_read_fresh() -> None:
     await reads.get_or_compute("exp", "1", 60, source.compute, ["experiment:1"])
     source.value = b"v2"
     await reads.invalidate(["experiment:2"])  # another scope: still cached
-    assert await reads.get_or_compute("exp", "1", 60, source.compute, ["experiment:1"]) == b"v1"
+    assert await read_exp(reads, source, 60) == b"v1"
     await reads.invalidate(["experiment:1"])
-    assert await reads.get_or_compute("exp", "1", 60, source.compute, ["experiment:1"]) == b"v2"
+    assert await read_exp(reads, source, 60) == b"v2"
 
 
 async def test_concurrent_misses_compute_once_in_a_process() -> None:
@@ -55,7 +60,7 @@ async def test_concurrent_misses_compute_once_in_a_process() -> None:
             for _ in range(50)
         )
     )
-    assert set(results) == {b"v1"}
+    assert {result.body for result in results} == {b"v1"}
     assert source.calls == 1
 
 
@@ -71,7 +76,7 @@ async def test_a_failed_computation_reaches_every_waiter_and_is_not_cached() -> 
     )
     assert all(isinstance(o, LookupError) for o in outcomes)
     source = Source(0)
-    assert await reads.get_or_compute("x", "1", 30, source.compute) == b"v1"
+    assert (await reads.get_or_compute("x", "1", 30, source.compute)).body == b"v1"
 
 
 @pytest.fixture
@@ -98,7 +103,7 @@ async def test_concurrent_misses_compute_once_across_instances(
             for reads in [one, two] * 10
         )
     )
-    assert set(results) == {b"v1"}
+    assert {result.body for result in results} == {b"v1"}
     assert source.calls == 1
 
 
@@ -107,10 +112,10 @@ async def test_invalidation_on_one_instance_is_seen_by_the_other(
 ) -> None:
     one, two = (ReadThroughCache(c) for c in redis_caches)
     source = Source(0)
-    assert await two.get_or_compute("exp", "1", 300, source.compute, ["experiment:1"]) == b"v1"
+    assert await read_exp(two, source, 300) == b"v1"
     source.value = b"v2"
     await one.invalidate(["experiment:1"])
-    assert await two.get_or_compute("exp", "1", 300, source.compute, ["experiment:1"]) == b"v2"
+    assert await read_exp(two, source, 300) == b"v2"
 
 
 class DownCache(MemoryCache):
@@ -124,7 +129,7 @@ class DownCache(MemoryCache):
 async def test_reads_bypass_a_cache_that_is_down() -> None:
     reads = ReadThroughCache(DownCache())
     source = Source(0)
-    assert await reads.get_or_compute("exp", "1", 60, source.compute, ["experiment:1"]) == b"v1"
+    assert await read_exp(reads, source, 60) == b"v1"
     assert reads.stats.errors["exp"] == 1
 
 
@@ -137,3 +142,51 @@ async def test_redis_down_raises_cache_unavailable() -> None:
             await cache.take_tokens("b", 1, 1)
     finally:
         await cache.close()
+
+
+async def test_with_the_database_unreachable_the_last_known_value_stands_in() -> None:
+    reads = ReadThroughCache(MemoryCache())
+    source = Source(0)
+    assert (await reads.get_or_compute("exp", "1", 60, source.compute, ["experiment:1"])).body
+    await reads.invalidate(["experiment:1"])  # as a change would: the fresh entry is gone
+
+    async def unreachable() -> bytes:
+        raise ConnectionRefusedError("database down")
+
+    stale = await reads.get_or_compute("exp", "1", 60, unreachable, ["experiment:1"])
+    assert stale.body == b"v1"
+    assert stale.stale_age_s is not None
+    assert stale.stale_age_s >= 0
+    assert reads.stats.stale["exp"] == 1
+    kept = await reads.last_known_or_compute("run", "r", source.compute)
+    assert kept.stale_age_s is None
+    assert (await reads.last_known_or_compute("run", "r", unreachable)).body == b"v1"
+
+
+async def test_only_an_outage_is_answered_from_the_last_known_value() -> None:
+    reads = ReadThroughCache(MemoryCache())
+    await reads.last_known_or_compute("run", "r", Source(0).compute)
+
+    async def refused() -> bytes:
+        raise ValueError("not an outage: a bad query")
+
+    async def unreachable() -> bytes:
+        raise ConnectionRefusedError("database down")
+
+    with pytest.raises(ValueError, match="bad query"):
+        await reads.last_known_or_compute("run", "r", refused)
+    with pytest.raises(ConnectionRefusedError):  # never read: nothing to stand in
+        await reads.last_known_or_compute("run", "other", unreachable)
+
+
+async def test_large_values_are_not_kept_for_outages() -> None:
+    reads = ReadThroughCache(MemoryCache())
+    big = Source(0)
+    big.value = b"x" * (LAST_KNOWN_MAX_BYTES + 1)
+    await reads.last_known_or_compute("search", "q", big.compute)
+
+    async def unreachable() -> bytes:
+        raise ConnectionRefusedError("database down")
+
+    with pytest.raises(ConnectionRefusedError):
+        await reads.last_known_or_compute("search", "q", unreachable)

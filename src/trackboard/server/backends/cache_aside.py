@@ -10,22 +10,45 @@ back with an old value's number.
 Stampede protection: within a process, one computation per key at a time (the others
 await it); across instances, a short lock in the cache lets one compute while the others
 poll for its result, and compute themselves only if it does not come in time.
+
+Degraded mode: each computed value is also kept as the *last known* value of its name and
+key, whatever the tokens, for `LAST_KNOWN_TTL_S`. When a computation fails because the
+database is unreachable, the last known value is served instead, with its age, and the
+caller says so (`Trackboard-Degraded`). Values larger than `LAST_KNOWN_MAX_BYTES` are not
+kept: a degraded answer is for pages people are looking at, not bulk reads.
 """
 
 import asyncio
 import contextlib
 import logging
 import secrets
+import struct
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from trackboard.server.backends.cache import Cache, CacheUnavailableError
+from trackboard.server.backends.database import is_outage
 
 logger = logging.getLogger(__name__)
 
 VERSION_PREFIX = "ver:"
 LOCK_PREFIX = "lock:"
+LAST_KNOWN_PREFIX = "last:"
+LAST_KNOWN_TTL_S = 3600.0
+LAST_KNOWN_MAX_BYTES = 512 * 1024
+# A last known value is stored after the time (seconds since the epoch) it was computed.
+_STAMP = struct.Struct("!d")
+
+
+@dataclass(frozen=True)
+class Cached:
+    """A read's body; `stale_age_s` is set when it is a last known value served because
+    the database could not be reached (how old it is, in seconds)."""
+
+    body: bytes
+    stale_age_s: float | None = None
 
 
 @dataclass
@@ -35,6 +58,7 @@ class CacheStats:
     hits: Counter[str] = field(default_factory=Counter)
     misses: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
+    stale: Counter[str] = field(default_factory=Counter)  # last known values served
 
 
 class ReadThroughCache:
@@ -73,8 +97,54 @@ class ReadThroughCache:
         ttl_s: float,
         compute: Callable[[], Awaitable[bytes]],
         scopes: Sequence[str] = (),
+    ) -> Cached:
+        """The cached value of `name:key` under the current tokens of `scopes`, else computed
+        (else, with the database unreachable, its last known value)."""
+        try:
+            return Cached(await self._get_or_compute(name, key, ttl_s, compute, scopes))
+        except Exception as error:
+            return await self._last_known_or_raise(name, key, error)
+
+    async def last_known_or_compute(
+        self, name: str, key: str, compute: Callable[[], Awaitable[bytes]]
+    ) -> Cached:
+        """Computed (never cached: for reads that must be fresh), but kept as the last known
+        value, which is served when the database cannot be reached."""
+        try:
+            value = await compute()
+        except Exception as error:
+            return await self._last_known_or_raise(name, key, error)
+        await self._keep_last_known(name, key, value)
+        return Cached(value)
+
+    async def _keep_last_known(self, name: str, key: str, value: bytes) -> None:
+        if len(value) > LAST_KNOWN_MAX_BYTES:
+            return
+        with contextlib.suppress(CacheUnavailableError):
+            stamped = _STAMP.pack(time.time()) + value
+            await self.cache.set(f"{LAST_KNOWN_PREFIX}{name}:{key}", stamped, LAST_KNOWN_TTL_S)
+
+    async def _last_known_or_raise(self, name: str, key: str, error: Exception) -> Cached:
+        if not is_outage(error):
+            raise error
+        try:
+            stamped = await self.cache.get(f"{LAST_KNOWN_PREFIX}{name}:{key}")
+        except CacheUnavailableError:
+            stamped = None
+        if stamped is None:
+            raise error
+        (computed_at,) = _STAMP.unpack_from(stamped)
+        self.stats.stale[name] += 1
+        return Cached(stamped[_STAMP.size :], max(0.0, time.time() - computed_at))
+
+    async def _get_or_compute(
+        self,
+        name: str,
+        key: str,
+        ttl_s: float,
+        compute: Callable[[], Awaitable[bytes]],
+        scopes: Sequence[str],
     ) -> bytes:
-        """The cached value of `name:key` under the current tokens of `scopes`, else computed."""
         try:
             tokens = [await self.version(scope) for scope in scopes]
             full_key = ":".join([name, *tokens, key])
@@ -93,6 +163,7 @@ class ReadThroughCache:
         self._inflight[full_key] = future
         try:
             value = await self._compute_once(full_key, ttl_s, compute)
+            await self._keep_last_known(name, key, value)
         except BaseException as exc:
             future.set_exception(exc)
             # Nobody else may be awaiting: mark the exception retrieved.

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Query, Response
 
 from trackboard.server.dashboard_stats import service
 from trackboard.server.dashboard_stats.schemas import ExperimentDashboard, Goal
+from trackboard.server.degraded import cached_response
 from trackboard.server.gateway.dependencies import ReadCache
 from trackboard.server.json_types import ExperimentIdPath
 from trackboard.server.unit_of_work import ReadSession
@@ -30,11 +31,11 @@ async def get_experiment_dashboard(
         stats = await service.aggregate_experiment(session, experiment_id, metric, goal, days)
         return stats.model_dump_json().encode()
 
-    body = await cache.get_or_compute(
+    cached = await cache.get_or_compute(
         "dashboard",
         f"{experiment_id}:{goal}:{days}:{metric or ''}",
         DASHBOARD_TTL_S,
         compute,
         scopes=[f"experiment:{experiment_id}"],
     )
-    return Response(body, media_type="application/json")
+    return cached_response(cached)

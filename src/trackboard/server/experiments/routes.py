@@ -5,6 +5,7 @@ from typing import Annotated
 import orjson
 from fastapi import APIRouter, Query, Response, status
 
+from trackboard.server.degraded import cached_response
 from trackboard.server.experiments import service
 from trackboard.server.experiments.schemas import (
     ExperimentCreate,
@@ -68,10 +69,10 @@ async def list_experiments(
 
     visible = "all" if project_ids is None else ",".join(map(str, sorted(project_ids)))
     query = orjson.dumps([visible, name, lifecycle_stage, limit, after_id]).decode()
-    body = await cache.get_or_compute(
+    cached = await cache.get_or_compute(
         "experiment_list", query, LIST_TTL_S, compute, scopes=["experiments"]
     )
-    return Response(body, media_type="application/json")
+    return cached_response(cached)
 
 
 @router.get("/by-name/{name:path}")
@@ -87,14 +88,14 @@ async def get_experiment(
         experiment = await service.get_experiment(session, experiment_id)
         return service.to_read(experiment).model_dump_json().encode()
 
-    body = await cache.get_or_compute(
+    cached = await cache.get_or_compute(
         "experiment",
         str(experiment_id),
         DETAIL_TTL_S,
         compute,
         scopes=[f"experiment:{experiment_id}"],
     )
-    return Response(body, media_type="application/json")
+    return cached_response(cached)
 
 
 @router.patch("/{experiment_id}")

@@ -1,4 +1,5 @@
-"""Cache hits and misses per cache name on /metrics (hit rate = hits / (hits + misses))."""
+"""Cache hits, misses, errors and degraded answers per cache name on /metrics (hit rate =
+hits / (hits + misses))."""
 
 from collections.abc import Iterator
 
@@ -17,6 +18,11 @@ class CacheStatsCollector(Collector):
             ("trackboard_cache_hits", self.stats.hits, "Cached reads served from the cache."),
             ("trackboard_cache_misses", self.stats.misses, "Cached reads that were computed."),
             ("trackboard_cache_errors", self.stats.errors, "Cached reads with the cache down."),
+            (
+                "trackboard_cache_stale_served",
+                self.stats.stale,
+                "Last known values served because the database was unreachable.",
+            ),
         ):
             family = CounterMetricFamily(name, help_text, labels=["cache"])
             for cache_name, count in sorted(counts.items()):

@@ -2,6 +2,8 @@
 
 from fastapi import APIRouter, Response, status
 
+from trackboard.server.degraded import cached_response
+from trackboard.server.gateway.dependencies import ReadCache
 from trackboard.server.json_types import ExperimentIdPath
 from trackboard.server.runs import service
 from trackboard.server.runs.schemas import (
@@ -46,9 +48,15 @@ async def create_run(
     return change.document
 
 
-@router.get("/runs/{run_id}")
-async def get_run(run_id: str, session: ReadSession) -> RunRead:
-    return await service.describe_run(session, await service.get_run(session, run_id))
+@router.get("/runs/{run_id}", response_model=RunRead)
+async def get_run(run_id: str, session: ReadSession, cache: ReadCache) -> Response:
+    async def compute() -> bytes:
+        run = await service.describe_run(session, await service.get_run(session, run_id))
+        return run.model_dump_json().encode()
+
+    # Always computed (a run changes with every metric batch); the last one read stands
+    # in while the database is unreachable.
+    return cached_response(await cache.last_known_or_compute("run", run_id, compute))
 
 
 @router.patch("/runs/{run_id}")
