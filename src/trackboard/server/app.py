@@ -110,7 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.live = LiveService(broadcast)
         cache = open_cache(settings.redis_url, settings.redis_key_prefix)
         app.state.gateway = build_gateway(
-            settings, database, cache, ReadThroughCache(cache, cache_stats)
+            settings,
+            database,
+            cache,
+            ReadThroughCache(cache, cache_stats, keep_last_known=not database.is_sqlite),
         )
         # Committed events: cached reads go stale first, then live views hear of the change;
         # with a broker, the outbox relay publishes them to `trackboard.events`.

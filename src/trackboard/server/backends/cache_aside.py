@@ -69,8 +69,12 @@ class ReadThroughCache:
         *,
         lock_ttl_s: float = 5.0,
         poll_interval_s: float = 0.01,
+        keep_last_known: bool = True,
     ) -> None:
         self.cache = cache
+        # Off where the database cannot become unreachable (the embedded SQLite file): the
+        # copies would only take memory.
+        self.keep_last_known = keep_last_known
         self.stats = stats or CacheStats()
         self.lock_ttl_s = lock_ttl_s
         self.poll_interval_s = poll_interval_s
@@ -118,7 +122,7 @@ class ReadThroughCache:
         return Cached(value)
 
     async def _keep_last_known(self, name: str, key: str, value: bytes) -> None:
-        if len(value) > LAST_KNOWN_MAX_BYTES:
+        if not self.keep_last_known or len(value) > LAST_KNOWN_MAX_BYTES:
             return
         with contextlib.suppress(CacheUnavailableError):
             stamped = _STAMP.pack(time.time()) + value
