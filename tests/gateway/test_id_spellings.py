@@ -86,6 +86,8 @@ def spelled_path(
         "key": "loss",
         "path": "x",
         "artifact_path": f"{experiment}/{run}/artifacts/f.txt",
+        "model_id": world.models["b"],
+        "tag_key": "k",
     }
     return re.sub(r"\{(\w+)(:\w+)?\}", lambda m: in_path(values[m.group(1)]), template)
 
