@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
@@ -37,25 +37,22 @@ def wait_until_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: fl
 
 @contextmanager
 def live_server(
-    home: Path, extra_env: dict[str, str] | None = None, bind: str = "127.0.0.1"
+    home: Path,
+    extra_env: dict[str, str] | None = None,
+    bind: str = "127.0.0.1",
+    command: Sequence[str] = (sys.executable, "-m", "trackboard.cli.main"),
+    base_env: Mapping[str, str] | None = None,
 ) -> Iterator[str]:
-    """Start the server with its data under `home`, bound to `bind`; yield its loopback base
-    URL; stop it afterwards."""
+    """Start the server (`command server`, by default this interpreter's) with its data under
+    `home`, bound to `bind`, in `base_env` (default: this process's environment) plus
+    `extra_env`; yield its loopback base URL; stop it afterwards."""
     port = free_port()
-    env = {**os.environ, "TRACKBOARD_HOME": str(home), **(extra_env or {})}
+    base = os.environ if base_env is None else base_env
+    env = {**base, "TRACKBOARD_HOME": str(home), **(extra_env or {})}
     home.mkdir(parents=True, exist_ok=True)
     with (home / "server.log").open("wb") as log:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "trackboard.cli.main",
-                "server",
-                "--host",
-                bind,
-                "--port",
-                str(port),
-            ],
+            [*command, "server", "--host", bind, "--port", str(port)],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.live_server import free_port, wait_until_healthy
+from tests.live_server import live_server
 from tests.packaging.wheels import SERVER_LOCK, STATIC_INDEX, install, isolated_environment, missing
 
 CHROMIUM = Path(os.environ.get("TRACKBOARD_CHROMIUM", "/usr/bin/chromium"))
@@ -33,30 +33,14 @@ def server_venv(tmp_path_factory: pytest.TempPathFactory, wheel: Path) -> Path:
 
 @pytest.fixture
 def wheel_server(server_venv: Path, tmp_path: Path) -> Iterator[str]:
-    """`trackboard server` of the clean venv, run outside the source tree; its base URL."""
-    port = free_port()
-    env = isolated_environment(
-        TRACKBOARD_HOME=str(tmp_path / "home"), TRACKBOARD_LOG_LEVEL="WARNING"
-    )
-    with (tmp_path / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [str(server_venv / "bin" / "trackboard"), "server", "--port", str(port)],
-            env=env,
-            cwd=tmp_path,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, process)
+    """`trackboard server` of the clean venv, without the source tree on its path."""
+    with live_server(
+        tmp_path / "home",
+        {"TRACKBOARD_LOG_LEVEL": "WARNING"},
+        command=[str(server_venv / "bin" / "trackboard")],
+        base_env=isolated_environment(),
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture
