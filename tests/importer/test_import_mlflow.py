@@ -181,7 +181,7 @@ def test_mlruns_folder_imports_completely_and_only_once(tmp_path: Path, trackboa
     mlruns = tmp_path / "mlruns"
     write_runs(mlruns.as_uri(), prefix, files=tmp_path)
     names = [f"{prefix}-a", f"{prefix}-b"]
-    expected = read(str(mlruns), names, tmp_path / "expected")
+    expected = read(mlruns.as_uri(), names, tmp_path / "expected")  # file: URIs work too
     for name in names:
         invoke_import(str(mlruns), trackboard.url, "--experiment", name)
     assert read(trackboard.url, names, tmp_path / "imported") == expected

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 from trackboard.importer.mlflow_rest import MlflowRestSource
 from trackboard.importer.records import (
@@ -49,9 +50,11 @@ def tracking_uri(location: str) -> str:
     Checked first so that a typo is an error, not a new empty store: MLflow would create
     a missing SQLite file or folder and then find nothing in it.
     """
-    scheme = urlparse(location).scheme
+    parsed = urlparse(location)
+    scheme = parsed.scheme
     if scheme in ("", "file") or len(scheme) == 1:  # one letter: a Windows drive
-        folder = Path(location.removeprefix("file://")).expanduser().resolve()
+        path = url2pathname(parsed.path) if scheme == "file" else location
+        folder = Path(path).expanduser().resolve()
         if folder.is_file():
             raise SourceError(
                 f"{folder} is a file, not an mlruns folder "
