@@ -4,6 +4,7 @@ import { lazy, Suspense, useState, type ReactNode } from "react";
 import { ApiError } from "./api/client";
 import { prefetchRoute } from "./api/queries";
 import { LoginPage } from "./components/LoginGate";
+import { DegradedBanner } from "./components/DegradedBanner";
 import { Toasts } from "./components/Toasts";
 import { LiveProvider, useLiveStatus } from "./live/LiveProvider";
 import { defaultLiveUrl, LiveSocket } from "./live/socket";
@@ -117,6 +118,7 @@ export function App() {
             <span className="spacer" />
             <LiveIndicator />
           </header>
+          <DegradedBanner />
           {needsLogin ? <LoginPage onDone={() => setNeedsLogin(false)} /> : <Page />}
           <Toasts />
         </div>

@@ -13,6 +13,7 @@ import type {
   RunPage,
   RunSearchRequest,
 } from "./types";
+import { noteAnswer } from "./degraded";
 
 export const API_BASE = "/api/v1";
 
@@ -129,6 +130,7 @@ export async function request<T>(
     headers["Content-Type"] = "application/json";
   }
   const response = await fetch(API_BASE + withQuery(path, options.query), init);
+  noteAnswer(response.headers);
   if (!response.ok) throw await errorFrom(response);
   // 204 (a DELETE) has no body to parse.
   if (response.status === 204) return undefined as T;
