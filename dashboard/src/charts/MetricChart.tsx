@@ -2,13 +2,15 @@
 // otherwise. Drag to zoom (reported, not applied: the caller re-fetches at the
 // finer resolution); double-click to reset. Every chart has a legend: uPlot's own
 // (with the values under the cursor) for a few series, a compact list of names and
-// colours for many.
+// colours for many. A band (a group's min–max or ±std) is two series, its edges,
+// with the area between them shaded.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatValue } from "../components/format";
 import type { XAxis } from "../state/urlState";
 import type { Aligned } from "./shape";
+import { xAxisLabel } from "./xAxis";
 import { readTheme, useDarkMode } from "./theme";
 
 // uPlot's Distr is an ambient const enum, which isolatedModules cannot read.
@@ -18,9 +20,20 @@ const LOG_DISTR = 3 as uPlot.Scale.Distr;
 /** Above this many series uPlot's legend table would bury the chart. */
 const LIVE_LEGEND_MAX = 12;
 
+const NO_BANDS: ChartBand[] = [];
+
 export interface ChartSeries {
   label: string;
   color: string;
+  /** Line width in CSS pixels (band edges are drawn thin). */
+  width?: number;
+}
+
+/** Shades the area between two series, given by their index in `series` (from 0). */
+export interface ChartBand {
+  upper: number;
+  lower: number;
+  fill: string;
 }
 
 interface Props {
@@ -28,6 +41,7 @@ interface Props {
   series: ChartSeries[];
   axis: XAxis;
   log: boolean;
+  bands?: ChartBand[];
   height?: number;
   onZoom?: (min: number, max: number) => void;
   onResetZoom?: () => void;
@@ -40,6 +54,7 @@ function buildOptions(
   series: ChartSeries[],
   axis: XAxis,
   log: boolean,
+  bands: readonly ChartBand[],
   callbacks: React.RefObject<Pick<Props, "onZoom" | "onResetZoom">>,
 ): uPlot.Options {
   const theme = readTheme();
@@ -69,16 +84,18 @@ function buildOptions(
       },
     ],
     series: [
-      { label: axis === "time" ? "time" : "step" },
+      { label: xAxisLabel(axis) },
       ...series.map((s) => ({
         label: s.label,
         stroke: s.color,
-        width: 1.25,
+        width: s.width ?? 1.25,
         points: { show: false },
         spanGaps: false,
         value: (_u: uPlot, v: number | null) => formatValue(v),
       })),
     ],
+    // uPlot counts the x values as series 0.
+    bands: bands.map((b) => ({ series: [b.upper + 1, b.lower + 1], fill: b.fill })),
     hooks: {
       setSelect: [
         (u) => {
@@ -101,7 +118,7 @@ function buildOptions(
 }
 
 export function MetricChart(props: Props) {
-  const { data, series, axis, log, height = 260, testId } = props;
+  const { data, series, axis, log, bands = NO_BANDS, height = 260, testId } = props;
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const callbacks = useRef<Pick<Props, "onZoom" | "onResetZoom">>({});
@@ -112,14 +129,16 @@ export function MetricChart(props: Props) {
     dataRef.current = data;
   });
 
-  const seriesKey = series.map((s) => `${s.label}\u0000${s.color}`).join("\u0001");
+  const seriesKey =
+    series.map((s) => `${s.label}\u0000${s.color}\u0000${s.width ?? ""}`).join("\u0001") +
+    bands.map((b) => `\u0002${b.upper},${b.lower},${b.fill}`).join("");
 
   useEffect(() => {
     const el = box.current;
     if (!el) return;
     const width = Math.max(el.clientWidth, 200);
     const u = new uPlot(
-      buildOptions(width, height, series, axis, log, callbacks),
+      buildOptions(width, height, series, axis, log, bands, callbacks),
       dataRef.current,
       el,
     );
@@ -134,7 +153,7 @@ export function MetricChart(props: Props) {
       u.destroy();
       plot.current = null;
     };
-    // seriesKey stands for `series`; dark re-reads the CSS theme.
+    // seriesKey stands for `series` and `bands`; dark re-reads the CSS theme.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [seriesKey, axis, log, height, dark]);
 

@@ -74,7 +74,8 @@ function categoricalAxis(label: string, raw: (string | null)[]): [ParallelAxis, 
   ];
 }
 
-function isNumeric(values: (string | null)[]): boolean {
+/** Every present value reads as a finite number (params arrive as strings). */
+export function isNumeric(values: readonly (string | null)[]): boolean {
   const present = values.filter((v): v is string => v !== null);
   return present.length > 0 && present.every((v) => v.trim() !== "" && Number.isFinite(Number(v)));
 }

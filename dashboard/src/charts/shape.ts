@@ -2,7 +2,7 @@
 // null (uPlot draws a gap); points missing after aligning several series become
 // undefined (uPlot joins across them).
 import type { LivePoint, MetricColumns } from "../api/types";
-import type { XAxis } from "../state/urlState";
+import { xValues, type XAxis, type XContext } from "./xAxis";
 
 export interface XY {
   x: number[];
@@ -11,18 +11,22 @@ export interface XY {
 
 export type Aligned = [number[], ...(number | null | undefined)[][]];
 
-/** x is the step, or the timestamp in seconds (uPlot's time unit). */
-export function toXY(cols: MetricColumns, axis: XAxis): XY {
-  const n = Math.min(cols.steps.length, cols.values.length, cols.timestamps.length);
-  const x = new Array<number>(n);
-  const y = new Array<number | null>(n);
+/**
+ * x as the axis measures it (see xAxis.ts; times in seconds, uPlot's unit). Points
+ * without an x (a metric axis before its first point) are left out.
+ */
+export function toXY(cols: MetricColumns, axis: XAxis, ctx: XContext = {}): XY {
+  const xs = xValues(cols, axis, ctx);
+  const x: number[] = [];
+  const y: (number | null)[] = [];
   let sorted = true;
-  for (let i = 0; i < n; i++) {
-    const xi = axis === "step" ? (cols.steps[i] as number) : (cols.timestamps[i] as number) / 1000;
+  for (let i = 0; i < xs.length; i++) {
+    const xi = xs[i];
+    if (xi === null || xi === undefined) continue;
     const v = cols.values[i] as number;
-    x[i] = xi;
-    y[i] = Number.isFinite(v) ? v : null;
-    if (i > 0 && xi < (x[i - 1] as number)) sorted = false;
+    if (x.length > 0 && xi < (x[x.length - 1] as number)) sorted = false;
+    x.push(xi);
+    y.push(Number.isFinite(v) ? v : null);
   }
   return sorted ? { x, y } : sortByX(x, y);
 }
@@ -62,12 +66,14 @@ export function positiveOnly(y: readonly (number | null)[]): (number | null)[] {
 
 export interface ShapeOptions {
   axis: XAxis;
+  /** The run's start and the x metric's history, for those axes. */
+  context?: XContext;
   smoothing: number;
   log: boolean;
 }
 
 export function shapeSeries(cols: MetricColumns, opts: ShapeOptions): XY {
-  const xy = toXY(cols, opts.axis);
+  const xy = toXY(cols, opts.axis, opts.context);
   let y = opts.smoothing > 0 ? emaSmooth(xy.y, opts.smoothing) : xy.y;
   if (opts.log) y = positiveOnly(y);
   return { x: xy.x, y };
@@ -130,17 +136,19 @@ export function stepRangeFor(
   axis: XAxis,
   min: number,
   max: number,
+  ctx: XContext = {},
 ): [number, number] | null {
   if (axis === "step") {
     const lo = Math.ceil(min);
     const hi = Math.floor(max);
     return lo <= hi ? [lo, hi] : null;
   }
+  const xs = xValues(cols, axis, ctx);
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
-  for (let i = 0; i < cols.steps.length; i++) {
-    const t = (cols.timestamps[i] as number) / 1000;
-    if (t < min || t > max) continue;
+  for (let i = 0; i < xs.length; i++) {
+    const x = xs[i];
+    if (x === null || x === undefined || x < min || x > max) continue;
     const s = cols.steps[i] as number;
     if (s < lo) lo = s;
     if (s > hi) hi = s;

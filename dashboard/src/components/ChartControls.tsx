@@ -1,12 +1,16 @@
 // x axis, smoothing, log scale and zoom reset: shared by the run and compare pages.
+import { metricAxis, parseXAxis } from "../charts/xAxis";
 import type { ChartView } from "../state/urlState";
 
 export function ChartControls({
   view,
   onChange,
+  xMetrics = [],
 }: {
   view: ChartView;
   onChange: (next: ChartView) => void;
+  /** Logged metrics offered as the x axis (joined on the step). */
+  xMetrics?: readonly string[];
 }) {
   return (
     <div className="toolbar" data-testid="chart-controls">
@@ -15,10 +19,16 @@ export function ChartControls({
         <select
           value={view.x}
           aria-label="x axis"
-          onChange={(e) => onChange({ ...view, x: e.target.value === "time" ? "time" : "step", zoom: view.zoom })}
+          onChange={(e) => onChange({ ...view, x: parseXAxis(e.target.value) })}
         >
           <option value="step">step</option>
-          <option value="time">time</option>
+          <option value="time">wall time</option>
+          <option value="relative">relative time (since run start)</option>
+          {xMetrics.map((k) => (
+            <option key={k} value={metricAxis(k)}>
+              metric: {k}
+            </option>
+          ))}
         </select>
       </label>
       <label className="slider">

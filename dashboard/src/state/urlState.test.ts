@@ -113,6 +113,26 @@ describe("compare view in the URL", () => {
     expect(serializeCompareView({ ...view, diffOnly: false }).has("diff")).toBe(false);
   });
 
+  it("round-trips grouping, band, scatter axes and a metric x axis", () => {
+    const view = parseCompareView(
+      q("runs=a,b&group=params.lr&band=std&sx=params.lr&sy=metrics.val%20acc&x=metric:epoch"),
+    );
+    expect(view.group).toEqual({ kind: "params", key: "lr" });
+    expect(view.band).toBe("std");
+    expect(view.scatterX).toEqual({ kind: "params", key: "lr" });
+    expect(view.scatterY).toEqual({ kind: "metrics", key: "val acc" });
+    expect(view.x).toBe("metric:epoch");
+    expect(parseCompareView(serializeCompareView(view))).toEqual(view);
+  });
+
+  it("draws one line per run with a min–max band by default, and ignores a bad group", () => {
+    const view = parseCompareView(q("runs=a&group=lr&band=wide"));
+    expect(view.group).toBeNull();
+    expect(view.band).toBe("minmax");
+    const out = serializeCompareView(view);
+    expect(out.has("group") || out.has("band") || out.has("sx")).toBe(false);
+  });
+
   it("uses every varying param when no axes are chosen", () => {
     expect(parseCompareView(q("runs=a")).params).toBeNull();
   });

@@ -1,6 +1,9 @@
 // View state that lives in the URL so a link reproduces what the sender saw.
 // Parsers are total (bad input falls back to defaults); serialisers omit defaults.
+import { parseXAxis, type XAxis } from "../charts/xAxis";
 import { columnId, parseColumnId, type ColumnRef, type SortSpec } from "./identifiers";
+
+export type { XAxis };
 
 export interface RunsView {
   filter: string;
@@ -13,8 +16,6 @@ export interface RunsView {
   /** Show the deleted runs (to restore them) instead of the active ones. */
   deleted: boolean;
 }
-
-export type XAxis = "step" | "time";
 
 export interface ChartView {
   x: XAxis;
@@ -33,7 +34,16 @@ export interface CompareView extends ChartView {
   params: string[] | null;
   /** Run diff shows only the rows where the runs disagree. */
   diffOnly: boolean;
+  /** Column the runs are grouped by ("params.lr"); null draws one line per run. */
+  group: ColumnRef | null;
+  /** What a group's shaded band spans around its mean. */
+  band: BandKind;
+  /** Scatter plot axes: any param or metric (latest value). */
+  scatterX: ColumnRef | null;
+  scatterY: ColumnRef | null;
 }
+
+export type BandKind = "minmax" | "std";
 
 export const DEFAULT_CHART_VIEW: ChartView = { x: "step", smoothing: 0, log: false, zoom: null };
 
@@ -106,7 +116,7 @@ function parseZoom(raw: string | null): [number, number] | null {
 
 export function parseChartView(search: URLSearchParams): ChartView {
   return {
-    x: search.get("x") === "time" ? "time" : "step",
+    x: parseXAxis(search.get("x")),
     smoothing: clampSmoothing(search.get("smooth")),
     log: search.get("log") === "1",
     zoom: parseZoom(search.get("zoom")),
@@ -132,6 +142,10 @@ export function parseCompareView(search: URLSearchParams): CompareView {
     metric: search.get("metric") || null,
     params: search.has("params") ? unique(list(search.get("params"))) : null,
     diffOnly: search.get("diff") === "only",
+    group: parseColumnId(search.get("group") ?? ""),
+    band: search.get("band") === "std" ? "std" : "minmax",
+    scatterX: parseColumnId(search.get("sx") ?? ""),
+    scatterY: parseColumnId(search.get("sy") ?? ""),
   };
 }
 
@@ -141,6 +155,10 @@ export function serializeCompareView(view: CompareView): URLSearchParams {
   if (view.metric) out.set("metric", view.metric);
   if (view.params) out.set("params", view.params.join(","));
   if (view.diffOnly) out.set("diff", "only");
+  if (view.group) out.set("group", columnId(view.group));
+  if (view.band !== "minmax") out.set("band", view.band);
+  if (view.scatterX) out.set("sx", columnId(view.scatterX));
+  if (view.scatterY) out.set("sy", columnId(view.scatterY));
   return writeChartView(out, view);
 }
 

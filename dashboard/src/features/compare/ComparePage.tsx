@@ -1,23 +1,23 @@
 // Compare runs: parallel coordinates of params against a chosen metric, one overlaid
-// chart per metric key, and a diff of their params/tags/latest metrics. Each run keeps
-// one colour everywhere (legend, charts, diff, table, parallel coordinates). Runs,
-// metric, axes, the diff switch and chart options are in the URL.
-import { keepPreviousData, useQueries, useQueryClient } from "@tanstack/react-query";
+// chart per metric key (a line per run, or per group of runs with a band), a scatter
+// plot, parameter importance and a diff of their params/tags/latest metrics. Each run
+// keeps one colour everywhere (legend, charts, scatter, diff, table, parallel
+// coordinates); each group one colour on every chart. Runs, metric, axes, grouping,
+// scatter axes, the diff switch and chart options are in the URL.
+import { useQueries, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
-import { getMetricHistory, getRun } from "../../api/client";
-import type { MetricColumns, Run } from "../../api/types";
+import { getRun } from "../../api/client";
+import type { Run } from "../../api/types";
 import { seriesColor } from "../../charts/colors";
-import { MetricChart } from "../../charts/MetricChart";
 import { buildParallel, metricKeys, variedParams } from "../../charts/parallel";
 import { ParallelCoords } from "../../charts/ParallelCoords";
-import { alignSeries, shapeSeries, stepRangeFor } from "../../charts/shape";
 import { ChartControls } from "../../components/ChartControls";
 import { formatValue } from "../../components/format";
 import { StatusBadge } from "../../components/StatusBadge";
 import { WhenVisible } from "../../components/WhenVisible";
 import { applyPointsToHistories, applyPointsToRun, queryKeys } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
-import { runDisplayName } from "../../mlflowTags";
+import { runDisplayName, splitTags } from "../../mlflowTags";
 import { Link, navigate, useLocation } from "../../router";
 import {
   parseCompareView,
@@ -26,9 +26,28 @@ import {
   type ChartView,
   type CompareView,
 } from "../../state/urlState";
+import { columnId, parseColumnId, type ColumnRef } from "../../state/identifiers";
+import { groupRuns } from "../analysis/grouping";
+import { ImportancePanel } from "../analysis/ImportancePanel";
+import { ScatterPanel } from "../analysis/ScatterPanel";
+import { CompareChart, type ChartGroups } from "./CompareChart";
 import { RunDiff } from "./RunDiff";
 
-const MAX_POINTS = 1000;
+/** What runs can be grouped by: every param, every user tag, status and user. */
+function groupChoices(runs: readonly Run[]): ColumnRef[] {
+  const params = new Set<string>();
+  const tags = new Set<string>();
+  for (const r of runs) {
+    for (const k of Object.keys(r.params)) params.add(k);
+    for (const k of Object.keys(splitTags(r.tags).user)) tags.add(k);
+  }
+  return [
+    ...[...params].sort().map((key): ColumnRef => ({ kind: "params", key })),
+    ...[...tags].sort().map((key): ColumnRef => ({ kind: "tags", key })),
+    { kind: "attributes", key: "status" },
+    { kind: "attributes", key: "user" },
+  ];
+}
 
 const runLabel = runDisplayName;
 
@@ -45,89 +64,6 @@ function LiveRun({ runId }: { runId: string }) {
     }
   });
   return null;
-}
-
-function CompareChart({
-  metricKey,
-  runs,
-  colors,
-  view,
-  setView,
-}: {
-  metricKey: string;
-  runs: Run[];
-  colors: Map<string, string>;
-  view: ChartView;
-  setView: (v: ChartView) => void;
-}) {
-  const poll = usePollInterval();
-  const withKey = runs.filter((r) => metricKey in r.metrics);
-  const histories = useQueries({
-    queries: withKey.map((run) => ({
-      queryKey: queryKeys.history(run.id, metricKey, view.zoom, MAX_POINTS),
-      queryFn: ({ signal }: { signal: AbortSignal }) =>
-        getMetricHistory(
-          run.id,
-          metricKey,
-          {
-            max_points: MAX_POINTS,
-            ...(view.zoom ? { start_step: view.zoom[0], end_step: view.zoom[1] } : {}),
-          },
-          signal,
-        ),
-      placeholderData: keepPreviousData,
-      refetchInterval: run.status === "RUNNING" ? poll : (false as const),
-    })),
-  });
-  const loaded = histories
-    .map((h, i) => ({ data: h.data, run: withKey[i] }))
-    .filter((h): h is { data: MetricColumns; run: Run } => h.data !== undefined && h.run !== undefined);
-  const dataKey = histories.map((h) => h.dataUpdatedAt).join(",");
-
-  const shaped = useMemo(() => {
-    if (loaded.length === 0) return null;
-    const opts = { axis: view.x, smoothing: view.smoothing, log: view.log };
-    return {
-      data: alignSeries(loaded.map((h) => shapeSeries(h.data, opts))),
-      series: loaded.map((h) => ({
-        label: runLabel(h.run),
-        color: colors.get(h.run.id) ?? seriesColor(0),
-      })),
-    };
-    // dataKey changes whenever any history does
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [dataKey, view.x, view.smoothing, view.log, colors]);
-
-  const first = loaded[0]?.data;
-  const onZoom = (min: number, max: number) => {
-    if (!first) return;
-    const range = stepRangeFor(first, view.x, min, max);
-    if (range) setView({ ...view, zoom: range });
-  };
-
-  return (
-    <div className="chart-card" data-testid="metric-chart" data-key={metricKey}>
-      <div className="chart-title">
-        <span>{metricKey}</span>
-        <span className="muted" data-testid="chart-summary">
-          {view.smoothing > 0 ? `smoothed ${view.smoothing} · ` : ""}
-          {withKey.length} of {runs.length} runs log it · x: {view.x}
-        </span>
-      </div>
-      {shaped ? (
-        <MetricChart
-          data={shaped.data}
-          series={shaped.series}
-          axis={view.x}
-          log={view.log}
-          onZoom={onZoom}
-          onResetZoom={() => setView({ ...view, zoom: null })}
-        />
-      ) : (
-        <div className="chart-box placeholder">loading…</div>
-      )}
-    </div>
-  );
 }
 
 export default function ComparePage() {
@@ -176,6 +112,12 @@ export default function ComparePage() {
   const lineColors = useMemo(
     () => runs.map((r) => colors.get(r.id) ?? seriesColor(0)),
     [runs, colors],
+  );
+  const groupBy = view.group;
+  const grouping = useMemo(
+    (): ChartGroups | null =>
+      groupBy ? { label: groupBy.key, groups: groupRuns(runs, groupBy), band: view.band } : null,
+    [runs, groupBy, view.band],
   );
 
   if (view.runs.length === 0) {
@@ -282,14 +224,73 @@ export default function ComparePage() {
       </table>
 
       <h2>Metrics</h2>
-      <ChartControls view={view} onChange={setView} />
+      <ChartControls view={view} onChange={setView} xMetrics={keys} />
+      <div className="toolbar" data-testid="group-controls">
+        <label>
+          group by{" "}
+          <select
+            aria-label="Group by"
+            value={view.group ? columnId(view.group) : ""}
+            onChange={(e) => setCompare({ ...view, group: parseColumnId(e.target.value) })}
+          >
+            <option value="">— one line per run —</option>
+            {groupChoices(runs).map((c) => (
+              <option key={columnId(c)} value={columnId(c)}>
+                {columnId(c)}
+              </option>
+            ))}
+          </select>
+        </label>
+        {view.group ? (
+          <label>
+            band{" "}
+            <select
+              aria-label="Band"
+              value={view.band}
+              onChange={(e) => setCompare({ ...view, band: e.target.value === "std" ? "std" : "minmax" })}
+            >
+              <option value="minmax">min–max</option>
+              <option value="std">±1 std</option>
+            </select>
+          </label>
+        ) : null}
+      </div>
+      {grouping ? (
+        <div className="legend" data-testid="group-legend">
+          {grouping.groups.map((g, i) => (
+            <span key={g.name} data-group={g.name}>
+              <span className="swatch" style={{ background: seriesColor(i) }} />
+              {grouping.label}={g.name}{" "}
+              <span className="muted">
+                ({g.runIds.length} {g.runIds.length === 1 ? "run" : "runs"})
+              </span>
+            </span>
+          ))}
+        </div>
+      ) : null}
       <div className="charts">
         {keys.map((k) => (
           <WhenVisible key={k} minHeight={300}>
-            <CompareChart metricKey={k} runs={runs} colors={colors} view={view} setView={setView} />
+            <CompareChart
+              metricKey={k}
+              runs={runs}
+              colors={colors}
+              grouping={grouping}
+              view={view}
+              setView={setView}
+            />
           </WhenVisible>
         ))}
       </div>
+
+      <ScatterPanel
+        runs={runs}
+        colors={colors}
+        x={view.scatterX}
+        y={view.scatterY}
+        onChange={(scatterX, scatterY) => setCompare({ ...view, scatterX, scatterY })}
+      />
+      <ImportancePanel runs={runs} metric={metric} />
 
       <RunDiff
         runs={runs}

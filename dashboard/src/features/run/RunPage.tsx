@@ -9,6 +9,7 @@ import type { LiveEvent, Run } from "../../api/types";
 import { seriesColor } from "../../charts/colors";
 import { MetricChart, type ChartSeries } from "../../charts/MetricChart";
 import { alignSeries, shapeSeries, stepRangeFor, type Aligned } from "../../charts/shape";
+import { xMetricKey, type XContext } from "../../charts/xAxis";
 import { ChartControls } from "../../components/ChartControls";
 import { formatDuration, formatTime, formatValue } from "../../components/format";
 import { EditableTitle } from "../../components/EditableTitle";
@@ -74,16 +75,32 @@ function MetricPanel({
     placeholderData: keepPreviousData,
     refetchInterval: run.status === "RUNNING" ? poll : false,
   });
+  // A metric x axis (e.g. epoch) needs that metric's history too, joined on the step.
+  const xKey = xMetricKey(view.x);
+  const xHistory = useQuery({
+    ...historyQuery(run.id, xKey ?? "", view.zoom),
+    enabled: xKey !== null,
+    placeholderData: keepPreviousData,
+    refetchInterval: run.status === "RUNNING" ? poll : false,
+  });
+  const context = useMemo(
+    (): XContext => ({
+      startTime: run.start_time,
+      ...(xKey !== null && xHistory.data ? { xMetric: xHistory.data } : {}),
+    }),
+    [run.start_time, xKey, xHistory.data],
+  );
 
   const color = seriesColor(0);
   const { data, series } = useMemo((): { data: Aligned | null; series: ChartSeries[] } => {
     if (!history.data) return { data: null, series: [] };
     if (view.smoothing > 0) {
-      const raw = shapeSeries(history.data, { axis: view.x, smoothing: 0, log: view.log });
+      const raw = shapeSeries(history.data, { axis: view.x, smoothing: 0, log: view.log, context });
       const smooth = shapeSeries(history.data, {
         axis: view.x,
         smoothing: view.smoothing,
         log: view.log,
+        context,
       });
       return {
         data: [raw.x, raw.y, smooth.y],
@@ -94,18 +111,18 @@ function MetricPanel({
       };
     }
     return {
-      data: alignSeries([shapeSeries(history.data, { axis: view.x, smoothing: 0, log: view.log })]),
+      data: alignSeries([shapeSeries(history.data, { axis: view.x, smoothing: 0, log: view.log, context })]),
       series: [{ label: metricKey, color }],
     };
-  }, [history.data, view.x, view.smoothing, view.log, metricKey, color]);
+  }, [history.data, view.x, view.smoothing, view.log, metricKey, color, context]);
 
   const onZoom = useCallback(
     (min: number, max: number) => {
       if (!history.data) return;
-      const range = stepRangeFor(history.data, view.x, min, max);
+      const range = stepRangeFor(history.data, view.x, min, max, context);
       if (range) setView({ ...view, zoom: range });
     },
-    [history.data, view, setView],
+    [history.data, view, setView, context],
   );
   const summary = run.metrics[metricKey];
   const points = history.data?.steps.length ?? 0;
@@ -289,7 +306,7 @@ export default function RunPage({ runId }: { runId: string }) {
       <h2>
         Metrics <span className="muted">({keys.length})</span>
       </h2>
-      <ChartControls view={view} onChange={setView} />
+      <ChartControls view={view} onChange={setView} xMetrics={keys} />
       {keys.length === 0 ? (
         <p className="muted">No metrics logged yet.</p>
       ) : (
