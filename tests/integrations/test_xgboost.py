@@ -1,5 +1,6 @@
 """XGBoost's callback against a real server: params, per-round eval metrics, status."""
 
+import time
 import uuid
 
 import numpy as np
@@ -84,3 +85,18 @@ def test_feature_importance_is_logged_as_a_table(server_url: str) -> None:
     (run,) = experiment_runs(server_url, experiment)
     paths = artifact_paths(server_url, run.id)
     assert {p for p in paths if "feature_importance" in p}, paths
+
+
+class SlowRounds(xgboost.callback.TrainingCallback):  # type: ignore[misc]
+    def after_iteration(self, model: object, epoch: int, evals_log: object) -> bool:
+        time.sleep(0.1)
+        return False
+
+
+def test_system_metrics_are_sampled_while_training(server_url: str) -> None:
+    experiment = f"xgb-system-{uuid.uuid4().hex[:8]}"
+    callback = TrackboardCallback(experiment, system_metrics_interval=0.1, log_importance=False)
+    xgboost.train({"max_depth": 2}, _data(), 6, callbacks=[callback, SlowRounds()])
+    (run,) = experiment_runs(server_url, experiment)
+    run = finished_run(server_url, run.id)
+    assert run.metrics["system/cpu_percent"].count >= 2
