@@ -61,6 +61,7 @@ from trackboard.server.observability.prometheus import Instruments, PrometheusMi
 from trackboard.server.process_loop import open_broker_relay
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.runs.routes import router as runs_router
+from trackboard.server.search.export_routes import router as export_router
 from trackboard.server.search.routes import router as search_router
 
 
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health_router,
         experiments_router,
         search_router,
+        export_router,
         runs_router,
         metrics_router,
     ):

@@ -91,6 +91,7 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("GET", "/api/v1/experiments/{experiment_id}/dashboard"): Decision(Access.READ),
     ("POST", "/api/v1/experiments/{experiment_id}/runs"): Decision(Access.WRITE),
     ("POST", "/api/v1/runs/search"): Decision(Access.READ),
+    ("POST", "/api/v1/runs/export"): Decision(Access.READ),
     ("GET", "/api/v1/runs/{run_id}"): Decision(Access.READ),
     ("PATCH", "/api/v1/runs/{run_id}"): Decision(Access.WRITE),
     ("DELETE", "/api/v1/runs/{run_id}"): Decision(Access.WRITE),

@@ -22,6 +22,7 @@ ARTIFACTS_PREFIX = "/api/2.0/mlflow-artifacts/"
 V1_BODY_ROUTES = frozenset(
     {
         "/api/v1/runs/search",
+        "/api/v1/runs/export",
         "/api/v1/experiments",
         "/api/v1/notification-rules",
         "/api/v1/notification-rules/{rule_id}",
