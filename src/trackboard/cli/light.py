@@ -1,11 +1,14 @@
 """The `trackboard` command of a client-only install (no server extra, so no Typer or Rich):
-`--version` and `sync`, with plain-text progress; any other command says what to install."""
+`--version`, `sync` with plain-text progress, and `export`; any other command says what to
+install."""
 
 import argparse
 import sys
 from pathlib import Path
 
 from trackboard._version import __version__
+from trackboard.cli.export import add_parser as add_export_parser
+from trackboard.cli.export import run_export
 from trackboard.client.settings import ClientSettings
 from trackboard.client.spool import find_spools
 from trackboard.client.sync import SyncResult, pending_bytes, result_line, sync_spool
@@ -29,6 +32,7 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--retry-for", type=float, default=30.0, help="Seconds to keep retrying the server."
     )
+    add_export_parser(commands)
     return root
 
 
@@ -60,7 +64,7 @@ def run_sync(path: Path | None, url: str | None, api_key: str | None, retry_for:
 
 
 def main(argv: list[str]) -> int:
-    known = {"sync", "--version", "-h", "--help"}
+    known = {"sync", "export", "--version", "-h", "--help"}
     if argv and argv[0] not in known:
         print(
             f"trackboard {argv[0]}: this install has the client only; for the server "
@@ -69,6 +73,8 @@ def main(argv: list[str]) -> int:
         )
         return 2
     args = parser().parse_args(argv)
+    if args.command == "export":
+        return run_export(args)
     if args.command != "sync":
         parser().print_help()
         return 0
