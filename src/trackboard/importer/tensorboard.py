@@ -25,7 +25,7 @@ def metric_key(tag: str) -> str:
 
 def _loader(path: Path) -> Any:
     try:
-        from tensorboard.backend.event_processing.event_file_loader import (
+        from tensorboard.backend.event_processing.event_file_loader import (  # type: ignore[import-untyped]
             LegacyEventFileLoader,
         )
     except ImportError as exc:
@@ -49,7 +49,7 @@ def _hparam_value(value: Any) -> str:
 
 
 def _hparams(content: bytes) -> dict[str, str]:
-    from tensorboard.plugins.hparams import plugin_data_pb2
+    from tensorboard.plugins.hparams import plugin_data_pb2  # type: ignore[import-untyped]
 
     data = plugin_data_pb2.HParamsPluginData.FromString(content)
     if not data.HasField("session_start_info"):
@@ -63,7 +63,7 @@ def _scalar(value: Any) -> float | None:
     if value.HasField("simple_value"):
         return float(value.simple_value)
     if value.metadata.plugin_data.plugin_name == "scalars" and value.HasField("tensor"):
-        from tensorboard.util import tensor_util
+        from tensorboard.util import tensor_util  # type: ignore[import-untyped]
 
         array = tensor_util.make_ndarray(value.tensor)
         return float(array.reshape(-1)[0]) if array.size == 1 else None

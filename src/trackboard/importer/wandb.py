@@ -101,7 +101,7 @@ class WandbRun:
         self.tags: dict[str, str] = {}
         self.points: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
         for payload in read_records(path):
-            record = wandb_internal_pb2.Record.FromString(payload)
+            record = wandb_internal_pb2.Record.FromString(payload)  # type: ignore[attr-defined]
             self._take(record, record.WhichOneof("record_type"))
         last_point = max((p[0] for points in self.points.values() for p in points), default=0)
         if self.end_ms is not None:
