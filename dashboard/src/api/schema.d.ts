@@ -130,6 +130,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export Runs */
+        post: operations["export_runs_post_/api/v1/runs/export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/experiments/{experiment_id}/runs": {
         parameters: {
             query?: never;
@@ -828,16 +845,18 @@ export interface paths {
         put?: never;
         /**
          * Log Batch
-         * @description Everything validated first; then params and tags committed; then the points accepted.
+         * @description Everything validated first; then params, tags and the points of logged models
+         *     (`model_id`, MLflow 3) committed; then the points accepted into the run's series.
          *
          *     All or nothing, in this order because the likely failure comes last: a refusal of the
          *     points (503 + Retry-After: queue full or unreachable) may leave the params and tags
          *     committed, and the client's retry of the same request converges (a param logged again
          *     with the same value is accepted, a tag is overwritten, and the points' content-derived
-         *     batch id keeps them from being stored twice). Every 4xx (bad input, a param changing
-         *     value, an inactive run) comes before anything is written. Accepting the points first
-         *     instead would turn a failed params write into points stored for a request that got a 4xx
-         *     and is never retried. The params/tags transaction is committed before the points are
+         *     batch id keeps them from being stored twice; a model's points already stored are not
+         *     stored again). Every 4xx (bad input, a param changing value, an inactive run, an unknown
+         *     model) comes before anything is written. Accepting the points first instead would turn
+         *     a failed params write into points stored for a request that got a 4xx and is never
+         *     retried. The params/tags transaction is committed before the points are
          *     accepted because the embedded writer needs the SQLite write lock that it would hold.
          */
         post: operations["log_batch_post_/api/2.0/mlflow/runs/log-batch"];
@@ -1902,6 +1921,35 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * RunExport
+         * @description The body of `/runs/search` without paging, plus the file format and its columns.
+         */
+        RunExport: {
+            /** Experiment Ids */
+            experiment_ids: number[];
+            /** Filter */
+            filter?: string | null;
+            /**
+             * Order By
+             * @default []
+             */
+            order_by: string[];
+            /**
+             * Lifecycle Stage
+             * @default active
+             * @enum {string}
+             */
+            lifecycle_stage: "active" | "deleted" | "all";
+            /**
+             * Format
+             * @default csv
+             * @enum {string}
+             */
+            format: "csv" | "jsonl";
+            /** Columns */
+            columns?: string[] | null;
+        };
         /** RunPage */
         RunPage: {
             /** Runs */
@@ -2388,6 +2436,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "export_runs_post_/api/v1/runs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunExport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "application/x-ndjson": unknown;
                 };
             };
             /** @description Validation Error */
