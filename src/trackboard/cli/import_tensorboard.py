@@ -16,6 +16,18 @@ if TYPE_CHECKING:
     from trackboard.importer.transfer import Source
 
 
+# The target options every `trackboard import` command takes.
+TargetUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--to", help=f"Trackboard server URL (default: TRACKBOARD_URL, else {DEFAULT_URL})."
+    ),
+]
+TargetApiKey = Annotated[
+    str | None, typer.Option("--api-key", envvar="TRACKBOARD_API_KEY", help="API key.")
+]
+
+
 def import_with_progress(reader: "Source", to: str | None, api_key: str | None) -> None:
     """Copies everything `reader` holds into the server at `to` (or `TRACKBOARD_URL`),
     showing progress, then prints a summary; exits 1 with the reason on an error."""
@@ -65,15 +77,12 @@ def import_tensorboard(
     logdir: Annotated[str, typer.Argument(help="TensorBoard log directory.")],
     experiment: Annotated[
         str | None,
-        typer.Option("--experiment", help="Experiment to import into [the folder's name]."),
+        typer.Option(
+            "--experiment", help="Experiment to import into (default: the folder's name)."
+        ),
     ] = None,
-    to: Annotated[
-        str | None,
-        typer.Option("--to", help=f"Trackboard server URL [env TRACKBOARD_URL, {DEFAULT_URL}]."),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="TRACKBOARD_API_KEY", help="API key.")
-    ] = None,
+    to: TargetUrl = None,
+    api_key: TargetApiKey = None,
 ) -> None:
     """Import scalars (steps and wall times) and HParams values, one run per folder of
     event files (images, histograms and other plugins' data are not copied)."""

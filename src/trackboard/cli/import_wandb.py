@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from trackboard.cli.import_mlflow import DEFAULT_URL, _fail
-from trackboard.cli.import_tensorboard import import_with_progress
+from trackboard.cli.import_mlflow import _fail
+from trackboard.cli.import_tensorboard import TargetApiKey, TargetUrl, import_with_progress
 
 
 def import_wandb(
@@ -20,15 +20,12 @@ def import_wandb(
     ],
     experiment: Annotated[
         str | None,
-        typer.Option("--experiment", help="Experiment to import into [each run's project]."),
+        typer.Option(
+            "--experiment", help="Experiment to import into (default: each run's project)."
+        ),
     ] = None,
-    to: Annotated[
-        str | None,
-        typer.Option("--to", help=f"Trackboard server URL [env TRACKBOARD_URL, {DEFAULT_URL}]."),
-    ] = None,
-    api_key: Annotated[
-        str | None, typer.Option("--api-key", envvar="TRACKBOARD_API_KEY", help="API key.")
-    ] = None,
+    to: TargetUrl = None,
+    api_key: TargetApiKey = None,
 ) -> None:
     """Import W&B offline runs: config, tags, numeric history (media, tables, system
     metrics' files and artifacts are not copied; runs on W&B's servers are not read)."""
