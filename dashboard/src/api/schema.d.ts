@@ -130,6 +130,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export Runs */
+        post: operations["export_runs_post_/api/v1/runs/export"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/experiments/{experiment_id}/runs": {
         parameters: {
             query?: never;
@@ -1904,6 +1921,35 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * RunExport
+         * @description The body of `/runs/search` without paging, plus the file format and its columns.
+         */
+        RunExport: {
+            /** Experiment Ids */
+            experiment_ids: number[];
+            /** Filter */
+            filter?: string | null;
+            /**
+             * Order By
+             * @default []
+             */
+            order_by: string[];
+            /**
+             * Lifecycle Stage
+             * @default active
+             * @enum {string}
+             */
+            lifecycle_stage: "active" | "deleted" | "all";
+            /**
+             * Format
+             * @default csv
+             * @enum {string}
+             */
+            format: "csv" | "jsonl";
+            /** Columns */
+            columns?: string[] | null;
+        };
         /** RunPage */
         RunPage: {
             /** Runs */
@@ -2390,6 +2436,40 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunPage"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "export_runs_post_/api/v1/runs/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunExport"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": unknown;
+                    "application/x-ndjson": unknown;
                 };
             };
             /** @description Validation Error */
