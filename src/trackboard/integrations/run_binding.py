@@ -33,7 +33,9 @@ def status_for(exc: BaseException | None) -> str:
 
 
 def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_TAG_CHARS]
+    """`ValueError: bad input`, or the type alone when there is no message (Ctrl-C)."""
+    message = str(exc)
+    return (f"{type(exc).__name__}: {message}" if message else type(exc).__name__)[:MAX_TAG_CHARS]
 
 
 def params_of(config: Mapping[Any, Any], prefix: str = "") -> dict[str, str]:
