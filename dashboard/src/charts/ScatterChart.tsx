@@ -32,6 +32,11 @@ function nearest(u: uPlot, points: readonly ScatterPoint[]): ScatterPoint | null
   return best;
 }
 
+function padded(_u: uPlot, min: number, max: number): uPlot.Range.MinMax {
+  const pad = min === max ? Math.abs(min) * 0.1 || 1 : (max - min) * 0.06;
+  return [min - pad, max + pad];
+}
+
 export function ScatterChart({
   points,
   xLabel,
@@ -63,7 +68,8 @@ export function ScatterChart({
         height,
         legend: { show: false },
         cursor: { drag: { x: false, y: false }, points: { show: false } },
-        scales: { x: { time: false } },
+        // Padded, so that the points at either end are not cut in half by the frame.
+        scales: { x: { time: false, range: padded }, y: { range: padded } },
         axes: [
           { ...axisStyle, label: xLabel },
           { ...axisStyle, label: yLabel, size: 60 },

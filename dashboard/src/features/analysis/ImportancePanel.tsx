@@ -45,8 +45,8 @@ export function ImportancePanel({ runs, metric }: { runs: Run[]; metric: string 
           <thead>
             <tr>
               <th>param</th>
-              <th title={IMPORTANCE_HELP}>importance (η) ⓘ</th>
-              <th title={CORRELATION_HELP}>correlation ⓘ</th>
+              <th title={IMPORTANCE_HELP}>importance (η) (?)</th>
+              <th title={CORRELATION_HELP}>correlation (?)</th>
               <th>runs</th>
             </tr>
           </thead>
