@@ -257,10 +257,12 @@ def carries_spelled_id(template: str, variant: str) -> bool:
     """Whether the variant's spelled id is in a part of the request the route reads."""
     if variant.startswith("run-"):
         return "{run_id}" in template or "{artifact_path" in template or is_mlflow(template)
-    in_path = any(
-        f"{{{name}" in template for name in ("experiment_id", "project_id", "rule_id", "artifact")
-    )
-    return in_path or is_mlflow(template) or template in V1_BODY_ROUTES
+    in_path = any(f"{{{name}" in template for name in ("experiment_id", "project_id", "rule_id"))
+    # An MLflow artifact path starts with ids (`<experiment>/<run>/artifacts/…`); a v1 run's
+    # artifact path is a file path inside the run (its run is `{run_id}`), so the spelled
+    # id there only names a file that does not exist.
+    ids_in_artifact_path = "{artifact" in template and not template.startswith("/api/v1/")
+    return in_path or ids_in_artifact_path or is_mlflow(template) or template in V1_BODY_ROUTES
 
 
 def admin_may_send(template: str, variant: str) -> bool:
