@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import pytest
 from typer.testing import CliRunner
 

@@ -75,7 +75,7 @@ export function decodeLiveEvent(raw: unknown): LiveEvent | null {
   }
 }
 
-async function errorFrom(response: Response): Promise<ApiError> {
+export async function errorFrom(response: Response): Promise<ApiError> {
   let code = "HTTP_" + String(response.status);
   let message = response.statusText || `Request failed with status ${response.status}`;
   try {

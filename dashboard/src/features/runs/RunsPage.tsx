@@ -17,6 +17,8 @@ import {
   useEffect,
   useMemo,
   useRef,
+  useState,
+  type CSSProperties,
   type ReactNode,
   type RefObject,
 } from "react";
@@ -34,6 +36,14 @@ import { Link, navigate, useLocation } from "../../router";
 import { columnId, nextSort, orderByClause, parseColumnId } from "../../state/identifiers";
 import { parseRunsView, queryString, serializeRunsView, type RunsView } from "../../state/urlState";
 import { ColumnPicker } from "./ColumnPicker";
+import {
+  exportColumns,
+  parseColumnLayout,
+  pinOffsets,
+  writeColumnLayout,
+  type ColumnLayout,
+} from "./columnState";
+import { downloadRunsCsv } from "./exportRuns";
 import {
   availableKeys,
   buildColumns,
@@ -131,12 +141,20 @@ interface RunRowProps {
   selected: boolean;
   /** Changes when the column set does, so rows re-render with the new cells. */
   columnsKey: string;
+  /** Left offsets of the pinned columns (sticky). */
+  pinned: Map<string, number>;
   onToggle: (id: string) => void;
   render: (cell: RunCell) => ReactNode;
 }
 
+/** A pinned column's cell stays at its offset while the table scrolls sideways. */
+function cellStyle(width: number, left: number | undefined): CSSProperties {
+  if (left === undefined) return { width };
+  return { width, position: "sticky", left, zIndex: 1, background: "var(--bg)" };
+}
+
 /** One virtual row; memoised, so scrolling renders only the rows that come into view. */
-const RunRow = memo(function RunRow({ row, start, width, selected, onToggle, render }: RunRowProps) {
+const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onToggle, render }: RunRowProps) {
   return (
     <div
       role="row"
@@ -147,7 +165,12 @@ const RunRow = memo(function RunRow({ row, start, width, selected, onToggle, ren
       {row.getAllCells().map((cell) => {
         if (cell.column.id === SELECT_COLUMN) {
           return (
-            <div key={cell.id} className="cell select" role="cell" style={{ width: cell.column.getSize() }}>
+            <div
+              key={cell.id}
+              className="cell select"
+              role="cell"
+              style={cellStyle(cell.column.getSize(), pinned.get(SELECT_COLUMN))}
+            >
               <input
                 type="checkbox"
                 aria-label={`Select run ${row.original.name || row.id}`}
@@ -163,7 +186,7 @@ const RunRow = memo(function RunRow({ row, start, width, selected, onToggle, ren
             key={cell.id}
             role="cell"
             className={`cell${numeric ? " num" : ""}`}
-            style={{ width: cell.column.getSize() }}
+            style={cellStyle(cell.column.getSize(), pinned.get(cell.column.id))}
           >
             {render(cell)}
           </div>
@@ -179,6 +202,7 @@ interface VirtualRowsProps {
   width: number;
   selected: Set<string>;
   columnsKey: string;
+  pinned: Map<string, number>;
   onToggle: (id: string) => void;
   render: (cell: RunCell) => ReactNode;
   hasNextPage: boolean;
@@ -222,6 +246,7 @@ function VirtualRows(props: VirtualRowsProps) {
             width={width}
             selected={selected.has(row.id)}
             columnsKey={props.columnsKey}
+            pinned={props.pinned}
             onToggle={props.onToggle}
             render={props.render}
           />
@@ -234,11 +259,21 @@ function VirtualRows(props: VirtualRowsProps) {
 export default function RunsPage({ experimentId }: { experimentId: number }) {
   const location = useLocation();
   const view = useMemo(() => parseRunsView(location.search), [location.search]);
-  const setView = useCallback(
-    (next: RunsView, replace = false) => {
-      navigate(location.pathname + queryString(serializeRunsView(next)), { replace });
+  const layout = useMemo(() => parseColumnLayout(location.search), [location.search]);
+  const layoutRef = useRef(layout);
+  useEffect(() => {
+    layoutRef.current = layout;
+  });
+  const go = useCallback(
+    (next: RunsView, nextLayout: ColumnLayout, replace: boolean) => {
+      const params = writeColumnLayout(serializeRunsView(next), nextLayout);
+      navigate(location.pathname + queryString(params), { replace });
     },
     [location.pathname],
+  );
+  const setView = useCallback(
+    (next: RunsView, replace = false) => go(next, layoutRef.current, replace),
+    [go],
   );
   const poll = usePollInterval();
 
@@ -293,9 +328,15 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   const rows = useMemo(() => tree.map((t) => t.run), [tree]);
   const keys = useMemo(() => availableKeys(listed), [listed]);
   const chosen = view.columns ?? defaultColumns(keys);
-  const chosenKey = chosen.map(columnId).join("\u0000");
+  const chosenKey = [
+    ...chosen.map(columnId),
+    "hide",
+    ...layout.hidden,
+    "pin",
+    ...layout.pinned,
+  ].join("\u0000");
   const columns = useMemo(
-    () => buildColumns(chosen),
+    () => buildColumns(chosen, layout),
     // chosenKey identifies `chosen`
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [chosenKey],
@@ -367,6 +408,35 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
 
   const headers = table.getHeaderGroups()[0]?.headers ?? [];
   const totalWidth = headers.reduce((w, h) => w + h.getSize(), 0);
+  const pinnedKey = headers.map((h) => `${h.id}:${h.getSize()}`).join("\u0000") + chosenKey;
+  const pinned = useMemo(
+    () => {
+      const [select, ...rest] = headers;
+      const widths = rest.map((h) => ({ id: h.id, width: h.getSize() }));
+      const offsets = pinOffsets(widths, layout.pinned, select?.getSize() ?? 0);
+      // The selection box stays at the left edge, before the pinned columns.
+      if (offsets.size > 0) offsets.set(SELECT_COLUMN, 0);
+      return offsets;
+    },
+    // pinnedKey identifies the headers' ids and widths
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [pinnedKey],
+  );
+  const [exporting, setExporting] = useState(false);
+  const [exportError, setExportError] = useState<string | null>(null);
+  const exportView = () => {
+    setExporting(true);
+    setExportError(null);
+    downloadRunsCsv({
+      experimentId,
+      filter: view.filter,
+      orderBy,
+      lifecycleStage: stage,
+      columns: exportColumns(headers.slice(1).map((h) => h.id)),
+    })
+      .catch((e: unknown) => setExportError(e instanceof Error ? e.message : String(e)))
+      .finally(() => setExporting(false));
+  };
   const tableRows = table.getRowModel().rows;
 
   return (
@@ -403,7 +473,17 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
           keys={keys}
           chosen={chosen}
           onChange={(cols) => setView({ ...view, columns: cols })}
+          layout={layout}
+          onLayoutChange={(next) => go(view, next, false)}
         />
+        <button
+          type="button"
+          disabled={exporting}
+          title="Every run matching the filter, with the visible columns, in the table's order"
+          onClick={exportView}
+        >
+          {exporting ? "Exporting…" : "Export CSV"}
+        </button>
         <button
           type="button"
           className="primary"
@@ -452,6 +532,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
         ) : null}
       </div>
       {otherError ? <div className="error-banner">{otherError}</div> : null}
+      {exportError ? <div className="error-banner">Export failed: {exportError}</div> : null}
       <RunTreeContext.Provider value={treeContext}>
       <div className="grid" role="table" aria-label="Runs">
         <div className="grid-scroll" ref={scrollRef} data-testid="runs-scroll">
@@ -466,7 +547,12 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
                   : "none";
               if (h.id === SELECT_COLUMN) {
                 return (
-                  <div key={h.id} className="cell head-cell select" style={{ width: h.getSize() }} role="columnheader">
+                  <div
+                    key={h.id}
+                    className="cell head-cell select"
+                    style={cellStyle(h.getSize(), pinned.get(SELECT_COLUMN))}
+                    role="columnheader"
+                  >
                     <input
                       type="checkbox"
                       aria-label="Clear selection"
@@ -484,8 +570,9 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
                   role="columnheader"
                   aria-sort={sorted}
                   data-column={h.id}
+                  data-pinned={pinned.has(h.id) ? "true" : undefined}
                   className={`cell head-cell${info.sort ? " sortable" : ""}${info.numeric ? " num" : ""}`}
-                  style={{ width: h.getSize() }}
+                  style={{ ...cellStyle(h.getSize(), pinned.get(h.id)), ...(pinned.has(h.id) ? { background: "var(--bg-soft)" } : {}) }}
                   title={info.sort ? `${h.id} — click to sort` : h.id}
                   onClick={
                     info.sort
@@ -508,6 +595,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
             width={totalWidth}
             selected={selected}
             columnsKey={chosenKey}
+            pinned={pinned}
             onToggle={toggleRow}
             render={renderCell}
             hasNextPage={hasNextPage}

@@ -6,6 +6,7 @@ import { formatDuration, formatTime, formatValue } from "../../components/format
 import { StatusBadge } from "../../components/StatusBadge";
 import { runDisplayName, runUser } from "../../mlflowTags";
 import { columnId, type ColumnRef } from "../../state/identifiers";
+import { arrange, EMPTY_LAYOUT, type ColumnLayout } from "./columnState";
 import { RunNameCell } from "./RunNameCell";
 
 export const features = tableFeatures({ columnSizingFeature });
@@ -69,9 +70,15 @@ export function dataColumn(ref: ColumnRef) {
   return helper.accessor(pick, { id, header: ref.key, size: 120 });
 }
 
-/** Every column of the table, base ones first, in one typed list. */
-export function buildColumns(chosen: readonly ColumnRef[]) {
-  return helper.columns([...baseColumns(), ...chosen.map(dataColumn)]);
+/** Every column of the table in one typed list: the selection box, then the pinned
+ * columns in pin order, then the base columns not hidden and the chosen ones. */
+export function buildColumns(chosen: readonly ColumnRef[], layout: ColumnLayout = EMPTY_LAYOUT) {
+  const hidden = new Set(layout.hidden);
+  const [select, ...rest] = [...baseColumns(), ...chosen.map(dataColumn)];
+  const shown = rest.filter((c) => !hidden.has(c.id ?? ""));
+  const byId = new Map(shown.map((c) => [c.id ?? "", c]));
+  const ordered = arrange([...byId.keys()], layout.pinned).flatMap((id) => byId.get(id) ?? []);
+  return helper.columns(select ? [select, ...ordered] : ordered);
 }
 
 export function columnInfo(id: string, ref: ColumnRef | null): ColumnInfo {
