@@ -6,29 +6,17 @@ API, tests/api/test_export.py.)"""
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-import pytest
-from playwright.async_api import ConsoleMessage, Page, expect
+from playwright.async_api import Page, expect
 
 from tests.e2e.api import Api
 from tests.e2e.servers import ServerProcess
 
+# Autouse there and here: any console.error fails the test.
+from tests.e2e.test_dashboard_editing import console_errors  # noqa: F401
+
 TIMEOUT_MS = 10_000
-
-
-@pytest.fixture(autouse=True)
-async def console_errors(page: Page) -> AsyncIterator[list[str]]:
-    errors: list[str] = []
-
-    def record(message: ConsoleMessage) -> None:
-        if message.type == "error":
-            errors.append(message.text)
-
-    page.on("console", record)
-    yield errors
-    assert not errors, f"console errors: {errors}"
 
 
 async def all_runs(api: Api, body: dict[str, object]) -> list[dict[str, object]]:
