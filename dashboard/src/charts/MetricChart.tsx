@@ -11,7 +11,8 @@ import { formatValue } from "../components/format";
 import type { XAxis } from "../state/urlState";
 import type { Aligned } from "./shape";
 import { xAxisLabel } from "./xAxis";
-import { readTheme, useDarkMode } from "./theme";
+import { fitWidth, hostWidth } from "./fitWidth";
+import { axisStyle, readTheme, useDarkMode } from "./theme";
 
 // uPlot's Distr is an ambient const enum, which isolatedModules cannot read.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
@@ -57,12 +58,7 @@ function buildOptions(
   bands: readonly ChartBand[],
   callbacks: React.RefObject<Pick<Props, "onZoom" | "onResetZoom">>,
 ): uPlot.Options {
-  const theme = readTheme();
-  const axisStyle = {
-    stroke: theme.muted,
-    grid: { stroke: theme.grid, width: 1 },
-    ticks: { stroke: theme.grid, width: 1 },
-  };
+  const axisLook = axisStyle(readTheme());
   return {
     width,
     height,
@@ -74,9 +70,9 @@ function buildOptions(
       y: log ? { distr: LOG_DISTR, log: 10 } : {},
     },
     axes: [
-      axisStyle,
+      axisLook,
       {
-        ...axisStyle,
+        ...axisLook,
         size: 60,
         // A log axis passes null for the ticks it leaves unlabelled.
         // (uPlot's types say number; its log filter hands over nulls.)
@@ -136,21 +132,16 @@ export function MetricChart(props: Props) {
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const width = Math.max(el.clientWidth, 200);
+    const width = hostWidth(el);
     const u = new uPlot(
       buildOptions(width, height, series, axis, log, bands, callbacks),
       dataRef.current,
       el,
     );
     plot.current = u;
-    const observer = new ResizeObserver(() => {
-      const w = Math.max(el.clientWidth, 200);
-      if (w !== u.width) u.setSize({ width: w, height });
-    });
-    observer.observe(el);
+    const stop = fitWidth(u, el, height);
     return () => {
-      observer.disconnect();
-      u.destroy();
+      stop();
       plot.current = null;
     };
     // seriesKey stands for `series` and `bands`; dark re-reads the CSS theme.

@@ -5,7 +5,8 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatValue } from "../components/format";
 import { alignSeries } from "./shape";
-import { readTheme, useDarkMode } from "./theme";
+import { fitWidth, hostWidth } from "./fitWidth";
+import { axisStyle, readTheme, useDarkMode } from "./theme";
 
 export interface ScatterPoint {
   label: string;
@@ -55,24 +56,21 @@ export function ScatterChart({
   useEffect(() => {
     const el = box.current;
     if (!el) return;
-    const theme = readTheme();
-    const axisStyle = {
-      stroke: theme.muted,
-      grid: { stroke: theme.grid, width: 1 },
-      ticks: { stroke: theme.grid, width: 1 },
+    const axis = {
+      ...axisStyle(readTheme()),
       values: (_u: uPlot, vals: number[]) => vals.map((v) => formatValue(v)),
     };
     const u = new uPlot(
       {
-        width: Math.max(el.clientWidth, 200),
+        width: hostWidth(el),
         height,
         legend: { show: false },
         cursor: { drag: { x: false, y: false }, points: { show: false } },
         // Padded, so that the points at either end are not cut in half by the frame.
         scales: { x: { time: false, range: padded }, y: { range: padded } },
         axes: [
-          { ...axisStyle, label: xLabel },
-          { ...axisStyle, label: yLabel, size: 60 },
+          { ...axis, label: xLabel },
+          { ...axis, label: yLabel, size: 60 },
         ],
         series: [
           { label: xLabel },
@@ -105,15 +103,7 @@ export function ScatterChart({
       alignSeries(points.map((p) => ({ x: [p.x], y: [p.y] }))),
       el,
     );
-    const observer = new ResizeObserver(() => {
-      const w = Math.max(el.clientWidth, 200);
-      if (w !== u.width) u.setSize({ width: w, height });
-    });
-    observer.observe(el);
-    return () => {
-      observer.disconnect();
-      u.destroy();
-    };
+    return fitWidth(u, el, height);
   }, [points, xLabel, yLabel, height, dark]);
 
   return (

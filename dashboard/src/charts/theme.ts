@@ -34,3 +34,12 @@ export function readTheme(): ChartTheme {
     bg: v("--bg", "#ffffff"),
   };
 }
+
+/** Axis colours of every uPlot chart: muted labels, a faint grid and ticks. */
+export function axisStyle(theme: ChartTheme) {
+  return {
+    stroke: theme.muted,
+    grid: { stroke: theme.grid, width: 1 },
+    ticks: { stroke: theme.grid, width: 1 },
+  };
+}
