@@ -152,3 +152,22 @@ async def test_grouping_x_axes_scatter_and_importance_are_drawn(
     )
     await expect(page.get_by_label("x axis")).to_have_value("metric:epoch")
     await expect(page.get_by_label("Band")).to_have_value("std")
+
+
+async def test_run_page_draws_against_another_metric(
+    page: Page, api: Api, server: ServerProcess
+) -> None:
+    experiment_id = await api.experiment("run-x-axis")
+    run_id = await api.run(experiment_id, "epochs")
+    await api.log(run_id, "loss", list(range(20)), [1 / (s + 1) for s in range(20)])
+    await api.log(run_id, "epoch", [0, 10], [0, 1])
+
+    await page.goto(f"{server.base_url}/runs/{run_id}")
+    await page.get_by_label("x axis").select_option("metric:epoch")
+    assert query(page)["x"] == ["metric:epoch"]
+    loss = page.locator('[data-testid="metric-chart"][data-key="loss"]')
+    # The legend's first entry is the x axis, named after the metric.
+    await expect(loss.locator(".u-legend .u-series").first).to_contain_text(
+        "epoch", timeout=TIMEOUT_MS
+    )
+    await eventually(lambda: drawn(loss.locator("canvas"), 100))
