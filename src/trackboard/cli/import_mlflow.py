@@ -21,7 +21,7 @@ DEFAULT_URL = "http://127.0.0.1:5005"
 PROXIED = "mlflow-artifacts"
 
 
-def _fail(message: str) -> typer.Exit:
+def exit_with_error(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(1)
 
@@ -73,7 +73,7 @@ def import_mlflow(
     try:
         reader, note = open_mlflow_source(source)
     except SourceError as exc:
-        raise _fail(str(exc)) from exc
+        raise exit_with_error(str(exc)) from exc
     if note:
         typer.secho(note, fg=typer.colors.YELLOW, err=True)
     import_with_progress(reader, to, api_key, experiment)
@@ -127,7 +127,7 @@ def import_with_progress(
             )
         except (SourceError, TargetError) as exc:
             progress.stop()
-            raise _fail(str(exc)) from exc
+            raise exit_with_error(str(exc)) from exc
         finally:
             reader.close()
             target.close()

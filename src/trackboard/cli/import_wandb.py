@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from trackboard.cli.import_mlflow import _fail
-from trackboard.cli.import_tensorboard import TargetApiKey, TargetUrl, import_with_progress
+from trackboard.cli.import_mlflow import exit_with_error, import_with_progress
+from trackboard.cli.import_tensorboard import TargetApiKey, TargetUrl
 
 
 def import_wandb(
@@ -35,5 +35,5 @@ def import_wandb(
     try:
         reader = WandbOfflineSource(location, experiment)
     except SourceError as exc:
-        raise _fail(str(exc)) from exc
+        raise exit_with_error(str(exc)) from exc
     import_with_progress(reader, to, api_key)
