@@ -7,7 +7,11 @@ import asyncio
 import os
 import sys
 import textwrap
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+
+import httpx
 
 from tests.distributed.conftest import with_port
 from tests.distributed.tcp_proxy import TcpProxy
@@ -53,7 +57,12 @@ SCRIPT = textwrap.dedent(
 )
 
 
-async def test_a_training_script_survives_a_database_outage(pg_url: str, tmp_path: Path) -> None:
+@asynccontextmanager
+async def server_behind_a_proxy(
+    pg_url: str,
+) -> AsyncIterator[tuple[httpx.AsyncClient, str, TcpProxy]]:
+    """A server on PostgreSQL through a TCP proxy the test can cut: an in-process client,
+    the server's URL for scripts, and the proxy."""
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
     settings = Settings(
@@ -66,97 +75,77 @@ async def test_a_training_script_survives_a_database_outage(pg_url: str, tmp_pat
     )
     try:
         async with running_app(settings) as (app, client), serving(app) as url:
-            env = {
-                **os.environ,
-                "TRACKBOARD_URL": url,
-                "TRACKBOARD_HOME": str(tmp_path / "client"),
-                "TRACKBOARD_RETRY_MAX_DELAY": "1",
-            }
-            script = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                SCRIPT,
-                env=env,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            assert script.stdin is not None
-            assert script.stdout is not None
-            run_id = (await script.stdout.readline()).decode().strip()
-            assert run_id, "the script did not start its run"
-            proxy.cut()
-            script.stdin.write(b"go\n")
-            await script.stdin.drain()
-            await asyncio.sleep(6)  # the points (and their retries) meet a dead database
-            proxy.restore()
-            output, _ = await asyncio.wait_for(script.communicate(), 180)
-            assert script.returncode == 0
-            assert output.decode().strip() == "finished"
-
-            run = (await client.get(f"/api/v1/runs/{run_id}")).json()
-            assert run["status"] == "FINISHED"
-            assert run["params"] == {"lr": "0.01", "layers": "4"}
-            assert run["tags"]["team"] == "ops"
-            assert run["tags"]["phase"] == "done"
-            history = await client.get(
-                f"/api/v1/runs/{run_id}/metrics/loss", params={"format": "columns"}
-            )
-            steps = history.json()["steps"]
-            assert len(steps) == POINTS  # none lost, none doubled
-            assert steps == list(range(POINTS))
+            yield client, url, proxy
     finally:
         await proxy.close()
+
+
+async def run_through_a_cut(
+    script: str, env: dict[str, str], proxy: TcpProxy, cwd: Path
+) -> tuple[str, list[str]]:
+    """Run `script`, which prints its run id and waits for a line on stdin; cut the
+    database, let the script work for 6 s against it, restore it, and wait for the script
+    to finish. Its run id and output lines."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        env={**os.environ, **env},
+        cwd=cwd,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdin is not None
+    assert process.stdout is not None
+    run_id = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
+    assert run_id, "the script did not start its run"
+    proxy.cut()
+    process.stdin.write(b"go\n")
+    await process.stdin.drain()
+    await asyncio.sleep(6)  # the script's writes (and their retries) meet a dead database
+    proxy.restore()
+    output, _ = await asyncio.wait_for(process.communicate(), 240)
+    assert process.returncode == 0
+    return run_id, output.decode().splitlines()
+
+
+async def steps_of(client: httpx.AsyncClient, run_id: str, key: str) -> list[int]:
+    history = await client.get(f"/api/v1/runs/{run_id}/metrics/{key}", params={"format": "columns"})
+    steps: list[int] = history.json()["steps"]
+    return steps
+
+
+async def test_a_training_script_survives_a_database_outage(pg_url: str, tmp_path: Path) -> None:
+    async with server_behind_a_proxy(pg_url) as (client, url, proxy):
+        env = {
+            "TRACKBOARD_URL": url,
+            "TRACKBOARD_HOME": str(tmp_path / "client"),
+            "TRACKBOARD_RETRY_MAX_DELAY": "1",
+        }
+        run_id, output = await run_through_a_cut(SCRIPT, env, proxy, tmp_path)
+        assert output[-1] == "finished"
+
+        run = (await client.get(f"/api/v1/runs/{run_id}")).json()
+        assert run["status"] == "FINISHED"
+        assert run["params"] == {"lr": "0.01", "layers": "4"}
+        assert run["tags"]["team"] == "ops"
+        assert run["tags"]["phase"] == "done"
+        assert await steps_of(client, run_id, "loss") == list(range(POINTS))  # none lost or doubled
 
 
 async def test_an_mlflow_script_survives_a_database_outage(pg_url: str, tmp_path: Path) -> None:
-    proxy = TcpProxy("127.0.0.1", 5432)
-    await proxy.start()
-    settings = Settings(
-        database_url=with_port(pg_url, proxy.port),
-        apply_migrations_on_start=False,
-        log_json=False,
-        log_level="CRITICAL",
-        db_pool_size=4,
-        ingest_commit_timeout_s=2.0,
-    )
-    try:
-        async with running_app(settings) as (app, client), serving(app) as url:
-            env = {
-                **os.environ,
-                "MLFLOW_TRACKING_URI": url,
-                "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
-                "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "8",
-            }
-            script = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                MLFLOW_SCRIPT,
-                env=env,
-                cwd=tmp_path,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            assert script.stdin is not None
-            assert script.stdout is not None
-            run_id = (await asyncio.wait_for(script.stdout.readline(), 120)).decode().strip()
-            assert run_id, "the script did not start its run"
-            proxy.cut()
-            script.stdin.write(b"go\n")
-            await script.stdin.drain()
-            await asyncio.sleep(6)
-            proxy.restore()
-            output, _ = await asyncio.wait_for(script.communicate(), 240)
-            assert script.returncode == 0
-            assert output.decode().splitlines()[-1] == "finished"
+    async with server_behind_a_proxy(pg_url) as (client, url, proxy):
+        env = {
+            "MLFLOW_TRACKING_URI": url,
+            "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+            "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "8",
+        }
+        run_id, output = await run_through_a_cut(MLFLOW_SCRIPT, env, proxy, tmp_path)
+        assert output[-1] == "finished"
 
-            run = (await client.get(f"/api/v1/runs/{run_id}")).json()
-            assert run["status"] == "FINISHED"
-            assert run["params"] == {"lr": "0.01", "layers": "4"}
-            assert run["tags"]["phase"] == "done"
-            for key in ("loss", "acc"):
-                history = await client.get(
-                    f"/api/v1/runs/{run_id}/metrics/{key}", params={"format": "columns"}
-                )
-                assert history.json()["steps"] == list(range(MLFLOW_STEPS)), key
-    finally:
-        await proxy.close()
+        run = (await client.get(f"/api/v1/runs/{run_id}")).json()
+        assert run["status"] == "FINISHED"
+        assert run["params"] == {"lr": "0.01", "layers": "4"}
+        assert run["tags"]["phase"] == "done"
+        for key in ("loss", "acc"):
+            assert await steps_of(client, run_id, key) == list(range(MLFLOW_STEPS)), key
