@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from tests.gateway.harness import bearer, running_app, seed_world
 from trackboard.server.config import Settings
+from trackboard.server.gateway.access_policy import is_read_request
 from trackboard.server.gateway.client_address import (
     bucket_address,
     client_address,
@@ -149,3 +150,11 @@ async def test_open_mode_has_no_rate_limit_and_ignores_keys(sqlite_settings: Set
     async with running_app(sqlite_settings) as (_, client):
         codes = await statuses(client, 30, headers=bearer("tbk_whatever_x"))
     assert set(codes) == {200}
+
+
+def test_posts_that_only_read_spend_the_read_budget() -> None:
+    assert is_read_request("POST", "/api/v1/runs/search")
+    assert is_read_request("POST", "/api/v1/runs/export")
+    assert is_read_request("POST", "/api/2.0/mlflow/runs/search")
+    assert not is_read_request("POST", "/api/v1/experiments/1/runs")
+    assert not is_read_request("PATCH", "/api/v1/runs/abc")

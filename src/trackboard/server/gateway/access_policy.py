@@ -129,11 +129,15 @@ def is_mlflow_path(path: str) -> bool:
     return path.startswith(MLFLOW_PREFIXES)
 
 
+# A POST that only reads (its body is a search's).
+EXPORT_PATH = "/api/v1/runs/export"
+
+
 def is_read_request(method: str, path: str) -> bool:
     """Which budget a request spends, known before routing: reads, or writes and ingest."""
     if method in READ_METHODS:
         return True
-    return bool(path.endswith("/search") or MLFLOW_READ_POSTS.search(path))
+    return bool(path.endswith("/search") or path == EXPORT_PATH or MLFLOW_READ_POSTS.search(path))
 
 
 def decide(method: str, template: str) -> Decision | None:
