@@ -5,6 +5,7 @@ two API servers; the quickstart then logs through one server and reads through t
 
 import re
 import subprocess
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -62,6 +63,18 @@ def consumers(vhost: str) -> dict[str, int]:
     return {name: int(count) for name, count in rows}
 
 
+def consumed_queues(vhost: str, names: tuple[str, ...], timeout_s: float = 90) -> dict[str, int]:
+    """The queues of `vhost` once each of `names` has a consumer (or at the deadline): the
+    README starts the worker and the notifier in the background, and on a loaded machine
+    they may still be starting when the servers already answer."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        queues = consumers(vhost)
+        if all(queues.get(name, 0) >= 1 for name in names) or time.monotonic() > deadline:
+            return queues
+        time.sleep(1)
+
+
 def test_the_readme_distributed_section_serves_one_deployment_from_two_servers(
     tmp_path: Path, amqp_url: str, database_name: str, redis_key_prefix: str
 ) -> None:
@@ -103,7 +116,9 @@ def test_the_readme_distributed_section_serves_one_deployment_from_two_servers(
         history = httpx.get(
             f"http://127.0.0.1:{second}/api/v1/runs/{match.group(1)}/metrics/loss", timeout=10
         ).json()
-        queues = consumers(amqp_url.rsplit("/", 1)[1])
+        queues = consumed_queues(
+            amqp_url.rsplit("/", 1)[1], ("trackboard.metrics", "trackboard.notifier")
+        )
     finally:
         session.stop()
     assert len(history["points"]) == 100

@@ -131,7 +131,11 @@ async def test_column_choice_is_kept_in_the_url(
     await page.goto(f"{server.base_url}/experiments/{experiment_id}")
     await expect(page.locator('[data-column="metrics.loss"]')).to_be_visible(timeout=TIMEOUT_MS)
     await page.get_by_role("button", name=re.compile(r"^Columns")).click()
-    await page.get_by_role("dialog", name="Choose columns").get_by_label("loss").uncheck()
+    await (
+        page.get_by_role("dialog", name="Choose columns")
+        .get_by_role("checkbox", name="loss")
+        .uncheck()
+    )
     await expect(page.locator('[data-column="metrics.loss"]')).to_have_count(0)
     assert "metrics.loss" not in query(page)["col"]
     assert "metrics.acc" in query(page)["col"]
