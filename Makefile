@@ -115,7 +115,7 @@ test-fast: lint typecheck ## lint, types and the in-process SQLite tests (about 
 test-dashboard: dashboard/node_modules/.package-lock.json ## tsc, ESLint, Vitest
 	cd dashboard && npm run typecheck && npm run lint && npm test
 
-test: needs lint typecheck test-dashboard test-python ## everything CI runs (about 15 minutes)
+test: needs lint typecheck test-dashboard test-python ## everything CI runs (about 30 minutes)
 
 needs:
 	@echo "make test needs: root for apt-get (Debian's chromium, prometheus and nginx, once);"
@@ -124,7 +124,7 @@ needs:
 	@echo "  RabbitMQ on 127.0.0.1:5672 (guest/guest, rabbitmqctl for test vhosts);"
 	@echo "  PyPI and npm for the first setup, and PyTorch's CPU wheel (torch 2.13.0+cpu,"
 	@echo "  pinned by the dev lock) from /opt/wheels or https://download.pytorch.org/whl/cpu."
-	@echo "  15 to 20 minutes on two cores. Tests isolate themselves (own databases, vhosts,"
+	@echo "  about 30 minutes on two cores. Tests isolate themselves (own databases, vhosts,"
 	@echo "  key prefixes, ports) and never stop the shared services."
 
 bench: setup dashboard browser ## the benchmarks; figures go to docs/benchmarks*.md

@@ -75,7 +75,9 @@ async def completion_latency(
 ) -> tuple[list[float], float]:
     """Finish `runs` runs, paced at `per_s`; the event → webhook latency of each, and the
     completion rate the API sustained."""
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64)
+    # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing
+    # one the server is closing that very moment fails the request (httpx.ReadError).
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=2.0)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
         ids = []
         for _ in range(runs):

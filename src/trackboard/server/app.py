@@ -2,8 +2,9 @@
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
@@ -69,6 +70,29 @@ def operation_id(route: APIRoute) -> str:
     """Unique per method and path: MLflow's routes serve GET and POST, under two prefixes."""
     methods = "_".join(sorted(route.methods or ()))
     return f"{route.name}_{methods}_{route.path_format}".lower().strip("/")
+
+
+log = logging.getLogger(__name__)
+
+# How long shutdown waits for the background loops to stop once cancelled.
+BACKGROUND_STOP_S = 10.0
+
+
+async def stop_background(tasks: list["asyncio.Task[object]"]) -> None:
+    """Cancel the loops beside the requests and wait for them, within a bound: a loop
+    caught in a call that does not give way to cancellation must not hang the shutdown."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    stopped, stuck = await asyncio.wait(tasks, timeout=BACKGROUND_STOP_S)
+    for task in stopped:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+    for task in stuck:
+        log.warning(
+            "background task %s did not stop within %.0f s", task.get_name(), BACKGROUND_STOP_S
+        )
 
 
 def breakers_of(app: FastAPI) -> dict[str, CircuitBreaker]:
@@ -190,10 +214,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # Requests have finished (each waited for its commit): nothing is pending.
-            for task in background:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+            await stop_background(background)
             await ingestor.stop()
             await queue.close()
             await cache.close()
