@@ -63,12 +63,14 @@ async def upsert_experiment_tags(
 
 
 async def update_runs_lifecycle(
-    session: AsyncSession, experiment_id: int, lifecycle_stage: str
+    session: AsyncSession, experiment_id: int, lifecycle_stage: str, deleted_at: int | None
 ) -> None:
+    """Move every run of the experiment; a run deleted before keeps its own deletion time."""
+    kept_or_new = func.coalesce(Run.deleted_at, deleted_at) if deleted_at is not None else None
     await session.execute(
         update(Run)
         .where(Run.experiment_id == experiment_id)
-        .values(lifecycle_stage=lifecycle_stage)
+        .values(lifecycle_stage=lifecycle_stage, deleted_at=kept_or_new)
     )
 
 

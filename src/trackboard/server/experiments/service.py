@@ -184,7 +184,11 @@ async def delete_experiment(session: AsyncSession, experiment_id: int) -> Experi
         raise InvalidParameter("the Default experiment (id 0) cannot be deleted")
     experiment.lifecycle_stage = "deleted"
     experiment.last_update_time = now_ms()
-    await repository.update_runs_lifecycle(session, experiment_id, "deleted")
+    if experiment.deleted_at is None:
+        experiment.deleted_at = experiment.last_update_time
+    await repository.update_runs_lifecycle(
+        session, experiment_id, "deleted", experiment.last_update_time
+    )
     await session.flush()
     record_experiment_event(session, "experiment.deleted", experiment)
     return experiment
@@ -197,7 +201,8 @@ async def restore_experiment(session: AsyncSession, experiment_id: int) -> Exper
     await _ensure_name_free(session, experiment.name)
     experiment.lifecycle_stage = "active"
     experiment.last_update_time = now_ms()
-    await repository.update_runs_lifecycle(session, experiment_id, "active")
+    experiment.deleted_at = None
+    await repository.update_runs_lifecycle(session, experiment_id, "active", None)
     await session.flush()
     record_experiment_event(session, "experiment.restored", experiment)
     return experiment

@@ -15,6 +15,8 @@ class Experiment(Base):
     artifact_location: Mapped[str | None] = mapped_column(String(1000), default=None)
     creation_time: Mapped[int] = mapped_column(BigInteger)
     last_update_time: Mapped[int] = mapped_column(BigInteger)
+    # When the experiment was deleted (ms), NULL while active: `trackboard gc` purges by it.
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # The owning project when authentication is on; NULL in the open single-user mode.
     project_id: Mapped[int | None] = mapped_column(
         ForeignKey("projects.id", ondelete="SET NULL"), default=None, index=True

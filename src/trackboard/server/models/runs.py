@@ -20,10 +20,18 @@ class Run(Base):
     user: Mapped[str] = mapped_column(String(256), default="")
     lifecycle_stage: Mapped[str] = mapped_column(String(32), default="active")
     artifact_uri: Mapped[str | None] = mapped_column(String(1000), default=None)
+    # When the run was deleted (ms), NULL while active: `trackboard gc` purges by it.
+    deleted_at: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     __table_args__ = (
         # The default listing order of an experiment's runs.
         Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+        Index(
+            "ix_runs_deleted_at",
+            "deleted_at",
+            postgresql_where=text("deleted_at IS NOT NULL"),
+            sqlite_where=text("deleted_at IS NOT NULL"),
+        ),
     )
 
 

@@ -206,6 +206,9 @@ async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str
         await experiments.get_active_experiment(session, run.experiment_id)
     changed = run.lifecycle_stage != lifecycle_stage
     run.lifecycle_stage = lifecycle_stage
+    if changed:
+        # `trackboard gc` purges runs deleted longer ago than the retention.
+        run.deleted_at = None if lifecycle_stage == "active" else now_ms()
     await session.flush()
     events: list[tuple[EventType, dict[str, Any]]] = []
     if changed:
