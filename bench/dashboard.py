@@ -1,22 +1,27 @@
-"""Dashboard benchmark in headless Chromium: chart time, table scrolling, bundle size.
+"""Dashboard benchmark in headless Chromium: every performance point of issue 16.
 
-    python bench/dashboard.py [--points 100000] [--keys 4] [--runs 10000] [--repeats 5]
+    python bench/dashboard.py [--repeats 5] [--points 100000] [--keys 4]
+        [--compare-runs 100] [--compare-points 10000] [--runs 100000] [--fling-rows 10000]
+        [--images 100]
 
-Starts a real `trackboard server` (embedded SQLite) on loopback, fills it through the API,
-drives Debian's Chromium (/usr/bin/chromium) with Playwright, prints the figures and
-writes them to docs/benchmarks-dashboard.md. Needs a built dashboard (make dashboard).
+Starts a real `trackboard server` (embedded SQLite) on loopback, fills it (metrics through
+the v1 batch API, images through the client's `log_image`, the 100k-run table straight
+into SQLite), drives Debian's Chromium (/usr/bin/chromium) with Playwright, prints the
+figures and writes them to docs/benchmarks-dashboard.md. Needs a built dashboard
+(make dashboard). Smaller options shrink it (e.g. --runs 10000 --compare-runs 20).
 
 - run page: navigation start → every one of `--keys` charts of `--points` points drawn;
-- runs table: `--runs` runs, scrolled top to bottom at 5 rows a frame while pages load,
-  then, all loaded, at 20 rows a frame;
-  the longest frame and the frames over 50 ms, from requestAnimationFrame timestamps;
+- compare: `--compare-runs` runs x 4 keys x `--compare-points` points grouped by a param
+  with 5 values, min-max bands: navigation start → the 4 charts drawn with every run;
+- runs table: `--runs` runs, scrolled `--fling-rows` rows at 5 rows a frame while pages
+  load, then, all loaded, top to bottom at 20 rows a frame; the longest frame and the
+  frames over 50 ms, from requestAnimationFrame timestamps;
+- media: an `--images`-frame series scrubbed frame by frame: steps a second;
 - initial JS: what index.html loads before any route chunk, gzip and brotli.
 """
 
 import argparse
-import asyncio
 import datetime
-import math
 import os
 import re
 import sys
@@ -32,81 +37,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.servers import ServerProcess
 
-from bench.api import seed_search_runs
+from bench.dashboard_measures import measure_drawn, measure_scroll, measure_scrub
+from bench.dashboard_seed import (
+    GROUP_PARAM,
+    seed_compare_runs,
+    seed_image_series,
+    seed_long_run,
+    seed_many_runs,
+)
 from bench.report import machine, median, percentile
 
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "src/trackboard/server/dashboard/static"
 REPORT = REPO / "docs/benchmarks-dashboard.md"
-BATCH = 10_000  # the API's largest batch
 CHART_BUDGET_MS = 1_000
+COMPARE_BUDGET_MS = 1_500
 FRAME_BUDGET_MS = 50
+SCRUB_TARGET = 30
 JS_BUDGET_KB = 300
-ROW_PX = 34
+COMPARE_KEYS = 4
 FLING_ROWS_PER_FRAME = 5  # a fast fling: ~10,000 px a second at 60 frames a second
 STRESS_ROWS_PER_FRAME = 20  # four times that: nearly every row on screen is new each frame
 
-CHARTS_DRAWN_JS = """
-(keys) => {
-  const cards = [...document.querySelectorAll('[data-testid="metric-chart"]')];
-  const ready = cards.filter(c => Number(c.dataset.points) > 0 && c.querySelector('canvas'));
-  return ready.length >= keys ? performance.now() : null;
-}
-"""
-
-SCROLL_JS = """
-async ({ rowsWanted, pxPerFrame, timeoutMs }) => {
-  const el = document.querySelector('[data-testid="runs-scroll"]');
-  const footer = document.querySelector('[data-testid="runs-footer"]');
-  const loaded = () =>
-    Number((footer.textContent.match(/([\\d,]+) runs loaded/) || ["", "0"])[1].replace(/,/g, ""));
-  const frames = [];
-  let last = performance.now();
-  const started = last;
-  await new Promise((resolve) => {
-    const step = (t) => {
-      frames.push(t - last);
-      last = t;
-      el.scrollTop += pxPerFrame;
-      const atEnd = el.scrollTop + el.clientHeight >= el.scrollHeight - 2;
-      if ((atEnd && loaded() >= rowsWanted) || t - started > timeoutMs) resolve();
-      else requestAnimationFrame(step);
-    };
-    requestAnimationFrame(step);
-  });
-  const seconds = (performance.now() - started) / 1000;
-  return { frames: frames.slice(1), loaded: loaded(), seconds };
-}
-"""
-
-
-def log_points(client: httpx.Client, run_id: str, key: str, points: int) -> None:
-    for start in range(0, points, BATCH):
-        steps = list(range(start, min(points, start + BATCH)))
-        values = [math.sin(s / 500) + 0.001 * (s % 97) for s in steps]
-        body = {"columns": [{"key": key, "steps": steps, "values": values}]}
-        client.post(f"/runs/{run_id}/metrics", json=body).raise_for_status()
-
-
-def seed_long_run(client: httpx.Client, keys: int, points: int) -> str:
-    experiment_id = client.post("/experiments", json={"name": "bench-long"}).json()["id"]
-    run_id: str = client.post(f"/experiments/{experiment_id}/runs", json={"name": "long"}).json()[
-        "id"
-    ]
-    for k in range(keys):
-        log_points(client, run_id, f"metric_{k}", points)
-    return run_id
-
-
-WIDE_EXPERIMENT_ID = 900_000
-
-
-def seed_many_runs(home: Path, runs: int) -> int:
-    """Runs with params and metric summaries, inserted straight into the server's SQLite
-    file (this benchmark measures the browser, not run creation)."""
-    url = f"sqlite+aiosqlite:///{home / 'trackboard.db'}"
-    asyncio.run(seed_search_runs(url, WIDE_EXPERIMENT_ID, runs))
-    return WIDE_EXPERIMENT_ID
+Row = tuple[str, str, str, bool]
 
 
 def initial_js() -> dict[str, float]:
@@ -123,188 +76,225 @@ def initial_js() -> dict[str, float]:
     return sizes
 
 
-def measure_run_page(
-    browser: Any, url: str, keys: int, repeats: int
-) -> tuple[list[float], list[float]]:
-    """(cold: a fresh browser context, warm: the same context navigating again)."""
-    cold, warm = [], []
-    for _ in range(repeats):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        for times in (cold, warm):
-            page.goto(url, wait_until="commit")
-            handle = page.wait_for_function(
-                CHARTS_DRAWN_JS, arg=keys, polling="raf", timeout=30_000
-            )
-            times.append(float(handle.json_value()))
-            page.goto("about:blank")
-        context.close()
-    return cold, warm
+def spread(ms: list[float]) -> str:
+    return f"{median(ms):.0f} ms (min {min(ms):.0f}, max {max(ms):.0f})"
 
 
-LOAD_ALL_JS = """
-async (rows) => {
-  const el = document.querySelector('[data-testid="runs-scroll"]');
-  const footer = document.querySelector('[data-testid="runs-footer"]');
-  for (let i = 0; i < 2000; i++) {
-    el.scrollTop = el.scrollHeight;
-    await new Promise((r) => setTimeout(r, 100));
-    if (footer.textContent.startsWith(rows.toLocaleString() + " runs loaded")) break;
-  }
-  el.scrollTop = 0;
-  await new Promise((r) => setTimeout(r, 500));
-}
-"""
+def chart_rows(label: str, cold: list[float], warm: list[float], budget: int) -> list[Row]:
+    return [
+        (
+            f"{label}: first visit (empty browser cache)",
+            spread(cold),
+            f"≤ {budget} ms",
+            median(cold) <= budget,
+        ),
+        (
+            f"{label}: second visit (browser cache warm)",
+            spread(warm),
+            f"≤ {budget} ms",
+            median(warm) <= budget,
+        ),
+    ]
 
 
-def measure_scroll(
-    browser: Any, url: str, runs: int, repeats: int, preload: bool, rows_per_frame: int
-) -> list[dict[str, Any]]:
-    """Scroll to the end; with `preload`, after every page is loaded (rendering only).
-    Adds the main thread's busy time per frame, from the DevTools performance counters."""
-    results = []
-    for _ in range(repeats):
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        cdp = context.new_cdp_session(page)
-        cdp.send("Performance.enable")
-        page.goto(url)
-        page.wait_for_selector('[data-testid="runs-scroll"] .grid-row.body', timeout=30_000)
-        if preload:
-            page.evaluate(LOAD_ALL_JS, runs)
-        before = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        args = {
-            "rowsWanted": runs,
-            "pxPerFrame": ROW_PX * rows_per_frame,
-            "timeoutMs": 300_000,
-        }
-        result = page.evaluate(SCROLL_JS, args)
-        after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-        frames = max(1, len(result["frames"]))
-        result["busy_ms"] = (after["TaskDuration"] - before["TaskDuration"]) * 1000 / frames
-        results.append(result)
-        context.close()
-    return results
+def scroll_rows(label: str, runs: int, results: list[dict[str, Any]]) -> list[Row]:
+    frames = [f for r in results for f in r["frames"]]
+    worst = [max(r["frames"]) for r in results]
+    over = [sum(1 for f in r["frames"] if f > FRAME_BUDGET_MS) for r in results]
+    loads = [r["load_seconds"] for r in results if r["load_seconds"] is not None]
+    loaded = f"; all {runs:,} loaded first in {median(loads):.0f} s" if loads else ""
+    return [
+        (
+            f"Runs table, {runs:,} runs, {label}: longest frame",
+            f"{median(worst):.1f} ms (p99 {percentile(frames, 99):.1f} ms, "
+            f"median {median(frames):.1f} ms over {len(frames):,} frames; main thread "
+            f"busy {median([r['busy_ms'] for r in results]):.1f} ms a frame)",
+            f"≤ {FRAME_BUDGET_MS} ms",
+            median(worst) <= FRAME_BUDGET_MS,
+        ),
+        (
+            f"Runs table, {label}: frames over 50 ms",
+            f"{median([float(o) for o in over]):.0f} of {len(frames) // len(results):,} "
+            f"(scrolled {min(r['rows'] for r in results):,} rows, "
+            f"{min(r['loaded'] for r in results):,} runs loaded, in "
+            f"{median([r['seconds'] for r in results]):.1f} s{loaded})",
+            "0",
+            max(over) == 0,
+        ),
+    ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def scrub_rows(images: int, results: list[dict[str, float]]) -> list[Row]:
+    rates = [r["steps_per_s"] for r in results]
+    ready = [r["ready_ms"] for r in results]
+    return [
+        (
+            f"Media tab, {images}-image series: scrubbed frame by frame",
+            f"{median(rates):.1f} steps/s (min {min(rates):.1f}, max {max(rates):.1f}; "
+            f"first visit → every frame fetched {median(ready):.0f} ms)",
+            f"≥ {SCRUB_TARGET} steps/s",
+            median(rates) >= SCRUB_TARGET,
+        )
+    ]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--points", type=int, default=100_000)
     parser.add_argument("--keys", type=int, default=4)
-    parser.add_argument("--runs", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=5)
-    args = parser.parse_args()
-    if not (STATIC / "index.html").exists():
-        sys.exit("build the dashboard first: make dashboard")
+    parser.add_argument("--compare-runs", type=int, default=100)
+    parser.add_argument("--compare-points", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=100_000)
+    parser.add_argument("--fling-rows", type=int, default=10_000)
+    parser.add_argument("--images", type=int, default=100)
+    return parser.parse_args()
 
-    from playwright.sync_api import sync_playwright
 
-    js = initial_js()
-    load = os.getloadavg()
-    with tempfile.TemporaryDirectory() as home:
-        server = ServerProcess(Path(home), Path(home) / "server.log")
+def options(args: argparse.Namespace) -> str:
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items())
+
+
+def run_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
+    """Seeds one server, measures every page; the table's rows and Chromium's version."""
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        server = ServerProcess(home, home / "server.log")
         try:
-            api = server.base_url + "/api/v1"
             started = time.perf_counter()
-            with httpx.Client(base_url=api, timeout=60) as client:
+            with httpx.Client(base_url=server.base_url + "/api/v1", timeout=120) as client:
                 run_id = seed_long_run(client, args.keys, args.points)
-            experiment_id = seed_many_runs(Path(home), args.runs)
+                compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
+            media_run = seed_image_series(server.base_url, home / "client", args.images)
+            experiment_id = seed_many_runs(home, args.runs)
             print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                cold_ms, chart_ms = measure_run_page(
-                    browser, f"{server.base_url}/runs/{run_id}", args.keys, args.repeats
-                )
-                table_url = f"{server.base_url}/experiments/{experiment_id}"
-                scroll_repeats = max(1, args.repeats // 2)
-                scrolls = measure_scroll(
-                    browser, table_url, args.runs, scroll_repeats, False, FLING_ROWS_PER_FRAME
-                )
-                rendered = measure_scroll(
-                    browser, table_url, args.runs, scroll_repeats, True, STRESS_ROWS_PER_FRAME
-                )
-                version = browser.version
-                browser.close()
+            return measure_all(args, server.base_url, run_id, compared, media_run, experiment_id)
         finally:
             server.stop()
 
-    def scroll_rows(label: str, results: list[dict[str, Any]]) -> list[tuple[str, str, str, bool]]:
-        frames = [f for r in results for f in r["frames"]]
-        worst = [max(r["frames"]) for r in results]
-        over = [sum(1 for f in r["frames"] if f > FRAME_BUDGET_MS) for r in results]
-        return [
-            (
-                f"Runs table, {args.runs:,} runs, {label}: longest frame",
-                f"{median(worst):.1f} ms (p99 {percentile(frames, 99):.1f} ms, "
-                f"median {median(frames):.1f} ms over {len(frames):,} frames; main thread "
-                f"busy {median([r['busy_ms'] for r in results]):.1f} ms a frame)",
-                f"≤ {FRAME_BUDGET_MS} ms",
-                median(worst) <= FRAME_BUDGET_MS,
-            ),
-            (
-                f"Runs table, {label}: frames over 50 ms",
-                f"{median([float(o) for o in over]):.0f} of {len(frames) // len(results):,} "
-                f"(reached {min(r['loaded'] for r in results):,} runs in "
-                f"{median([r['seconds'] for r in results]):.1f} s)",
-                "0",
-                max(over) == 0,
-            ),
-        ]
 
+def measure_all(
+    args: argparse.Namespace,
+    base: str,
+    run_id: str,
+    compared: list[str],
+    media_run: str,
+    experiment_id: int,
+) -> tuple[list[Row], str]:
+    from playwright.sync_api import sync_playwright
+
+    compare_url = (
+        f"{base}/compare?runs={','.join(compared)}&group=params.{GROUP_PARAM}&metric=val/acc"
+    )
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        run_cold, run_warm = measure_drawn(
+            browser, f"{base}/runs/{run_id}", args.keys, 0, args.repeats
+        )
+        print("run page measured", flush=True)
+        compare_cold, compare_warm = measure_drawn(
+            browser, compare_url, COMPARE_KEYS, len(compared), args.repeats
+        )
+        print("compare measured", flush=True)
+        scrubs = measure_scrub(
+            browser, f"{base}/runs/{media_run}?tab=media", args.images, args.repeats
+        )
+        print("media measured", flush=True)
+        table_url = f"{base}/experiments/{experiment_id}"
+        scroll_repeats = max(1, args.repeats // 2)
+        flings = measure_scroll(
+            browser,
+            table_url,
+            args.runs,
+            args.fling_rows,
+            scroll_repeats,
+            False,
+            FLING_ROWS_PER_FRAME,
+        )
+        stress = measure_scroll(
+            browser, table_url, args.runs, args.runs, scroll_repeats, True, STRESS_ROWS_PER_FRAME
+        )
+        version = str(browser.version)
+        browser.close()
     rows = [
-        (
-            f"Run page, {args.keys} keys x {args.points:,} points: navigation → all charts "
-            "drawn (browser cache warm)",
-            f"{median(chart_ms):.0f} ms (min {min(chart_ms):.0f}, max {max(chart_ms):.0f})",
-            f"≤ {CHART_BUDGET_MS} ms",
-            median(chart_ms) <= CHART_BUDGET_MS,
+        *chart_rows(
+            f"Run page, {args.keys} keys x {args.points:,} points, navigation → all charts drawn",
+            run_cold,
+            run_warm,
+            CHART_BUDGET_MS,
         ),
-        (
-            "Run page, same, first visit (empty browser cache)",
-            f"{median(cold_ms):.0f} ms (min {min(cold_ms):.0f}, max {max(cold_ms):.0f})",
-            f"≤ {CHART_BUDGET_MS} ms",
-            median(cold_ms) <= CHART_BUDGET_MS,
+        *chart_rows(
+            f"Compare, {len(compared)} runs x {COMPARE_KEYS} keys x "
+            f"{args.compare_points:,} points in 5 groups with min-max bands, "
+            "navigation → all charts drawn with every run",
+            compare_cold,
+            compare_warm,
+            COMPARE_BUDGET_MS,
         ),
-        *scroll_rows(f"scrolled at {FLING_ROWS_PER_FRAME} rows a frame while pages load", scrolls),
         *scroll_rows(
-            f"all loaded, stress-scrolled at {STRESS_ROWS_PER_FRAME} rows a frame", rendered
+            f"scrolled at {FLING_ROWS_PER_FRAME} rows a frame while pages load", args.runs, flings
         ),
+        *scroll_rows(
+            f"all loaded, stress-scrolled to the end at {STRESS_ROWS_PER_FRAME} rows a frame",
+            args.runs,
+            stress,
+        ),
+        *scrub_rows(args.images, scrubs),
+    ]
+    return rows, version
+
+
+def main() -> None:
+    args = parse_args()
+    if not (STATIC / "index.html").exists():
+        sys.exit("build the dashboard first: make dashboard")
+    js = initial_js()
+    load = os.getloadavg()
+    rows, version = run_bench(args)
+    rows.append(
         (
             "Initial JS (entry chunk + preloads)",
             f"{js['gzip']:.1f} KB gzip, {js['brotli']:.1f} KB brotli, {js['raw']:.1f} KB raw",
             f"≤ {JS_BUDGET_KB} KB gzip",
             js["gzip"] <= JS_BUDGET_KB,
-        ),
-    ]
+        )
+    )
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Dashboard benchmarks",
         "",
-        "Written by `python bench/dashboard.py`"
-        f" (--points {args.points} --keys {args.keys} --runs {args.runs}"
-        f" --repeats {args.repeats}).",
+        f"Written by `python bench/dashboard.py` ({options(args)}).",
         f"Measured {stamp} on {machine()}, headless Chromium {version}"
         " (software rendering, no GPU), server and browser on the same machine;"
-        f" load average at the start {load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}.",
+        f" load average (1 min) at the start {load[0]:.1f}, at the end {os.getloadavg()[0]:.1f}.",
         "",
         "| measure | result | target | met |",
         "|---|---|---|---|",
         *(f"| {m} | {r} | {t} | {'yes' if ok else 'NO'} |" for m, r, t, ok in rows),
         "",
-        "Chart time is the median of the repeats: a first visit in a fresh browser context,",
-        "then a second navigation in it (hashed assets from the HTTP cache, data fetched",
-        "again). The page asks the server for at most 2,000",
-        "points per chart (`max_points`, min/max/first/last per bucket), so it does not",
-        "grow with the series. Scrolling fetches the next page of 500 runs (cursor",
-        "pagination) 150 rows before the end of what is loaded; frames are",
-        "requestAnimationFrame intervals while the script scrolls a fixed distance each frame;",
-        "'main thread busy' is the renderer's task time per frame from the DevTools",
-        "performance counters (it includes waiting for a CPU when the machine is loaded).",
-        "",
+        *NOTES,
     ]
     text = "\n".join(lines)
     REPORT.write_text(text)
     print(text)
+
+
+NOTES = [
+    "Chart times are medians of the repeats: a first visit in a fresh browser context, then",
+    "a second navigation in it (hashed assets from the HTTP cache, data fetched again). A",
+    "chart counts as drawn once its card has a canvas and a non-zero point count and, on the",
+    "compare page, every run's series (`data-runs`); the compare page draws charts only",
+    "near the viewport, so the script scrolls to them as soon as they exist. The run page",
+    "asks for at most 2,000 points per chart and the compare page 1,000 per run and key",
+    "(`max_points`, min/max/first/last per bucket), so neither grows with the series.",
+    "Scrolling fetches the next page of 500 runs (cursor pagination) 150 rows before the",
+    "end of what is loaded; frames are requestAnimationFrame intervals while the script",
+    "scrolls a fixed distance each frame; 'main thread busy' is the renderer's task time",
+    "per frame from the DevTools performance counters (it includes waiting for a CPU when",
+    "the machine is loaded). Scrubbing moves the slider one step at an animation frame once",
+    "the current step's image is complete, so 60 steps/s (the frame rate) is the ceiling.",
+    "",
+]
 
 
 if __name__ == "__main__":

@@ -147,7 +147,14 @@ export function CompareChart({
   };
 
   return (
-    <div className="chart-card" data-testid="metric-chart" data-key={metricKey}>
+    // data-runs and data-points say what is drawn (bench/dashboard.py waits for every run).
+    <div
+      className="chart-card"
+      data-testid="metric-chart"
+      data-key={metricKey}
+      data-runs={shaped ? loaded.length : 0}
+      data-points={shaped?.data[0].length ?? 0}
+    >
       <div className="chart-title">
         <span>{metricKey}</span>
         <span className="muted" data-testid="chart-summary">
