@@ -4,10 +4,11 @@ Dialect pairs: upserts (PostgreSQL and SQLite spell ON CONFLICT differently) and
 inserts (binary COPY on PostgreSQL, executemany on SQLite).
 """
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Row, case, delete, func, insert, select, text
+from sqlalchemy import Row, Table, case, delete, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,11 +16,11 @@ from trackboard.server.backends.database import one_of
 from trackboard.server.backends.replicas import parse_lsn
 from trackboard.server.models import AppliedBatch, MetricChunk, MetricSummary
 
+_DIALECT_INSERT: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
 
 def _dialect_insert(session: AsyncSession, table: Any) -> Any:
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return _DIALECT_INSERT[session.get_bind().dialect.name](table)
 
 
 async def insert_applied_batch(
@@ -35,23 +36,31 @@ async def insert_applied_batch(
     return result.first() is not None
 
 
+@functools.cache
+def _insert_applied_batches_statement(dialect: str) -> Any:
+    """Built once per dialect: a statement rebuilt per write, or one whose values are part
+    of it, is compiled again each time (about half the CPU of a one-point write)."""
+    table = AppliedBatch.__table__
+    return (
+        _DIALECT_INSERT[dialect](table)
+        .on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
+        .returning(table.c.run_id, table.c.batch_id)
+    )
+
+
 async def insert_applied_batches(
     session: AsyncSession, ids: Sequence[tuple[str, str]], applied_at: int
 ) -> set[tuple[str, str]]:
     """Record (run_id, batch_id) pairs; returns those that were new (the others are repeats).
 
-    One statement for all ids; callers pass them sorted so that concurrent writers take the
-    row locks in the same order.
+    One statement for all ids (SQLAlchemy's insertmanyvalues); callers pass them sorted so
+    that concurrent writers take the row locks in the same order.
     """
     if not ids:
         return set()
-    statement = (
-        _dialect_insert(session, AppliedBatch)
-        .values([{"run_id": r, "batch_id": b, "applied_at": applied_at} for r, b in ids])
-        .on_conflict_do_nothing(index_elements=["run_id", "batch_id"])
-        .returning(AppliedBatch.run_id, AppliedBatch.batch_id)
-    )
-    result = await session.execute(statement)
+    statement = _insert_applied_batches_statement(session.get_bind().dialect.name)
+    rows = [{"run_id": r, "batch_id": b, "applied_at": applied_at} for r, b in ids]
+    result = await session.execute(statement, rows)
     return {(row[0], row[1]) for row in result}
 
 
@@ -80,7 +89,8 @@ CHUNK_COLUMNS = ("run_id", "key", "min_step", "max_step", "point_count", "data",
 
 async def insert_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]) -> None:
     if chunks:
-        await session.execute(insert(MetricChunk), chunks)
+        # The Core table, not the ORM class: an ORM bulk insert costs more per statement.
+        await session.execute(insert(cast(Table, MetricChunk.__table__)), chunks)
 
 
 async def copy_metric_chunks(session: AsyncSession, chunks: list[dict[str, Any]]) -> None:
@@ -148,13 +158,13 @@ async def delete_chunks(session: AsyncSession, ids: Sequence[int]) -> None:
     await session.execute(delete(MetricChunk).where(MetricChunk.id.in_(ids)))
 
 
-async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[str, Any]]) -> None:
-    """Merge batch summaries into stored ones: latest by (step, timestamp), min, max, count."""
-    if not summaries:
-        return
-    statement = _dialect_insert(session, MetricSummary)
+@functools.cache
+def _upsert_summaries_statement(dialect: str) -> Any:
+    """Built once per dialect, so that it is compiled once (see above)."""
+    table = MetricSummary.__table__
+    statement = _DIALECT_INSERT[dialect](table)
     new = statement.excluded
-    old = MetricSummary.__table__.c
+    old = table.c
     newer = (new.last_step > old.last_step) | (
         (new.last_step == old.last_step) & (new.last_timestamp >= old.last_timestamp)
     )
@@ -170,7 +180,7 @@ async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[st
             else_=old[column],
         )
 
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=["run_id", "key"],
         set_={
             "last_value": latest("last_value"),
@@ -181,7 +191,13 @@ async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[st
             "count": old["count"] + new["count"],
         },
     )
-    await session.execute(statement, summaries)
+
+
+async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[str, Any]]) -> None:
+    """Merge batch summaries into stored ones: latest by (step, timestamp), min, max, count."""
+    if summaries:
+        statement = _upsert_summaries_statement(session.get_bind().dialect.name)
+        await session.execute(statement, summaries)
 
 
 def _chunks_in_range(
