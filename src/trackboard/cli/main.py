@@ -9,6 +9,7 @@ import typer
 from trackboard._version import __version__
 from trackboard.cli.db import app as db_app
 from trackboard.cli.export_command import export
+from trackboard.cli.gc import gc
 from trackboard.cli.import_mlflow import app as import_app
 from trackboard.cli.import_tensorboard import import_tensorboard
 from trackboard.cli.import_wandb import import_wandb
@@ -36,6 +37,7 @@ app.command()(worker)
 app.command()(notifier)
 app.command()(sync)
 app.command()(export)
+app.command()(gc)
 
 
 def _print_version(value: bool) -> None:

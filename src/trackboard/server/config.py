@@ -52,6 +52,14 @@ class Settings(BaseSettings):
     ingest_commit_timeout_s: float = 30.0
     # How long a stored batch id keeps a replayed batch from being stored twice.
     ingest_batch_id_retention_days: float = Field(default=30.0, gt=0)
+    # Retention (docs/operations.md, "Retention and gc"), off unless set: purge runs and
+    # experiments deleted more than N days ago; thin series whose newest point is older
+    # than N days to `retention_max_points`. Experiments override them with
+    # `trackboard.retention.*` tags; the ingest loop applies them every interval.
+    retention_deleted_days: float | None = Field(default=None, ge=0)
+    retention_downsample_days: float | None = Field(default=None, ge=0)
+    retention_max_points: int = Field(default=10_000, ge=50)
+    retention_interval_s: float = Field(default=3600.0, gt=0)
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 9105
     # Where `trackboard notifier` serves /metrics (0: nowhere); the host is the worker's.

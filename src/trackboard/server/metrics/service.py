@@ -23,6 +23,7 @@ from trackboard.server.metrics.chunk_codec import decode_chunk
 from trackboard.server.metrics.downsample import downsample
 from trackboard.server.metrics.ingest.message import IngestMessage
 from trackboard.server.metrics.ingest.publish import Ingestor
+from trackboard.server.metrics.ingest.writer import chunk_rows
 from trackboard.server.metrics.points import Points, Series
 from trackboard.server.metrics.schemas import SummaryView
 from trackboard.server.metrics.values import render_value
@@ -210,6 +211,27 @@ async def read_history(
     end = offset + HISTORY_PAGE_POINTS
     next_offset = end if end < len(points) else None
     return HistoryPage(points.take(slice(offset, end)), next_offset)
+
+
+# `point_count` is a 32-bit column: every chunk holds fewer points than this.
+_EVERY_CHUNK = 2**31 - 1
+
+
+async def downsample_stored_series(
+    session: AsyncSession, run_id: str, key: str, max_points: int
+) -> tuple[int, int]:
+    """Replace a stored series by its `downsample` to at most `max_points` (each bucket's
+    first, last, min, max and first NaN), in the caller's transaction: (points before,
+    after). Chunks a compactor holds are skipped and stay as they are; the summary stays
+    too, since it describes what was logged and its latest, min and max points are kept."""
+    rows = await repository.select_small_chunks_for_update(session, run_id, key, _EVERY_CHUNK)
+    points = Points.concat([decode_chunk(row[1]) for row in rows]).sorted_by_step()
+    if len(points) <= max_points:
+        return len(points), len(points)
+    kept = downsample(points, max_points)
+    await repository.delete_chunks(session, [row[0] for row in rows])
+    await repository.copy_metric_chunks(session, chunk_rows(run_id, key, kept))
+    return len(points), len(kept)
 
 
 def _optional_value(value: float | None) -> float | str | None:

@@ -1,8 +1,8 @@
 """The ingest loop, built in one place for both composition roots (the API in embedded mode,
 `trackboard worker` in distributed mode): the consumer that writes batches (recording
 `metrics.stored` events, which live views subscribe to) and notes small chunks, the
-compactor, the batch-id pruner and the start-up sweep; and the API's queue of messages,
-whichever the mode.
+compactor, the batch-id pruner, the start-up sweep and the retention job; and the API's
+queue of messages, whichever the mode.
 """
 
 import asyncio
@@ -20,27 +20,35 @@ from trackboard.server.metrics.ingest.upkeep import (
     sweep_fragmented_series,
 )
 from trackboard.server.observability.prometheus import Instruments
+from trackboard.server.retention.job import RetentionJob
 
 
 @dataclass(frozen=True)
 class IngestLoop:
     consumer: IngestConsumer
     compactor: Compactor
+    retention: RetentionJob | None = None
 
     async def run(self) -> None:
         """Consume until cancelled. The sweep for series fragmented before this process
         started runs beside the consumer, never before it: a loop that starts while the
-        database is away must still take messages."""
+        database is away must still take messages. So does the retention job, whose
+        passes may last minutes."""
         database = self.consumer.database
-        sweep = asyncio.create_task(
-            sweep_fragmented_series(database, self.compactor), name="ingest-sweep"
-        )
+        beside: list[asyncio.Task[object]] = [
+            asyncio.create_task(
+                sweep_fragmented_series(database, self.compactor), name="ingest-sweep"
+            )
+        ]
+        if self.retention is not None:
+            beside.append(asyncio.create_task(self.retention.run(), name="retention"))
         try:
             await self.consumer.run()
         finally:
-            sweep.cancel()
-            with suppress(asyncio.CancelledError):
-                await sweep
+            for task in beside:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
 
 
 async def open_ingest_queue(settings: Settings, instruments: Instruments) -> MessageQueue:
@@ -81,4 +89,4 @@ def build_ingest_loop(
         compactor=compactor,
         pruner=pruner,
     )
-    return IngestLoop(consumer, compactor)
+    return IngestLoop(consumer, compactor, RetentionJob.from_settings(settings, database))
