@@ -81,6 +81,7 @@ def spelled_path(
         "project_id": project,
         "rule_id": rule,
         "key_id": "1",
+        "view_id": "1",
         "username": "alice",
         "name": "anything",
         "key": "loss",

@@ -37,6 +37,7 @@ def concrete(template: str, world: World, project: str = "a") -> str:
         "model_id": world.models[project],
         "tag_key": "k",
         "key_id": "1",
+        "view_id": "1",
         "username": "alice",
         "name": "anything",
         "key": "loss",

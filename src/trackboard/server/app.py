@@ -62,6 +62,7 @@ from trackboard.server.observability.prometheus import Instruments, PrometheusMi
 from trackboard.server.process_loop import open_broker_relay
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.runs.routes import router as runs_router
+from trackboard.server.saved_views.routes import router as saved_views_router
 from trackboard.server.search.export_routes import router as export_router
 from trackboard.server.search.routes import router as search_router
 
@@ -252,7 +253,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(mlflow_router)
     app.include_router(artifacts_router)
     app.include_router(run_artifacts_router)
-    for router in (session_router, accounts_router, dashboard_stats_router, notifications_router):
+    for router in (
+        session_router,
+        accounts_router,
+        dashboard_stats_router,
+        notifications_router,
+        saved_views_router,
+    ):
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)
     # Innermost, behind the gateway: a cookie write without its CSRF token stays a 403.

@@ -90,6 +90,13 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("POST", "/api/v1/experiments/{experiment_id}/restore"): Decision(Access.WRITE),
     ("GET", "/api/v1/experiments/{experiment_id}/dashboard"): Decision(Access.READ),
     ("POST", "/api/v1/experiments/{experiment_id}/runs"): Decision(Access.WRITE),
+    # Saved views of an experiment's runs page: viewers read, editors manage; a view id is
+    # looked up inside the experiment of the path, which is what the gateway checks.
+    ("GET", "/api/v1/experiments/{experiment_id}/views"): Decision(Access.READ),
+    ("POST", "/api/v1/experiments/{experiment_id}/views"): Decision(Access.WRITE),
+    ("GET", "/api/v1/experiments/{experiment_id}/views/{view_id}"): Decision(Access.READ),
+    ("PATCH", "/api/v1/experiments/{experiment_id}/views/{view_id}"): Decision(Access.WRITE),
+    ("DELETE", "/api/v1/experiments/{experiment_id}/views/{view_id}"): Decision(Access.WRITE),
     ("POST", "/api/v1/runs/search"): Decision(Access.READ),
     ("POST", "/api/v1/runs/export"): Decision(Access.READ),
     ("GET", "/api/v1/runs/{run_id}"): Decision(Access.READ),

@@ -127,6 +127,8 @@ async def find_targets(connection: HTTPConnection, template: str) -> Targets:
         targets.model_ids.add(parse_model_id(params["model_id"]))
     if "key_id" in params:
         parse_id(params["key_id"], "key ID")  # checked against the project by the route
+    if "view_id" in params:
+        parse_id(params["view_id"], "view ID")  # looked up inside the path's experiment
     if "name" in params and template.startswith("/api/v1/experiments/by-name/"):
         targets.experiment_names.add(str(params["name"]))
     if template.startswith(ARTIFACTS_PREFIX):

@@ -21,6 +21,7 @@ from trackboard.server.models.metrics import AppliedBatch, MetricChunk, MetricSu
 from trackboard.server.models.notifications import NotificationDelivery, NotificationRule
 from trackboard.server.models.run_inputs import RunDatasetInput
 from trackboard.server.models.runs import Run, RunFields, RunParam, RunTag
+from trackboard.server.models.saved_views import SavedView
 
 __all__ = [
     "ApiKey",
@@ -46,5 +47,6 @@ __all__ = [
     "RunModelLink",
     "RunParam",
     "RunTag",
+    "SavedView",
     "User",
 ]
