@@ -1,6 +1,7 @@
 """The relay's bookkeeping on both stores: unsent rows survive a broker failure, sent ones
 are marked and pruned after the retention (the RabbitMQ side: tests/distributed)."""
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 
@@ -79,3 +80,15 @@ async def test_sent_rows_are_pruned_after_the_retention_and_unsent_ones_never(
             )
     assert await relay.prune() == 1
     assert await sent_at(database) == [now - 60_000, None]
+
+
+async def test_the_relay_stops_when_cancelled_as_a_commit_nudges_it(database: Database) -> None:
+    # A nudge and a cancel in the same loop turn: asyncio.wait_for on 3.11 returned the
+    # nudge and dropped the cancel, so the relay ran on and every shutdown waited 10 s.
+    relay = OutboxRelay(database, Broker(), poll_interval_s=60.0)
+    task = asyncio.create_task(relay.run())
+    await asyncio.sleep(0.1)  # past its first pass, waiting for a nudge
+    relay.nudge()
+    task.cancel()
+    done, _ = await asyncio.wait([task], timeout=2.0)
+    assert done == {task} and task.cancelled()

@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import io
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -91,8 +92,14 @@ async def stop_background(tasks: list["asyncio.Task[object]"]) -> None:
         if not task.cancelled() and task.exception() is not None:
             log.error("background task %s failed", task.get_name(), exc_info=task.exception())
     for task in stuck:
+        # Where it hangs is what whoever reads this needs to fix it.
+        where = io.StringIO()
+        task.print_stack(file=where)
         log.warning(
-            "background task %s did not stop within %.0f s", task.get_name(), BACKGROUND_STOP_S
+            "background task %s did not stop within %.0f s: %s",
+            task.get_name(),
+            BACKGROUND_STOP_S,
+            where.getvalue(),
         )
 
 

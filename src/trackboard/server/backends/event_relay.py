@@ -254,8 +254,11 @@ class OutboxRelay:
     async def run(self) -> None:
         """Relay on every nudge and every poll interval, until cancelled."""
         while True:
+            # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
+            # arrives as the event is set, and the loop then outlives its shutdown.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+                async with asyncio.timeout(self.poll_interval_s):
+                    await self._wake.wait()
             self._wake.clear()
             try:
                 await self.drain()

@@ -94,8 +94,10 @@ class LocalQueue(Generic[T]):
     async def receive(self, max_messages: int, timeout_s: float) -> list[Delivery[T]]:
         if not self._ready:
             self._arrived.clear()
+            # asyncio.timeout, not wait_for, which can swallow a cancellation on 3.11.
             try:
-                await asyncio.wait_for(self._arrived.wait(), timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    await self._arrived.wait()
             except TimeoutError:
                 return []
         taken = [self._ready.popleft() for _ in range(min(max_messages, len(self._ready)))]
@@ -257,8 +259,11 @@ class RabbitQueue:
                 await self._start_consuming()
             except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
                 raise QueueUnavailableError(f"cannot consume: {error!r}") from error
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+        # arrives as a message does, and the consumer loop then outlives its shutdown.
         try:
-            first = await asyncio.wait_for(self._buffer.get(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                first = await self._buffer.get()
         except TimeoutError:
             return []
         messages = [first]

@@ -171,8 +171,10 @@ class DeliverySender:
                     pass
             except Exception:
                 log.warning("sending notifications failed; retrying", exc_info=True)
+            # asyncio.timeout, not wait_for, which can swallow a cancellation on 3.11.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_INTERVAL_S)
+                async with asyncio.timeout(POLL_INTERVAL_S):
+                    await self._wake.wait()
             self._wake.clear()
 
 
