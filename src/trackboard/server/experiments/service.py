@@ -22,6 +22,7 @@ from trackboard.server.limits import (
     check_value_length,
 )
 from trackboard.server.models import Experiment, ExperimentTag
+from trackboard.server.retention.policy import check_policy_tags
 
 LIFECYCLE_STAGES: dict[str, tuple[str, ...]] = {
     "active": ("active",),
@@ -65,6 +66,9 @@ def check_experiment_tags(tags: dict[str, str]) -> None:
     for key, value in tags.items():
         check_key("tag", key)
         check_value_length("tag", key, value, MAX_EXPERIMENT_TAG_VALUE_LENGTH)
+    # `trackboard.retention.*` tags are the experiment's retention policy: refused unless
+    # they parse, so a typo never silently keeps (or purges) data.
+    check_policy_tags(tags)
 
 
 def check_experiment_name(name: str) -> None:
