@@ -91,4 +91,5 @@ async def test_the_relay_stops_when_cancelled_as_a_commit_nudges_it(database: Da
     relay.nudge()
     task.cancel()
     done, _ = await asyncio.wait([task], timeout=2.0)
-    assert done == {task} and task.cancelled()
+    assert done == {task}
+    assert task.cancelled()
