@@ -54,10 +54,11 @@ def seed_long_run(client: httpx.Client, keys: int, points: int) -> str:
 
 
 def training_curves(
-    rng: numpy.random.Generator, steps: numpy.ndarray, quality: float
+    rng: numpy.random.Generator, steps: numpy.ndarray, quality: float, lr: float
 ) -> dict[str, numpy.ndarray]:
     """Loss falling and accuracy rising towards a level set by `quality` (0 best, 1 worst),
-    with per-step noise, as a training run logs them."""
+    with per-step noise, and a cosine learning-rate schedule from `lr`, as a training run
+    logs them."""
     scale = max(1.0, float(steps[-1]) / 5)
     progress = 1 - numpy.exp(-steps / scale)
     noise = rng.normal(0, 0.02, (3, steps.size))
@@ -65,7 +66,7 @@ def training_curves(
         "train/loss": 2.3 * (1 - progress) + 0.1 + 0.3 * quality + noise[0],
         "val/loss": 2.3 * (1 - progress) + 0.2 + 0.4 * quality + 1.5 * noise[1],
         "val/acc": (0.95 - 0.25 * quality) * progress + noise[2] / 2,
-        "lr": 0.1 * (1 + numpy.cos(math.pi * steps / max(1, steps[-1]))) / 2,
+        "train/lr": lr * (1 + numpy.cos(math.pi * steps / max(1, steps[-1]))) / 2,
     }
 
 
@@ -83,24 +84,26 @@ def seed_compare_runs(
     rng = numpy.random.default_rng(16)
     run_ids: list[str] = []
     qualities: list[float] = []
+    rates: list[float] = []
     for i in range(runs):
         group = i % groups
+        rates.append([0.1, 0.03, 0.01, 0.003][i // groups % 4])
         params = {
             GROUP_PARAM: GROUP_VALUES[group % len(GROUP_VALUES)],
-            "lr": str([0.1, 0.03, 0.01, 0.003][i % 4]),
+            "lr": str(rates[-1]),
             "batch_size": str([32, 64, 128][i % 3]),
             "seed": str(i),
         }
         body = {"name": f"{params[GROUP_PARAM]}-{i:03d}", "params": params}
         run_ids.append(client.post(f"/experiments/{experiment_id}/runs", json=body).json()["id"])
-        qualities.append(group / max(1, groups - 1) * 0.6 + rng.uniform(0, 0.4))
+        qualities.append(group / max(1, groups - 1) * 0.5 + rng.uniform(0, 0.5))
 
     steps_all = numpy.arange(points)
 
     def batches() -> Iterator[tuple[str, dict[str, Any]]]:
-        for run_id, quality in zip(run_ids, qualities, strict=True):
+        for run_id, quality, lr in zip(run_ids, qualities, rates, strict=True):
             seed = int(run_id[:8], 16)
-            curves = training_curves(numpy.random.default_rng(seed), steps_all, quality)
+            curves = training_curves(numpy.random.default_rng(seed), steps_all, quality, lr)
             if 4 * points <= BATCH:
                 yield run_id, {"columns": [column(k, steps_all, v) for k, v in curves.items()]}
                 continue
