@@ -69,7 +69,10 @@ async def reclaim_space(engine: AsyncEngine, *, full: bool, tables: Sequence[str
                 # statements in a transaction, which VACUUM refuses.
                 raw = (await connection.get_raw_connection()).driver_connection
                 assert raw is not None
-                for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM"):
+                # VACUUM writes the new file through the WAL: the last checkpoint moves it
+                # into the file and empties the WAL.
+                checkpoint = "PRAGMA wal_checkpoint(TRUNCATE)"
+                for statement in (checkpoint, "VACUUM", checkpoint):
                     # Each statement finished (its cursor read and closed): VACUUM refuses
                     # to run beside a statement in progress.
                     async with raw.execute(statement) as cursor:
