@@ -1,15 +1,30 @@
 """Shared fixtures: an app per test on SQLite and on PostgreSQL, reached over ASGI."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from argon2 import PasswordHasher
 from fastapi import FastAPI
 
 from tests.databases import PostgresDatabases, SqliteDatabases
+from trackboard.server.accounts import credentials
 from trackboard.server.app import create_app
 from trackboard.server.config import Settings
+
+
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id at its lowest cost in this process. At the production cost a hash or a
+    check is ~0.2 s of CPU, and the in-process tests make hundreds of them (every seeded
+    user, every login): most of the fast suite's time. Same algorithm and format; the
+    servers that tests start as programs keep the production cost."""
+    cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(credentials, "_hasher", cheap)
+        patch.setattr(credentials, "_DUMMY_HASH", cheap.hash("dummy"))
+        yield
 
 
 @pytest.fixture(scope="session")
