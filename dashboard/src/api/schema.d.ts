@@ -1295,6 +1295,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments/{experiment_id}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Views */
+        get: operations["list_views_get_/api/v1/experiments/{experiment_id}/views"];
+        put?: never;
+        /** Create View */
+        post: operations["create_view_post_/api/v1/experiments/{experiment_id}/views"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/experiments/{experiment_id}/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get View */
+        get: operations["get_view_get_/api/v1/experiments/{experiment_id}/views/{view_id}"];
+        put?: never;
+        post?: never;
+        /** Delete View */
+        delete: operations["delete_view_delete_/api/v1/experiments/{experiment_id}/views/{view_id}"];
+        options?: never;
+        head?: never;
+        /** Update View */
+        patch: operations["update_view_patch_/api/v1/experiments/{experiment_id}/views/{view_id}"];
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1467,6 +1504,33 @@ export interface components {
             ok: boolean;
             /** Error */
             error?: string | null;
+        };
+        /**
+         * ChartState
+         * @description How the charts of the runs (in compare) are drawn.
+         */
+        ChartState: {
+            /**
+             * X
+             * @default step
+             */
+            x: string;
+            /**
+             * Smoothing
+             * @default 0
+             */
+            smoothing: number;
+            /**
+             * Log
+             * @default false
+             */
+            log: boolean;
+            /**
+             * Band
+             * @default minmax
+             * @enum {string}
+             */
+            band: "minmax" | "std";
         };
         /** DayCount */
         DayCount: {
@@ -2046,6 +2110,44 @@ export interface components {
             /** End Time */
             end_time?: number | null;
         };
+        /** SavedViewCreate */
+        SavedViewCreate: {
+            /** Name */
+            name: string;
+            state: components["schemas"]["ViewState"];
+        };
+        /** SavedViewList */
+        SavedViewList: {
+            /** Views */
+            views: components["schemas"]["SavedViewRead"][];
+        };
+        /** SavedViewRead */
+        SavedViewRead: {
+            /** Id */
+            id: number;
+            /** Experiment Id */
+            experiment_id: number;
+            /** Name */
+            name: string;
+            state: components["schemas"]["ViewState"];
+            /** Created By */
+            created_by: string;
+            /** Created At */
+            created_at: number;
+            /** Updated By */
+            updated_by: string;
+            /** Updated At */
+            updated_at: number;
+        };
+        /**
+         * SavedViewUpdate
+         * @description A rename, a new state, or both; what is left out stays.
+         */
+        SavedViewUpdate: {
+            /** Name */
+            name?: string | null;
+            state?: components["schemas"]["ViewState"] | null;
+        };
         /** SlackChannel */
         SlackChannel: {
             /**
@@ -2068,6 +2170,16 @@ export interface components {
             type: "slack";
             /** Host */
             host: string;
+        };
+        /** SortState */
+        SortState: {
+            /** Column */
+            column: string;
+            /**
+             * Desc
+             * @default false
+             */
+            desc: boolean;
         };
         /** TableRef */
         TableRef: {
@@ -2114,6 +2226,33 @@ export interface components {
             input?: unknown;
             /** Context */
             ctx?: Record<string, never>;
+        };
+        /**
+         * ViewState
+         * @description The state of an experiment's runs page, as the dashboard keeps it in the URL.
+         */
+        ViewState: {
+            /**
+             * Version
+             * @default 1
+             * @constant
+             */
+            version: 1;
+            /**
+             * Filter
+             * @default
+             */
+            filter: string;
+            sort?: components["schemas"]["SortState"] | null;
+            /** Columns */
+            columns?: string[] | null;
+            /** Hidden */
+            hidden?: ("attributes.status" | "attributes.start_time" | "duration" | "attributes.user")[];
+            /** Pinned */
+            pinned?: string[];
+            /** Group */
+            group?: string | null;
+            chart?: components["schemas"]["ChartState"];
         };
         /** WebhookChannel */
         WebhookChannel: {
@@ -4580,6 +4719,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeliveryList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "list_views_get_/api/v1/experiments/{experiment_id}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewList"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "create_view_post_/api/v1/experiments/{experiment_id}/views": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedViewCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "get_view_get_/api/v1/experiments/{experiment_id}/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+                view_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewRead"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "delete_view_delete_/api/v1/experiments/{experiment_id}/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+                view_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "update_view_patch_/api/v1/experiments/{experiment_id}/views/{view_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+                view_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SavedViewUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SavedViewRead"];
                 };
             };
             /** @description Validation Error */

@@ -1,7 +1,7 @@
 // An experiment's runs: server-side filter and sort, cursor paging as the user
 // scrolls, virtualised rows, nested runs as a tree, chosen columns, selection for
-// compare and bulk delete/restore — all in the URL. The experiment can be renamed,
-// deleted and restored here.
+// compare and bulk delete/restore, the grouping Compare opens with, saved views — all in
+// the URL. The experiment can be renamed, deleted and restored here.
 import {
   keepPreviousData,
   useInfiniteQuery,
@@ -33,7 +33,13 @@ import {
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
 import { EditableTitle } from "../../components/EditableTitle";
 import { Link, navigate, useLocation } from "../../router";
-import { columnId, nextSort, orderByClause, parseColumnId } from "../../state/identifiers";
+import {
+  columnId,
+  nextSort,
+  orderByClause,
+  parseColumnId,
+  type ColumnRef,
+} from "../../state/identifiers";
 import { parseRunsView, queryString, serializeRunsView, type RunsView } from "../../state/urlState";
 import { ColumnPicker } from "./ColumnPicker";
 import {
@@ -47,6 +53,7 @@ import { downloadRunsCsv } from "./exportRuns";
 import {
   availableKeys,
   buildColumns,
+  type AvailableKeys,
   columnInfo,
   defaultColumns,
   features,
@@ -59,6 +66,14 @@ import {
 } from "../editing/experimentEdits";
 import { useCanEdit } from "../editing/permissions";
 import { useDeleteRuns, useRestoreRuns } from "../editing/runEdits";
+import {
+  parseRunsCharts,
+  parseViewId,
+  VIEW_PARAM,
+  writeRunsCharts,
+  type RunsCharts,
+} from "../views/viewState";
+import { ViewsMenu } from "../views/ViewsMenu";
 import { FilterBox } from "./FilterBox";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
 import { buildRunTree } from "./runTree";
@@ -125,6 +140,14 @@ function useLiveRuns(
     pending.current.push(event);
     timer.current ??= setTimeout(flush, FLUSH_MS);
   });
+}
+
+/** Columns runs can be grouped by: params and tags, and the current group even before
+ * the runs that have it are loaded. */
+function groupChoices(keys: AvailableKeys, group: ColumnRef | null): string[] {
+  const ids = [...keys.params.map((k) => `params.${k}`), ...keys.tags.map((k) => `tags.${k}`)];
+  if (group && !ids.includes(columnId(group))) ids.unshift(columnId(group));
+  return ids;
 }
 
 /** The list with `id` added, or removed if it was there. */
@@ -260,13 +283,23 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   const location = useLocation();
   const view = useMemo(() => parseRunsView(location.search), [location.search]);
   const layout = useMemo(() => parseColumnLayout(location.search), [location.search]);
+  const charts = useMemo(() => parseRunsCharts(location.search), [location.search]);
+  const viewId = parseViewId(location.search);
   const layoutRef = useRef(layout);
+  // Grouping, chart settings and the open saved view ride along with every change.
+  const extrasRef = useRef({ charts, viewId });
   useEffect(() => {
     layoutRef.current = layout;
+    extrasRef.current = { charts, viewId };
   });
   const go = useCallback(
-    (next: RunsView, nextLayout: ColumnLayout, replace: boolean) => {
-      const params = writeColumnLayout(serializeRunsView(next), nextLayout);
+    (next: RunsView, nextLayout: ColumnLayout, replace: boolean, nextCharts?: RunsCharts) => {
+      const { charts: current, viewId: openView } = extrasRef.current;
+      const params = writeRunsCharts(
+        writeColumnLayout(serializeRunsView(next), nextLayout),
+        nextCharts ?? current,
+      );
+      if (openView !== null) params.set(VIEW_PARAM, String(openView));
       navigate(location.pathname + queryString(params), { replace });
     },
     [location.pathname],
@@ -476,6 +509,27 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
           layout={layout}
           onLayoutChange={(next) => go(view, next, false)}
         />
+        <label className="check" title="Compare draws the selected runs grouped by this column, as a mean with a band">
+          Group by
+          <select
+            aria-label="Group by"
+            value={charts.group ? columnId(charts.group) : ""}
+            onChange={(e) => go(view, layout, false, { ...charts, group: parseColumnId(e.target.value) })}
+          >
+            <option value="">none</option>
+            {groupChoices(keys, charts.group).map((id) => (
+              <option key={id} value={id}>
+                {id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <ViewsMenu
+          experimentId={experimentId}
+          pathname={location.pathname}
+          search={location.search}
+          canEdit={canEdit}
+        />
         <button
           type="button"
           disabled={exporting}
@@ -488,7 +542,9 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
           type="button"
           className="primary"
           disabled={view.selected.length === 0}
-          onClick={() => navigate(`/compare?runs=${view.selected.map(encodeURIComponent).join(",")}`)}
+          onClick={() =>
+            navigate("/compare" + queryString(writeRunsCharts(new URLSearchParams({ runs: view.selected.join(",") }), charts)))
+          }
         >
           Compare ({view.selected.length})
         </button>
