@@ -74,3 +74,23 @@ async def test_a_bad_duration_is_a_usage_error(settings: Settings) -> None:
     result = await invoke(settings, "--older-than", "30 days")
     assert result.exit_code == 2
     assert "not a duration" in result.output
+
+
+async def test_experiment_ids_alone_purge_its_deleted_runs_and_an_age_only_thins(
+    client: httpx.AsyncClient, app: FastAPI, settings: Settings
+) -> None:
+    named, other = await new_experiment(client), await new_experiment(client)
+    in_named, in_other = await full_run(client, named), await full_run(client, other)
+    for run_id in (in_named, in_other):
+        await delete_run(client, app, run_id, days_ago=0)
+
+    thin_only = await invoke(
+        settings, "--experiment-ids", str(named), "--downsample-older-than", "30d"
+    )
+    assert thin_only.exit_code == 0, thin_only.output
+    assert (await rows_of_run(app, in_named))["runs"] == 1
+
+    purged = await invoke(settings, "--experiment-ids", str(named))
+    assert purged.exit_code == 0, purged.output
+    assert (await rows_of_run(app, in_named))["runs"] == 0
+    assert (await rows_of_run(app, in_other))["runs"] == 1

@@ -55,7 +55,7 @@ def gc(
         str | None,
         typer.Option(
             help="Purge runs and experiments deleted longer ago than this (#d#h#m#s: 30d, "
-            "12h, 1d2h3m4s). Default with --run-ids/--experiment-ids: any deleted one."
+            "12h, 1d2h3m4s). With only --run-ids/--experiment-ids: any deleted one."
         ),
     ] = None,
     experiment_ids: Annotated[
@@ -107,7 +107,8 @@ def gc(
     runs = _split(run_ids)
     explicit: Pass | None = None
     if purge_age is not None or thin_age is not None or experiments or runs:
-        if purge_age is None and (experiments or runs):
+        if purge_age is None and thin_age is None:
+            # Ids alone, as in `mlflow gc --run-ids`: every deleted one named goes.
             purge_age = 0
         explicit = Pass(
             Scope(experiment_ids=experiments, run_ids=runs),
