@@ -44,9 +44,10 @@ def median(samples: list[float]) -> float:
     return statistics.median(samples) if samples else float("nan")
 
 
-def write_section(name: str, body: str) -> None:
-    """Replace (or add) the section of benchmark `name`, keeping the others."""
-    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else HEADER
+def write_section(name: str, body: str, path: Path = BENCHMARKS_MD, header: str = HEADER) -> None:
+    """Replace (or add) the section of benchmark `name` in `path` (docs/benchmarks.md by
+    default, begun with `header` when new), keeping the others."""
+    text = path.read_text() if path.exists() else header
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     section = (
         f"<!-- bench:{name} -->\n## {name}\n\n"
@@ -60,5 +61,5 @@ def write_section(name: str, body: str) -> None:
         if pattern.search(text)
         else f"{text.rstrip()}\n\n{section}\n"
     )
-    BENCHMARKS_MD.parent.mkdir(parents=True, exist_ok=True)
-    BENCHMARKS_MD.write_text(text)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
