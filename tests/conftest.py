@@ -23,8 +23,9 @@ def cheap_password_hashing() -> Iterator[None]:
     cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(credentials, "_hasher", cheap)
-        patch.setattr(credentials, "_DUMMY_HASH", cheap.hash("dummy"))
+        credentials._dummy_hash.cache_clear()
         yield
+    credentials._dummy_hash.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ low-memory profile), and a verification against a dummy hash when the user is un
 keeps both cases equally slow.
 """
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -28,8 +29,14 @@ MAX_PASSWORD_LENGTH = 1024
 _ALPHABET = string.ascii_lowercase + string.digits
 
 _hasher = PasswordHasher()
-# Verified against when the user does not exist, so timing does not tell usernames apart.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not tell usernames
+    apart. Made on first use, not at import: a hash is ~0.2 s of CPU every process would
+    pay at start, the CLI and the worker included."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def new_api_key() -> tuple[str, str, str]:
@@ -72,6 +79,8 @@ def verify_password(password_hash: str | None, password: str) -> bool:
     if len(password) > MAX_PASSWORD_LENGTH:
         return False
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
