@@ -1,6 +1,6 @@
 """The notifications page in Chromium: a rule made through the form sends its test message and
 a real delivery to a webhook receiver on loopback; a server that may not send to loopback
-shows its refusal next to the form.
+shows its refusal next to the form. The console must stay free of errors.
 
 This module's `server` replaces conftest's: it may send to http:// and loopback targets, which
 only this module needs. `strict_server` keeps the defaults that refuse them.
@@ -19,9 +19,13 @@ from playwright.async_api import Locator, Page, expect
 
 from tests.e2e.api import Api
 from tests.e2e.servers import ServerProcess
+from tests.e2e.test_dashboard_editing import console_errors
 from tests.notifications.receivers import HttpReceiver, http_receiver
 
+__all__ = ["console_errors"]  # the editing tests' autouse fixture: no console error may appear
+
 TIMEOUT_MS = 10_000
+REFUSED = "Failed to load resource: the server responded with a status of 400 (Bad Request)"
 ALLOW_LOOPBACK = {
     "TRACKBOARD_NOTIFY_ALLOW_HTTP": "true",
     "TRACKBOARD_NOTIFY_ALLOW_PRIVATE_TARGETS": "true",
@@ -153,7 +157,7 @@ async def test_a_rule_made_in_the_page_tests_delivers_toggles_and_deletes(
 
 
 async def test_the_form_shows_what_to_fix_and_the_servers_refusal_of_loopback(
-    page: Page, strict_server: ServerProcess
+    page: Page, strict_server: ServerProcess, console_errors: list[str]
 ) -> None:
     await open_notifications(page, strict_server.base_url)
     error = page.get_by_test_id("rule-form-error")
@@ -188,3 +192,6 @@ async def test_the_form_shows_what_to_fix_and_the_servers_refusal_of_loopback(
             await expect(error).to_have_text(message, timeout=TIMEOUT_MS)
         assert (await client.get("/api/v1/notification-rules")).json()["rules"] == []
     await expect(page.get_by_text("No rules yet.")).to_be_visible()
+    # Chromium logs each refused request as a console error: those two, and nothing else.
+    assert console_errors == [REFUSED] * 2
+    console_errors.clear()

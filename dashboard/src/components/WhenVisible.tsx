@@ -8,11 +8,14 @@ export function WhenVisible({ children, minHeight }: { children: ReactNode; minH
   useEffect(() => {
     const el = ref.current;
     if (visible || !el) return;
+    // The page scrolls inside <main> (styles.css). With the viewport as the root, main's
+    // clipping hides a chart until it is on screen and the margin never counts: the
+    // scrolling <main> is the root, so a chart within 400 px of its view starts loading.
     const io = new IntersectionObserver(
       (entries) => {
         if (entries.some((e) => e.isIntersecting)) setVisible(true);
       },
-      { rootMargin: "400px" },
+      { root: el.closest("main"), rootMargin: "400px" },
     );
     io.observe(el);
     return () => io.disconnect();
