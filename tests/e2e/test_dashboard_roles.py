@@ -126,3 +126,32 @@ async def test_a_refused_rename_is_rolled_back_with_the_servers_message(
     await expect(title).to_have_text("shared-run")
     await page.reload()
     await expect(title).to_have_text("shared-run", timeout=TIMEOUT_MS)
+
+
+async def test_a_viewer_opens_a_saved_view_by_link_but_cannot_change_it(
+    page: Page, auth_server: tuple[ServerProcess, str], shared_run: tuple[int, str]
+) -> None:
+    server, key = auth_server
+    experiment_id, _ = shared_run
+    async with httpx.AsyncClient(
+        base_url=server.base_url + "/api/v1",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    ) as http:
+        created = await http.post(
+            f"/experiments/{experiment_id}/views",
+            json={"name": "team view", "state": {"filter": "attributes.run_name = 'shared-run'"}},
+        )
+        created.raise_for_status()
+        view_id = created.json()["id"]
+    await sign_in(page, server, "carol")
+    await page.goto(f"{server.base_url}/experiments/{experiment_id}?view={view_id}")
+    await expect(page.get_by_label("Filter runs")).to_have_value(
+        "attributes.run_name = 'shared-run'", timeout=TIMEOUT_MS
+    )
+    await page.get_by_test_id("views-button").click()
+    panel = page.get_by_role("dialog", name="Saved views")
+    await expect(panel.get_by_role("button", name="team view")).to_be_visible()
+    await expect(panel.get_by_text("Only editors save views.")).to_be_visible()
+    for name in ("Save", "Update", "Rename", "Delete"):
+        await expect(panel.get_by_role("button", name=name, exact=True)).to_have_count(0)

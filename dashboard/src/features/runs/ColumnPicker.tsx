@@ -1,6 +1,7 @@
 // Chooses the runs table's columns: which params, metrics and tags show (one by one or a
 // whole prefix at once), which built-in columns hide, their order and which are pinned.
-import { useEffect, useRef, useState } from "react";
+import { useRef, useState } from "react";
+import { useOutsideClick } from "../../components/useOutsideClick";
 import { columnId, type ColumnKind, type ColumnRef } from "../../state/identifiers";
 import type { AvailableKeys } from "./columns";
 import { HIDEABLE, moveColumn, setPrefixShown, toggled, type ColumnLayout } from "./columnState";
@@ -50,14 +51,7 @@ export function ColumnPicker({ keys, chosen, onChange, layout, onLayoutChange }:
   const ref = useRef<HTMLDivElement>(null);
   const chosenIds = new Set(chosen.map(columnId));
 
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    return () => document.removeEventListener("mousedown", close);
-  }, [open]);
+  useOutsideClick(ref, open, setOpen);
 
   const toggle = (c: ColumnRef) => {
     const id = columnId(c);

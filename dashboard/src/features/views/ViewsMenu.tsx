@@ -6,6 +6,7 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useRef, useState, type SyntheticEvent } from "react";
 import { createView, deleteView, getView, listViews, updateView, type SavedView } from "../../api/views";
 import { showError, showToast } from "../../components/toastStore";
+import { useOutsideClick } from "../../components/useOutsideClick";
 import { navigate } from "../../router";
 import {
   isBareViewLink,
@@ -116,14 +117,7 @@ export function ViewsMenu({ experimentId, pathname, search, canEdit }: Props) {
     staleTime: 30_000,
   });
 
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    return () => document.removeEventListener("mousedown", close);
-  }, [open]);
+  useOutsideClick(ref, open, setOpen);
 
   const refresh = () => queryClient.invalidateQueries({ queryKey: viewsKey(experimentId) });
   const save = useMutation({
