@@ -105,24 +105,38 @@ async ({ frames, timeoutMs }) => {
 """
 
 
+# The page's API requests until now: how many, and when the last one was answered (ms).
+API_REQUESTS_JS = """
+() => {
+  const api = performance.getEntriesByType("resource").filter((e) => e.name.includes("/api/"));
+  return { count: api.length, lastMs: Math.max(0, ...api.map((e) => e.responseEnd)) };
+}
+"""
+
+
 def measure_drawn(
     browser: Any, url: str, keys: int, runs: int, repeats: int
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[dict[str, float]]]:
     """Navigation start → charts drawn, in ms: (cold: a fresh browser context, warm: the
-    same context navigating again)."""
+    same context navigating again, and the API requests of each cold visit)."""
     cold: list[float] = []
     warm: list[float] = []
+    requests: list[dict[str, float]] = []
     arg = {"keys": keys, "runs": runs, "scroll": runs > 0}
     for _ in range(repeats):
         context = browser.new_context(viewport=VIEWPORT)
+        # Room for every request's timing (the default buffer keeps 250).
+        context.add_init_script("performance.setResourceTimingBufferSize(100000)")
         page = context.new_page()
         for times in (cold, warm):
             page.goto(url, wait_until="commit")
             handle = page.wait_for_function(CHARTS_DRAWN_JS, arg=arg, polling="raf", timeout=60_000)
             times.append(float(handle.json_value()))
+            if times is cold:
+                requests.append(page.evaluate(API_REQUESTS_JS))
             page.goto("about:blank")
         context.close()
-    return cold, warm
+    return cold, warm, requests
 
 
 def measure_scroll(
@@ -130,7 +144,7 @@ def measure_scroll(
 ) -> list[dict[str, Any]]:
     """Scroll `rows` rows down at `rows_per_frame` (to the end if `rows` ≥ `runs`); with
     `preload`, after every page is loaded (rendering only). Adds the main thread's busy
-    time per frame, from the DevTools performance counters."""
+    and CPU time per frame, from the DevTools performance counters."""
     results = []
     for _ in range(repeats):
         context = browser.new_context(viewport=VIEWPORT)
@@ -151,6 +165,8 @@ def measure_scroll(
         after = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
         frames = max(1, len(result["frames"]))
         result["busy_ms"] = (after["TaskDuration"] - before["TaskDuration"]) * 1000 / frames
+        # CPU time, unlike task time, leaves out waiting for a core on a loaded machine.
+        result["cpu_ms"] = (after["ThreadTime"] - before["ThreadTime"]) * 1000 / frames
         result["load_seconds"] = load_seconds
         results.append(result)
         context.close()

@@ -23,6 +23,7 @@ import numpy
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image
+from playwright.sync_api import ViewportSize
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.servers import REPO, ServerProcess
 
@@ -30,7 +31,7 @@ from bench.dashboard_seed import GROUP_PARAM, sample_image, seed_compare_runs
 from trackboard.client.run import start_run
 from trackboard.client.settings import ClientSettings
 
-VIEWPORT = {"width": 1280, "height": 800}
+VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 EXPERIMENT = "cifar10-resnet18"
 TIMEOUT_MS = 30_000
 # Shots of one element rather than the viewport: the diff ends the compare page.
