@@ -43,7 +43,7 @@ $(RUN_STAMP): pyproject.toml requirements/server.lock
 $(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip install --quiet --python $(BIN)/python $(TORCH_WHEELS) -r requirements/dev.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(TORCH_WHEELS) -r requirements/dev.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $(STAMP) $(RUN_STAMP)
 
@@ -91,8 +91,14 @@ lint: setup ## ruff, ruff format, import contracts
 typecheck: setup ## mypy strict
 	$(BIN)/mypy
 
+# Tests keep bytecode caches (gitignored) even where PYTHONDONTWRITEBYTECODE is set, as on
+# this project's machines: without them each of the hundreds of server, worker and CLI
+# processes the tests start compiles the project and its dependencies again (seconds of CPU
+# each), and pytest rewrites every test module on every run.
+PYTEST := PYTHONDONTWRITEBYTECODE= $(BIN)/pytest
+
 test-python: setup dashboard browser ops-tools ## the whole pytest suite (needs what `make test` says)
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(PYTEST) -q -p no:cacheprovider
 
 # Left out of test-fast (`make test` runs them): tests that need PostgreSQL, Redis,
 # RabbitMQ or a browser, and those that start programs, which cost seconds to minutes each
@@ -108,8 +114,8 @@ SLOW_TESTS := tests/distributed tests/e2e tests/replicas tests/mlflow_compat tes
 	tests/gateway/test_password_gate_shared.py
 
 # A quick local loop: no browser, no PostgreSQL, Redis or RabbitMQ, no server process.
-test-fast: lint typecheck ## lint, types and the in-process SQLite tests (about 3 min of CPU)
-	$(BIN)/pytest -q -p no:cacheprovider -x -k "not postgres and not rabbit" \
+test-fast: lint typecheck ## lint, types and the in-process SQLite tests, on two workers
+	$(PYTEST) -q -p no:cacheprovider -x -n 2 -k "not postgres and not rabbit" \
 		$(addprefix --ignore=,$(SLOW_TESTS))
 
 test-dashboard: dashboard/node_modules/.package-lock.json ## tsc, ESLint, Vitest
