@@ -4,8 +4,11 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from sqlalchemy import delete, select
 
 from tests.api.factories import make_experiment
+from trackboard.server.models import Experiment, SavedView
 from trackboard.server.saved_views.schemas import MAX_STATE_BYTES
 
 STATE: dict[str, Any] = {
@@ -154,3 +157,18 @@ async def test_other_spellings_of_a_view_id_are_refused(
         response = await client.request(method, path, json={"name": "x"})
         assert response.status_code == 400, (method, path, response.text)
     assert (await client.get(views_path(experiment, view["id"]))).json()["name"] == "v"
+
+
+async def test_an_experiments_views_go_when_the_experiment_row_is_purged(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """`trackboard gc` deletes experiment rows; their views go with them (FK cascade)."""
+    experiment = (await make_experiment(client))["id"]
+    kept = (await make_experiment(client))["id"]
+    await client.post(views_path(experiment), json={"name": "v", "state": {}})
+    await client.post(views_path(kept), json={"name": "v", "state": {}})
+    async with app.state.database.transaction() as session:
+        await session.execute(delete(Experiment).where(Experiment.id == experiment))
+    async with app.state.database.transaction(write=False) as session:
+        left = (await session.scalars(select(SavedView.experiment_id))).all()
+    assert left == [kept]
