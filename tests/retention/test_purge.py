@@ -176,3 +176,26 @@ async def test_named_runs_only_are_purged(
     assert report.purge.runs == 1
     assert await rows_of_run(app, named) == GONE
     assert (await rows_of_run(app, other))["runs"] == 1
+
+
+async def test_a_purged_experiment_takes_its_logged_models_and_their_files(
+    client: httpx.AsyncClient, app: FastAPI, store: LocalArtifactStore
+) -> None:
+    experiment = await new_experiment(client)
+    created = await client.post(
+        "/api/2.0/mlflow/logged-models", json={"experiment_id": str(experiment), "name": "m"}
+    )
+    assert created.status_code == 200, created.text
+    model = created.json()["model"]["info"]
+    model_id = model["model_id"]
+    assert model["artifact_uri"] == f"mlflow-artifacts:/{experiment}/models/{model_id}/artifacts"
+    files = store.root / str(experiment) / "models" / model_id / "artifacts"
+    files.mkdir(parents=True)
+    (files / "model.pkl").write_bytes(b"weights")
+    await delete_experiment(client, app, experiment, days_ago=40)
+
+    report = await run(database(app), store, Pass(Scope(), purge_before_ms=now_ms() - DAY_MS))
+
+    assert (report.purge.experiments, report.purge.artifact_folders) == (1, 1)
+    assert (await client.get(f"/api/2.0/mlflow/logged-models/{model_id}")).status_code == 404
+    assert not (store.root / str(experiment)).exists()

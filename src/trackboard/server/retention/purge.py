@@ -150,10 +150,18 @@ async def purge_deleted_experiments(
 async def _delete_empty_default_folder(
     store: ArtifactStore, experiment_id: int, location: str | None
 ) -> None:
-    """The experiment's own folder once empty; one with files (another experiment may
-    have chosen it as its location) stays."""
+    """The experiment's own folder once it holds no file; one with files (another
+    experiment may have chosen it as its location) stays."""
     if location is not None and location != f"mlflow-artifacts:/{experiment_id}":
         return
     folder = str(experiment_id)
-    if not await store.list(folder):
+    if not await _holds_files(store, folder):
         await _delete_folder(store, folder)
+
+
+async def _holds_files(store: ArtifactStore, folder: str) -> bool:
+    """Whether any file lies under `folder` (empty folders left by the purge do not count)."""
+    for entry in await store.list(folder):
+        if not entry.is_dir or await _holds_files(store, f"{folder}/{entry.path}"):
+            return True
+    return False
