@@ -1,6 +1,7 @@
 """The retention policy: one parser for durations and tags, per-experiment overrides of the
 server default, tags refused at the door when they do not parse, and the periodic job."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ from tests.retention.builders import (
     now_ms,
     rows_of_run,
 )
+from trackboard.server.app import create_app
 from trackboard.server.artifacts.store import LocalArtifactStore
 from trackboard.server.config import Settings
 from trackboard.server.errors import InvalidParameter
@@ -130,3 +132,21 @@ async def test_the_periodic_job_applies_the_settings_policy(
     assert (await rows_of_run(app, old))["runs"] == 0
     assert (await rows_of_run(app, recent))["runs"] == 1
     assert not (settings.home / "artifacts" / str(experiment) / old).exists()
+
+
+async def test_the_embedded_server_runs_the_job_beside_its_ingest_loop(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={"retention_deleted_days": 7.0, "retention_interval_s": 0.2}
+    )
+    application = create_app(configured)
+    async with application.router.lifespan_context(application):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as client:
+            experiment = await new_experiment(client)
+            old = await full_run(client, experiment)
+            await delete_run(client, application, old, days_ago=10)
+            for _ in range(100):
+                if (await rows_of_run(application, old))["runs"] == 0:
+                    break
+                await asyncio.sleep(0.1)
+            assert (await rows_of_run(application, old))["runs"] == 0
