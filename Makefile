@@ -107,7 +107,7 @@ test-python: setup dashboard browser ops-tools ## the whole pytest suite (needs 
 SLOW_TESTS := tests/distributed tests/e2e tests/replicas tests/mlflow_compat tests/packaging \
 	tests/cache tests/ops tests/readme tests/integrations tests/importer tests/docs \
 	tests/api/test_schemathesis.py tests/client/test_real_server.py \
-	tests/cli/test_server_logs.py tests/notifications/test_client_alert.py \
+	tests/cli/test_server_logs.py tests/cli/test_export.py tests/notifications/test_client_alert.py \
 	tests/gateway/test_bind_address.py tests/gateway/test_body_limit_memory.py \
 	tests/gateway/test_id_spellings.py tests/events/test_importer_events.py \
 	tests/dashboard/test_api_types.py tests/gateway/test_two_instances.py \
