@@ -1,8 +1,12 @@
+import pytest
 from sqlalchemy import text
 
 from tests.databases import PostgresDatabases
 from trackboard.server.backends.database import Database
 from trackboard.server.config import Settings
+
+# Left out of `make test-fast` (no PostgreSQL there) by this marker, like the [postgres] cases.
+pytestmark = pytest.mark.postgres
 
 
 async def random_page_cost(database: Database) -> str:
