@@ -6,7 +6,8 @@ their rows in one transaction that checks again that each run is still deleted a
 enough. A pass cut short leaves every run whole or gone (a run whose folder went but whose
 rows did not is purged by the next pass, which finds the folder gone and goes on).
 Purges record no domain events: the runs and experiments were announced deleted
-(`run.deleted`, `experiment.deleted`) when they were deleted, and nothing shown changes.
+(`run.deleted`, `experiment.deleted`) when they were deleted, and nothing that live views,
+notification rules or the cached active lists show changes with the purge.
 """
 
 import logging
@@ -89,10 +90,10 @@ async def purge_deleted_runs(
                 report.artifact_folders += 1
         ids = [row[0].id for row in rows]
         async with database.transaction() as session:
-            points = await repository.count_points_of_runs(session, ids)
+            points = await repository.count_points_of_purgeable_runs(session, ids, cutoff_ms)
             deleted = await repository.delete_purgeable_runs(session, ids, cutoff_ms)
         report.runs += deleted
-        report.points += points if deleted == len(ids) else 0
+        report.points += points
         if deleted < len(ids):
             log.info("%d runs were restored while being purged; kept", len(ids) - deleted)
         if on_progress is not None:

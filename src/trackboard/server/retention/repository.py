@@ -90,11 +90,14 @@ async def count_purgeable_runs(
     return int(runs or 0), int(points or 0)
 
 
-async def count_points_of_runs(session: AsyncSession, run_ids: Sequence[str]) -> int:
+async def count_points_of_purgeable_runs(
+    session: AsyncSession, run_ids: Sequence[str], cutoff_ms: int
+) -> int:
+    """The metric points of those of `run_ids` that `delete_purgeable_runs` would delete."""
     total = await session.scalar(
-        select(func.coalesce(func.sum(MetricChunk.point_count), 0)).where(
-            MetricChunk.run_id.in_(run_ids)
-        )
+        select(func.coalesce(func.sum(MetricChunk.point_count), 0))
+        .join(Run, Run.id == MetricChunk.run_id)
+        .where(Run.id.in_(run_ids), *_purgeable_runs(cutoff_ms, Scope()))
     )
     return int(total or 0)
 
