@@ -1,6 +1,7 @@
 """Versioned invalidation and stampede protection of `ReadThroughCache`."""
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 
 import pytest
@@ -190,3 +191,40 @@ async def test_large_values_are_not_kept_for_outages() -> None:
 
     with pytest.raises(ConnectionRefusedError):
         await reads.last_known_or_compute("search", "q", unreachable)
+
+
+class CountingCache(MemoryCache):
+    """The in-process cache, counting the calls that would each be one Redis command."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.commands: Counter[str] = Counter()
+
+    async def get(self, key: str) -> bytes | None:
+        self.commands["get"] += 1
+        return await super().get(key)
+
+    async def set(self, key: str, value: bytes, ttl_s: float | None) -> None:
+        self.commands["set"] += 1
+        await super().set(key, value, ttl_s)
+
+
+async def test_an_unchanged_last_known_value_is_not_written_again_until_its_refresh() -> None:
+    cache = CountingCache()
+    reads = ReadThroughCache(cache, last_known_refresh_s=0.2)
+    source = Source(0)
+    for _ in range(100):
+        await reads.last_known_or_compute("run", "r", source.compute)
+    assert cache.commands == {"set": 1}  # was one write per read
+    source.value = b"v2"  # changed: written at once
+    await reads.last_known_or_compute("run", "r", source.compute)
+    assert cache.commands == {"set": 2}
+    await asyncio.sleep(0.25)  # unchanged, but due for a refresh (its age and TTL restart)
+    await reads.last_known_or_compute("run", "r", source.compute)
+    assert cache.commands == {"set": 3}
+
+    async def unreachable() -> bytes:
+        raise ConnectionRefusedError("database down")
+
+    stale = await reads.last_known_or_compute("run", "r", unreachable)
+    assert stale.body == b"v2"

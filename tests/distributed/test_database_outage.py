@@ -4,6 +4,7 @@ once the database is back."""
 
 from tests.databases import PostgresDatabases
 from tests.distributed.conftest import with_port
+from tests.distributed.recovery import until_served
 from tests.distributed.tcp_proxy import TcpProxy
 from tests.gateway.harness import bearer, running_app, seed_world
 from tests.gateway.test_route_table import concrete, mlflow_body, route_table
@@ -59,7 +60,7 @@ async def test_no_route_answers_500_while_postgresql_is_cut(
             assert "Retry-After" in ready.headers
             assert ready.json()["dependencies"]["database"]["up"] is False
             proxy.restore()
-            recovered = await client.get("/api/v1/experiments", headers=unknown)
+            recovered = await until_served(client, "/api/v1/experiments", unknown)
             assert recovered.status_code == 200, recovered.text
     finally:
         await proxy.close()

@@ -8,7 +8,6 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import anyio
 import httpx
@@ -16,10 +15,13 @@ import pytest
 from fastapi import FastAPI
 
 from tests.mlflow_compat.servers import free_port
+from trackboard.server.artifacts.dependencies import artifact_store_guard
 from trackboard.server.artifacts.routes import router as artifacts_router
 from trackboard.server.artifacts.s3_signing import EMPTY_SHA256, Credentials, sign
 from trackboard.server.artifacts.s3_store import S3ArtifactStore
 from trackboard.server.artifacts.store import ArtifactEntry, ArtifactStore, LocalArtifactStore
+from trackboard.server.backends.dependency_guard import BreakerSettings
+from trackboard.server.config import Settings
 from trackboard.server.errors import InvalidParameter, NotFound
 
 
@@ -158,8 +160,9 @@ async def test_proxy_routes_use_the_bucket_named_by_artifacts_url(
     async with httpx.AsyncClient() as http:
         assert (await S3ArtifactStore.from_url(url, http)._send("PUT", "")).status_code == 200
     app = FastAPI()
-    # What `create_app` puts there, with the setting the lead adds (TRACKBOARD_ARTIFACTS_URL).
-    app.state.settings = SimpleNamespace(home=tmp_path, artifacts_url=url)
+    # What `create_app` puts there: the settings, and the store's breaker.
+    app.state.settings = Settings(home=tmp_path, artifacts_url=url)
+    app.state.artifacts_guard = artifact_store_guard(BreakerSettings(), 5.0)
     app.include_router(artifacts_router)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

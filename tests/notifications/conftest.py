@@ -13,6 +13,8 @@ def settings(settings: Settings) -> Settings:
             "notify_allow_http": True,
             "notify_allow_private_targets": True,
             "notify_send_timeout_s": 2.0,
+            # Shorter than the delivery backoff: a retry is the target breaker's probe.
+            "notify_breaker_reset_s": 0.5,
             "event_relay_poll_interval_s": 0.2,
         }
     )

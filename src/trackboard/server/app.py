@@ -13,6 +13,7 @@ from fastapi.routing import APIRoute
 from trackboard._version import __version__
 from trackboard.server.accounts.credential_events import CredentialForgetting
 from trackboard.server.accounts.routes import router as accounts_router
+from trackboard.server.artifacts.dependencies import artifact_store_guard
 from trackboard.server.artifacts.routes import router as artifacts_router
 from trackboard.server.artifacts.run_routes import router as run_artifacts_router
 from trackboard.server.backends.broadcast import open_broadcast
@@ -20,12 +21,14 @@ from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.circuit_breaker import CircuitBreaker
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.backends.event_relay import (
     EventPublisher,
     HandlerEventPublisher,
     OutboxRelay,
     attach_outbox_relay,
 )
+from trackboard.server.backends.queue import RabbitQueue
 from trackboard.server.cache_invalidation import CacheInvalidation
 from trackboard.server.config import Settings
 from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
@@ -39,11 +42,12 @@ from trackboard.server.gateway.request_guard import HostAllowList, RequestGuardM
 from trackboard.server.gateway.security_headers import SecurityHeadersMiddleware
 from trackboard.server.gateway.session_routes import router as session_router
 from trackboard.server.gateway.wiring import build_gateway
-from trackboard.server.health.dependencies import DependencyProbes
+from trackboard.server.health.dependencies import DependencyProbes, DependencyStatus
 from trackboard.server.health.routes import router as health_router
 from trackboard.server.live.routes import router as live_router
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.loop import build_ingest_loop, open_ingest_queue
+from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
@@ -129,6 +133,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.replica_urls,
             settings.replica_max_lag_s,
         )
+        breaker = BreakerSettings(settings.breaker_failure_threshold, settings.breaker_reset_s)
+        database.guard_primary(breaker, settings.database_deadline_s)
         # Loops beside the requests, cancelled at shutdown.
         background: list[asyncio.Task[object]] = []
         if database.replicas is not None:
@@ -141,7 +147,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         broadcast = await open_broadcast(settings.amqp_url, settings.live_exchange_name)
         app.state.live = LiveService(broadcast)
-        cache = open_cache(settings.redis_url, settings.redis_key_prefix)
+        cache = open_cache(settings.redis_url, settings.redis_key_prefix, breaker)
+        artifacts_guard = None
+        if settings.artifacts_url:
+            artifacts_guard = artifact_store_guard(breaker, settings.artifacts_connect_deadline_s)
+        app.state.artifacts_guard = artifacts_guard
         app.state.gateway = build_gateway(
             settings,
             database,
@@ -203,8 +213,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         await ingestor.start()
         app.state.ingestor = ingestor
+
+        def guarded() -> dict[str, CircuitBreaker]:
+            found = {} if artifacts_guard is None else {"artifacts": artifacts_guard.breaker}
+            return {**found, **senders.breakers.breakers()}
+
+        rabbit = queue.queue if isinstance(queue, EncodedQueue) else None
         app.state.dependencies = DependencyProbes.of(
-            database, cache, queue if settings.amqp_url else None
+            database,
+            cache,
+            queue if settings.amqp_url else None,
+            rabbit.guard.breaker if isinstance(rabbit, RabbitQueue) else None,
+            guarded,
+        )
+        probes = app.state.dependencies
+
+        def record_dependencies(found: list[DependencyStatus]) -> None:
+            instruments.dependencies.record((s.name, s.up) for s in found)
+
+        record_dependencies(await probes.check())  # the first scrape has a state to show
+        background.append(
+            asyncio.create_task(
+                probes.run(settings.dependency_probe_interval_s, record_dependencies),
+                name="dependency-probes",
+            )
         )
         # The metric routes' run check keeps runs a second; a change to one drops it at once.
         database.events.subscribe("ingest-run-cache", ingestor.runs.on_events)

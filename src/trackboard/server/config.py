@@ -38,6 +38,19 @@ class Settings(BaseSettings):
     database_random_page_cost: float | None = Field(default=1.1, gt=0)
     log_json: bool = True
     log_level: str = "INFO"
+    # Circuit breakers (docs/operations.md): this many failures in a row open a dependency's
+    # breaker; after `breaker_reset_s` one probe decides whether it closes. Notification
+    # targets (one breaker per host) wait longer: a dead webhook rarely returns in seconds.
+    breaker_failure_threshold: int = Field(default=3, ge=1)
+    breaker_reset_s: float = Field(default=2.0, gt=0)
+    notify_breaker_reset_s: float = Field(default=30.0, gt=0)
+    # Longest wait for a PostgreSQL connection (connect, pool wait, liveness ping) before
+    # the request is answered 503 and the failure counts towards the breaker.
+    database_deadline_s: float = Field(default=5.0, gt=0)
+    # Longest wait for the S3 artifact store to connect (transfers themselves may be long).
+    artifacts_connect_deadline_s: float = Field(default=5.0, gt=0)
+    # How often each dependency is checked in the background (what /metrics reports).
+    dependency_probe_interval_s: float = Field(default=5.0, gt=0)
     # Metric ingestion: the queue, its bound (503 past it), and how the writer merges.
     ingest_queue_name: str = "trackboard.metrics"
     live_exchange_name: str = "trackboard.live"

@@ -22,6 +22,7 @@ from trackboard.server.events import Event
 from trackboard.server.notifications.engine import NotificationEngine
 from trackboard.server.notifications.intake import WATCHED_EVENTS
 from trackboard.server.notifications.senders import Senders
+from trackboard.server.observability.dependency_metrics import BreakerCollector
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.notifier_metrics import NotifierInstruments
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
@@ -110,6 +111,8 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
     # The consumer and up to 16 concurrent sends each hold a connection briefly.
     database = Database.connect(settings.resolved_database_url(), pool_size=8)
     senders = Senders.from_settings(settings)
+    # The breaker of each notification target host, on this process's /metrics.
+    instruments.registry.register(BreakerCollector(senders.breakers.breakers))
     engine = build_notification_engine(settings, database, senders, instruments.registry)
     queue = await connect_with_retry("notifier queue", lambda: open_notifier_queue(settings))
     log.info("notifier consuming %s", settings.notifier_queue_name)

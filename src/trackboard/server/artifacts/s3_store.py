@@ -26,6 +26,7 @@ from trackboard.server.artifacts.s3_signing import (
     sign,
 )
 from trackboard.server.artifacts.store import ArtifactEntry, check_relative_path
+from trackboard.server.backends.dependency_guard import DependencyGuard
 from trackboard.server.errors import InvalidParameter, NotFound, Unavailable
 
 _SPOOL_BYTES = 8 * 1024 * 1024
@@ -72,6 +73,7 @@ class S3ArtifactStore:
         prefix: str,
         credentials: Credentials,
         http: httpx.AsyncClient,
+        guard: DependencyGuard | None = None,
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.host = urlsplit(self.endpoint).netloc
@@ -79,9 +81,13 @@ class S3ArtifactStore:
         self.prefix = prefix.strip("/")
         self.credentials = credentials
         self.http = http
+        # The store's breaker, shared by every request of the server (see app.py).
+        self.guard = guard
 
     @classmethod
-    def from_url(cls, url: str, http: httpx.AsyncClient) -> "S3ArtifactStore":
+    def from_url(
+        cls, url: str, http: httpx.AsyncClient, guard: DependencyGuard | None = None
+    ) -> "S3ArtifactStore":
         parts = urlsplit(url)
         if parts.scheme not in ("s3", "s3+https", "s3+http"):
             raise ValueError(f"not an S3 URL: {parts.scheme}://…")
@@ -94,7 +100,7 @@ class S3ArtifactStore:
         )
         scheme = "http" if parts.scheme == "s3+http" else "https"
         netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        return cls(f"{scheme}://{netloc}", bucket, prefix, credentials, http)
+        return cls(f"{scheme}://{netloc}", bucket, prefix, credentials, http, guard)
 
     def _key(self, path: str) -> str:
         relative = check_relative_path(path)
@@ -121,15 +127,28 @@ class S3ArtifactStore:
         request = self.http.build_request(
             method, self.endpoint + path, params=query or None, headers=headers, content=content
         )
+        if self.guard is not None:
+            self.guard.admit()  # refused at once (503) while the store's breaker is open
         try:
             response = await self.http.send(request, stream=stream)
         except httpx.HTTPError as exc:
+            self._record(exc)
             raise Unavailable(f"the artifact store is unreachable: {exc}") from exc
+        except BaseException as exc:
+            self._record(exc)
+            raise
         if response.status_code >= 500 or response.status_code in (401, 403):
             text = (await response.aread()).decode(errors="replace")[:300]
             await response.aclose()
-            raise Unavailable(f"the artifact store answered {response.status_code}: {text}")
+            failure = Unavailable(f"the artifact store answered {response.status_code}: {text}")
+            self._record(failure)
+            raise failure
+        self._record(None)
         return response
+
+    def _record(self, error: BaseException | None) -> None:
+        if self.guard is not None:
+            self.guard.record(error)
 
     async def write(
         self, path: str, chunks: AsyncIterator[bytes], length: int | None = None

@@ -6,7 +6,6 @@ in-process one serves the embedded mode and is the fake in tests; the Redis one 
 by every instance of the distributed mode.
 """
 
-import asyncio
 import math
 import time
 from collections import OrderedDict
@@ -17,7 +16,7 @@ from typing import Protocol, TypeVar
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from trackboard.server.backends.circuit_breaker import BreakerState, CircuitBreaker
+from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 
 T = TypeVar("T")
 # Longest wait for one Redis call before the request goes on without it. Loose enough for
@@ -182,37 +181,41 @@ class RedisCache:
     the background (never a request) probes Redis every `reset_after_s` and closes it."""
 
     def __init__(
-        self, client: "Redis", prefix: str = "trackboard:", deadline_s: float = DEADLINE_S
+        self,
+        client: "Redis",
+        prefix: str = "trackboard:",
+        deadline_s: float = DEADLINE_S,
+        breaker: BreakerSettings = BreakerSettings(),
     ) -> None:
         self.client = client
         self.prefix = prefix
         self.deadline_s = deadline_s
-        self.breaker = CircuitBreaker("redis")
-        self._probe: asyncio.Task[None] | None = None
+        self.guard = DependencyGuard(
+            breaker.breaker("redis"),
+            deadline_s=deadline_s,
+            unavailable=CacheUnavailableError,
+            is_failure=lambda error: isinstance(error, RedisError | OSError),
+            probe=client.ping,
+        )
+        self.breaker = self.guard.breaker
         self._bucket_script = client.register_script(TOKEN_BUCKET_LUA)
 
     @classmethod
     def from_url(
-        cls, url: str, prefix: str = "trackboard:", deadline_s: float = DEADLINE_S
+        cls,
+        url: str,
+        prefix: str = "trackboard:",
+        deadline_s: float = DEADLINE_S,
+        breaker: BreakerSettings = BreakerSettings(),
     ) -> "RedisCache":
         client = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
-        return cls(client, prefix, deadline_s)
+        return cls(client, prefix, deadline_s, breaker)
 
     async def _call(self, operation: Callable[[], Awaitable[T]]) -> T:
-        if self.breaker.state is not BreakerState.CLOSED:
-            # Open: refused at once. When a probe is due, a ping in the background makes
-            # it, not a request, which would wait out the deadline if Redis is still gone.
-            if self.breaker.allow():
-                self._start_probe()
-            raise CacheUnavailableError("redis: circuit open after repeated failures")
         try:
-            async with asyncio.timeout(self.deadline_s):
-                result = await operation()
-        except (TimeoutError, RedisError, OSError) as exc:
-            self.breaker.failed()
+            return await self.guard.call(operation)
+        except (RedisError, OSError) as exc:
             raise CacheUnavailableError(f"redis: {exc!r}") from exc
-        self.breaker.succeeded()
-        return result
 
     async def get(self, key: str) -> bytes | None:
         value = await self._call(lambda: self.client.get(self.prefix + key))
@@ -245,27 +248,17 @@ class RedisCache:
     async def ping(self) -> None:
         await self._call(self.client.ping)
 
-    def _start_probe(self) -> None:
-        if self._probe is None or self._probe.done():
-            self._probe = asyncio.create_task(self._run_probe(), name="redis-probe")
-
-    async def _run_probe(self) -> None:
-        try:
-            async with asyncio.timeout(self.deadline_s):
-                await self.client.ping()
-        except (TimeoutError, RedisError, OSError):
-            self.breaker.failed()
-        else:
-            self.breaker.succeeded()
-
     async def close(self) -> None:
-        if self._probe is not None:
-            self._probe.cancel()
+        self.guard.close()
         await self.client.aclose()
 
 
-def open_cache(redis_url: str | None, prefix: str = "trackboard:") -> Cache:
+def open_cache(
+    redis_url: str | None,
+    prefix: str = "trackboard:",
+    breaker: BreakerSettings = BreakerSettings(),
+) -> Cache:
     """The one place the implementation is chosen: Redis when configured, else in-process."""
     if redis_url:
-        return RedisCache.from_url(redis_url, prefix)
+        return RedisCache.from_url(redis_url, prefix, breaker=breaker)
     return MemoryCache()

@@ -15,16 +15,20 @@ Degraded mode: each computed value is also kept as the *last known* value of its
 key, whatever the tokens, for `LAST_KNOWN_TTL_S`. When a computation fails because the
 database is unreachable, the last known value is served instead, with its age, and the
 caller says so (`Trackboard-Degraded`). Values larger than `LAST_KNOWN_MAX_BYTES` are not
-kept: a degraded answer is for pages people are looking at, not bulk reads.
+kept: a degraded answer is for pages people are looking at, not bulk reads. A value read
+again unchanged is not written again (each process remembers a digest of what it last
+wrote) unless `last_known_refresh_s` has passed, so a page polled every second costs Redis
+no write per read; its `Age` then counts from the last write, at most that much too old.
 """
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import secrets
 import struct
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -38,6 +42,10 @@ LOCK_PREFIX = "lock:"
 LAST_KNOWN_PREFIX = "last:"
 LAST_KNOWN_TTL_S = 3600.0
 LAST_KNOWN_MAX_BYTES = 512 * 1024
+# An unchanged last known value is written again after this long; digests of at most
+# `LAST_KNOWN_DIGESTS` keys are remembered per process.
+LAST_KNOWN_REFRESH_S = 30.0
+LAST_KNOWN_DIGESTS = 10_000
 # A last known value is stored after the time (seconds since the epoch) it was computed.
 _STAMP = struct.Struct("!d")
 
@@ -70,11 +78,15 @@ class ReadThroughCache:
         lock_ttl_s: float = 5.0,
         poll_interval_s: float = 0.01,
         keep_last_known: bool = True,
+        last_known_refresh_s: float = LAST_KNOWN_REFRESH_S,
     ) -> None:
         self.cache = cache
         # Off where the database cannot become unreachable (the embedded SQLite file): the
         # copies would only take memory.
         self.keep_last_known = keep_last_known
+        self.last_known_refresh_s = last_known_refresh_s
+        # Full key → (digest of the value last written there, when: monotonic seconds).
+        self._written: OrderedDict[str, tuple[bytes, float]] = OrderedDict()
         self.stats = stats or CacheStats()
         self.lock_ttl_s = lock_ttl_s
         self.poll_interval_s = poll_interval_s
@@ -124,9 +136,22 @@ class ReadThroughCache:
     async def _keep_last_known(self, name: str, key: str, value: bytes) -> None:
         if not self.keep_last_known or len(value) > LAST_KNOWN_MAX_BYTES:
             return
+        full_key = f"{LAST_KNOWN_PREFIX}{name}:{key}"
+        digest = hashlib.blake2b(value, digest_size=16).digest()
+        now = time.monotonic()
+        written = self._written.get(full_key)
+        if written is not None and written[0] == digest:
+            if now - written[1] < self.last_known_refresh_s:
+                self._written.move_to_end(full_key)
+                return
+            del self._written[full_key]
         with contextlib.suppress(CacheUnavailableError):
             stamped = _STAMP.pack(time.time()) + value
-            await self.cache.set(f"{LAST_KNOWN_PREFIX}{name}:{key}", stamped, LAST_KNOWN_TTL_S)
+            await self.cache.set(full_key, stamped, LAST_KNOWN_TTL_S)
+            self._written[full_key] = (digest, now)
+            self._written.move_to_end(full_key)
+            if len(self._written) > LAST_KNOWN_DIGESTS:
+                self._written.popitem(last=False)
 
     async def _last_known_or_raise(self, name: str, key: str, error: Exception) -> Cached:
         if not is_outage(error):

@@ -1,5 +1,7 @@
 """The SQLAlchemy engine and session factory for SQLite (embedded) or PostgreSQL."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -14,7 +16,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
+from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 from trackboard.server.backends.event_bus import EventBus, write_outbox
 from trackboard.server.backends.replicas import Replica, ReplicaSet, parse_lsn
 from trackboard.server.events import recorded, take_recorded
@@ -36,6 +40,11 @@ def is_outage(error: BaseException) -> bool:
     if isinstance(error, OSError) and not isinstance(error, ConnectionError):
         return False
     return is_unreachable(error)
+
+
+class DatabaseUnavailableError(ConnectionError):
+    """The primary database's breaker is open, or no connection came within the deadline:
+    an outage (`is_outage`), answered 503 with `Retry-After` without waiting on a socket."""
 
 
 def normalise_url(url: str) -> str:
@@ -83,10 +92,14 @@ def _begin_sqlite(connection: Any) -> None:
 
 
 def create_engine(
-    url: str, pool_size: int = 10, random_page_cost: float | None = None
+    url: str,
+    pool_size: int = 10,
+    random_page_cost: float | None = None,
+    connect_timeout_s: float | None = None,
 ) -> AsyncEngine:
     """An engine for the URL. On PostgreSQL, `random_page_cost` (when given) is set for
-    every connection: see `Settings.database_random_page_cost`."""
+    every connection: see `Settings.database_random_page_cost`; `connect_timeout_s` bounds
+    opening a connection (asyncpg's own default is 60 s)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -96,12 +109,15 @@ def create_engine(
     server_settings = {}
     if random_page_cost is not None:
         server_settings["random_page_cost"] = str(random_page_cost)
+    connect_args: dict[str, Any] = {"server_settings": server_settings}
+    if connect_timeout_s is not None:
+        connect_args["timeout"] = connect_timeout_s
     return create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": server_settings},
+        connect_args=connect_args,
     )
 
 
@@ -122,6 +138,10 @@ class Database:
     write_sessions: async_sessionmaker[AsyncSession]
     replicas: ReplicaSet | None = None
     events: EventBus = field(default_factory=EventBus)
+    # The primary's breaker and connection deadline (the API servers'; see `guard_primary`).
+    guard: DependencyGuard | None = None
+    # Sessions that refuse every query, handed out while the guard refuses (see `_unit`).
+    refused_sessions: async_sessionmaker[AsyncSession] | None = None
 
     @classmethod
     def connect(
@@ -149,6 +169,80 @@ class Database:
             replicas,
         )
 
+    def guard_primary(self, breaker: BreakerSettings, deadline_s: float) -> None:
+        """Put the primary behind a breaker: with it open, queries fail at once with
+        `DatabaseUnavailableError`, and a `SELECT 1` in the background probes for its return;
+        a connection not had within `deadline_s` counts as a failure. (Not on SQLite: a
+        local file does not go away the way a server does.)"""
+        if self.is_sqlite:
+            return
+
+        async def select_one() -> None:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        async def refuse() -> Any:
+            raise DatabaseUnavailableError(
+                "database: unreachable (breaker open, or no connection within the deadline)"
+            )
+
+        # The stand-in sessions of `_unit`: same dialect, a "connection" that refuses.
+        refusing = create_async_engine(self.engine.url, async_creator=refuse, poolclass=NullPool)
+        self.refused_sessions = async_sessionmaker(refusing, expire_on_commit=False)
+        self.guard = DependencyGuard(
+            breaker.breaker("database"),
+            deadline_s=deadline_s,
+            unavailable=DatabaseUnavailableError,
+            is_failure=is_outage,
+            probe=select_one,
+        )
+
+    @asynccontextmanager
+    async def _unit(self, session: AsyncSession) -> AsyncIterator[AsyncSession]:
+        """`session`'s transaction on the primary, committed when the block ends normally.
+
+        Behind the guard, its connection is taken now, within the deadline, and the outcome
+        counts for the breaker (an outage error: a failure; anything else: the database
+        answered). When the breaker refuses, or no connection comes in time, the block gets
+        a stand-in session whose first query raises `DatabaseUnavailableError` at once, so
+        that a read the cache can answer (`backends.cache_aside`) still runs and uses it."""
+        guard = self.guard
+        if guard is None:
+            async with session.begin():
+                yield session
+            return
+        if not await self._connected(guard, session):
+            assert self.refused_sessions is not None
+            async with self.refused_sessions() as stand_in, stand_in.begin():
+                yield stand_in
+            return
+        try:
+            yield session
+            await session.commit()
+        except BaseException as error:
+            guard.record(error if is_outage(error) else None)
+            with contextlib.suppress(Exception):  # the error above is the one to report
+                await session.rollback()
+            raise
+        guard.record(None)
+
+    async def _connected(self, guard: DependencyGuard, session: AsyncSession) -> bool:
+        """Whether `session` was admitted and connected (which begins its transaction)."""
+        try:
+            guard.admit()
+        except DatabaseUnavailableError:
+            return False  # refused at once: nothing to count
+        try:
+            # Connect, pool wait and liveness ping: a stalled server costs this, not minutes.
+            async with asyncio.timeout(guard.deadline_s):
+                await session.connection()
+        except Exception as error:
+            if not isinstance(error, TimeoutError) and not is_outage(error):
+                raise
+            guard.record(error)
+            return False
+        return True
+
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
@@ -167,9 +261,10 @@ class Database:
         stay on the primary: checks made for a write (does the run exist?) must not see a
         replica's past."""
         if write:
-            async with self.write_sessions() as session:
+            async with self.write_sessions() as opened:
+                session = opened
                 try:
-                    async with session.begin():
+                    async with self._unit(opened) as session:
                         yield session
                         if self.events.outbox and recorded(session):
                             await write_outbox(session, recorded(session))
@@ -195,10 +290,18 @@ class Database:
                 self.replicas.mark_down(chosen, error)
             else:
                 factory = chosen.sessions
-        async with factory() as session, session.begin():
+        if factory is not self.read_sessions:
+            async with factory() as session, session.begin():
+                yield session
+            return
+        async with factory() as opened, self._unit(opened) as session:
             yield session
 
     async def dispose(self) -> None:
+        if self.guard is not None:
+            self.guard.close()
+        if self.refused_sessions is not None:
+            await self.refused_sessions.kw["bind"].dispose()
         if self.replicas is not None:
             await self.replicas.dispose()
         await self.engine.dispose()

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
+
 log = logging.getLogger(__name__)
 
 REASON_HEADER = "x-trackboard-reason"
@@ -156,8 +158,16 @@ class RabbitQueue:
     """
 
     def __init__(
-        self, connection: Any, publish_channel: Any, name: str, prefetch: int, timeout_s: float
+        self,
+        connection: Any,
+        publish_channel: Any,
+        name: str,
+        prefetch: int,
+        timeout_s: float,
+        breaker: BreakerSettings = BreakerSettings(),
     ) -> None:
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
         self._connection = connection
         self._publish_channel = publish_channel
         self.name = name
@@ -166,6 +176,17 @@ class RabbitQueue:
         self._timeout_s = timeout_s
         self._consume_channel: Any = None
         self._buffer: asyncio.Queue[Any] = asyncio.Queue()
+        # Publishes only: a consumer waits for messages by design, and reconnects itself.
+        # While the broker is away, publishes are refused at once instead of each waiting
+        # out `timeout_s`; the probe is a round trip to the broker (the queue's depth), since
+        # a stalled connection still looks connected.
+        self.guard = DependencyGuard(
+            breaker.breaker("rabbitmq"),
+            deadline_s=timeout_s,
+            unavailable=QueueUnavailableError,
+            is_failure=lambda error: isinstance(error, CONNECTION_EXCEPTIONS),
+            probe=self.depth,
+        )
 
     @classmethod
     async def connect(
@@ -177,6 +198,7 @@ class RabbitQueue:
         prefetch: int = 200,
         delivery_limit: int = 20,
         timeout_s: float = 10.0,
+        breaker: BreakerSettings = BreakerSettings(),
     ) -> "RabbitQueue":
         import aio_pika
         from aio_pika.exceptions import ChannelPreconditionFailed
@@ -203,7 +225,7 @@ class RabbitQueue:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, channel, name, prefetch, timeout_s)
+        return cls(connection, channel, name, prefetch, timeout_s, breaker)
 
     async def _publish(self, body: bytes, routing_key: str, headers: dict[str, Any]) -> None:
         import aio_pika
@@ -215,28 +237,31 @@ class RabbitQueue:
             headers=headers,
             timestamp=time.time(),
         )
+
+        async def send() -> None:
+            # The channel's own publish, not `Exchange.publish`: that one holds the channel's
+            # lock until the frames are written to the socket, so concurrent publishes go
+            # out one loop turn apart. Without waiting for the write they queue their frames
+            # at once and await their confirms together; a 2xx still waits for the broker's
+            # confirm of the persistent message.
+            channel = await self._publish_channel.get_underlay_channel()
+            await channel.basic_publish(
+                message.body,
+                exchange="",
+                routing_key=routing_key,
+                properties=message.properties,
+                mandatory=True,
+                wait=False,
+            )
+
         try:
-            async with asyncio.timeout(self._timeout_s):
-                # The channel's own publish, not `Exchange.publish`: that one holds the
-                # channel's lock until the frames are written to the socket, so concurrent
-                # publishes go out one loop turn apart. Without waiting for the write they
-                # queue their frames at once and await their confirms together; a 2xx still
-                # waits for the broker's confirm of the persistent message.
-                channel = await self._publish_channel.get_underlay_channel()
-                await channel.basic_publish(
-                    message.body,
-                    exchange="",
-                    routing_key=routing_key,
-                    properties=message.properties,
-                    mandatory=True,
-                    wait=False,
-                )
+            await self.guard.call(send)  # within `timeout_s`, else QueueUnavailableError
         except DeliveryError as error:
             # reject-publish: the broker nacks what a full queue cannot take.
             raise QueueFullError(f"the broker refused the message: {error}") from error
         except PublishError as error:
             raise QueueUnavailableError(f"the message could not be routed: {error}") from error
-        except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
+        except CONNECTION_EXCEPTIONS as error:
             raise QueueUnavailableError(
                 f"the broker did not confirm the message: {error!r}"
             ) from error
@@ -317,4 +342,5 @@ class RabbitQueue:
         return not self._connection.is_closed
 
     async def close(self) -> None:
+        self.guard.close()
         await self._connection.close()

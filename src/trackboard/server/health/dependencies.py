@@ -6,18 +6,20 @@ required: without it this instance can serve nothing, so a load balancer should 
 traffic elsewhere. Redis accelerates (requests fall back without it), replicas are
 optional (reads go to the primary), and without RabbitMQ only metric batches are refused —
 every instance shares the broker, so taking them all out of rotation would not help.
+Dependencies called only on demand (the S3 artifact store, notification targets) are not
+probed: their breaker's state stands for them (up unless it is open).
 """
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import text
 
 from trackboard.server.backends.cache import Cache, RedisCache
-from trackboard.server.backends.circuit_breaker import CircuitBreaker
+from trackboard.server.backends.circuit_breaker import BreakerState, CircuitBreaker
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.queue import Queue
 
@@ -75,33 +77,70 @@ class DependencyProbes:
         replicas: Callable[[], list[DependencyStatus]] | None = None,
         *,
         deadline_s: float = DEADLINE_S,
+        guarded: Callable[[], Mapping[str, CircuitBreaker]] | None = None,
     ) -> None:
         self.probes = list(probes)
         self._replicas = replicas
+        self._guarded = guarded
         self.deadline_s = deadline_s
 
     @classmethod
-    def of(cls, database: Database, cache: Cache, queue: Queue[Any] | None) -> "DependencyProbes":
+    def of(
+        cls,
+        database: Database,
+        cache: Cache,
+        queue: Queue[Any] | None,
+        queue_breaker: CircuitBreaker | None = None,
+        guarded: Callable[[], Mapping[str, CircuitBreaker]] | None = None,
+    ) -> "DependencyProbes":
         """Probes for what this instance was built with: the database always; Redis and
-        RabbitMQ when configured (their in-process stand-ins cannot fail)."""
+        RabbitMQ when configured (their in-process stand-ins cannot fail). `guarded` gives
+        the breakers of dependencies probed by no call of ours (the artifact store,
+        notification targets), reported by their breaker's state alone."""
 
         async def select_one() -> None:
             async with database.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
 
-        probes = [Probe("database", True, select_one)]
+        database_breaker = None if database.guard is None else database.guard.breaker
+        probes = [Probe("database", True, select_one, database_breaker)]
         if isinstance(cache, RedisCache):
             probes.append(Probe("redis", False, cache.ping, cache.breaker))
         if queue is not None:
-            probes.append(Probe("rabbitmq", False, _connected_check(queue)))
-        return cls(probes, _replica_states(database))
+            probes.append(Probe("rabbitmq", False, _connected_check(queue), queue_breaker))
+        return cls(probes, _replica_states(database), guarded=guarded)
 
     async def check(self) -> list[DependencyStatus]:
         found = await asyncio.gather(*(_run(probe, self.deadline_s) for probe in self.probes))
-        return [*found, *(self._replicas() if self._replicas is not None else [])]
+        replicas = self._replicas() if self._replicas is not None else []
+        return [*found, *replicas, *self._breaker_states()]
+
+    async def run(
+        self, interval_s: float, record: Callable[[list[DependencyStatus]], None]
+    ) -> None:
+        """Check every `interval_s` and `record` the result (what Prometheus exports), until
+        cancelled: a scrape reads the last check instead of making one."""
+        while True:
+            record(await self.check())
+            await asyncio.sleep(interval_s)
+
+    def _breaker_states(self) -> list[DependencyStatus]:
+        guarded = self._guarded() if self._guarded is not None else {}
+        return [
+            DependencyStatus(
+                name,
+                breaker.state is not BreakerState.OPEN,
+                False,
+                None,
+                f"breaker {breaker.state.value}",
+                breaker.state.value,
+            )
+            for name, breaker in guarded.items()
+        ]
 
     def breakers(self) -> dict[str, CircuitBreaker]:
-        return {p.name: p.breaker for p in self.probes if p.breaker is not None}
+        probed = {p.name: p.breaker for p in self.probes if p.breaker is not None}
+        return {**probed, **(self._guarded() if self._guarded is not None else {})}
 
 
 def _connected_check(queue: Queue[Any]) -> Callable[[], Awaitable[None]]:

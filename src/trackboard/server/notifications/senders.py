@@ -4,6 +4,9 @@
 import re
 from typing import Self
 
+import httpx
+
+from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.config import Settings
 from trackboard.server.notifications.email import EmailSender
 from trackboard.server.notifications.guarded_transport import guarded_client
@@ -15,6 +18,7 @@ from trackboard.server.notifications.notification import (
     WebhookTarget,
 )
 from trackboard.server.notifications.slack import send_slack
+from trackboard.server.notifications.target_breakers import TargetBreakers
 from trackboard.server.notifications.target_guard import (
     Resolver,
     TargetRefused,
@@ -48,6 +52,16 @@ async def check_target(
             raise TargetRefused(f"not an e-mail address: {address!r}")
 
 
+def _breaker_name(channel: str, url: str) -> str:
+    """`channel:host[:port]`: never the path, since a Slack URL's path is its secret."""
+    try:
+        parsed = httpx.URL(url)
+        host = parsed.host if parsed.port is None else f"{parsed.host}:{parsed.port}"
+    except (httpx.InvalidURL, TypeError, UnicodeError):
+        host = "invalid"
+    return f"{channel}:{host}"
+
+
 class Senders:
     """Every channel, built once; owns the guarded HTTP client (close with `aclose`)."""
 
@@ -60,6 +74,7 @@ class Senders:
         smtp_url: str | None,
         smtp_from: str,
         resolver: Resolver = resolve_host,
+        breaker: BreakerSettings = BreakerSettings(reset_after_s=30.0),
     ) -> None:
         self._allow_http = allow_http
         self._allow_private = allow_private
@@ -69,6 +84,7 @@ class Senders:
         )
         self._poster = JsonPoster(self._client, allow_http=allow_http, timeout_s=timeout_s)
         self._email = EmailSender(smtp_url=smtp_url, sender=smtp_from, timeout_s=timeout_s)
+        self.breakers = TargetBreakers(breaker, timeout_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -79,16 +95,26 @@ class Senders:
             timeout_s=settings.notify_send_timeout_s,
             smtp_url=settings.smtp_url,
             smtp_from=settings.smtp_from,
+            breaker=BreakerSettings(
+                settings.breaker_failure_threshold, settings.notify_breaker_reset_s
+            ),
         )
 
     async def send(self, target: Target, notification: Notification) -> None:
-        """Deliver `notification` to `target`; raise `SendError` when it was not delivered."""
+        """Deliver `notification` to `target`, through the breaker of its host (the SMTP
+        server for e-mail); raise `SendError` when it was not delivered."""
         if isinstance(target, WebhookTarget):
-            await send_webhook(self._poster, target, notification)
+            await self.breakers.send(
+                _breaker_name("webhook", target.url),
+                lambda: send_webhook(self._poster, target, notification),
+            )
         elif isinstance(target, SlackTarget):
-            await send_slack(self._poster, target, notification)
+            await self.breakers.send(
+                _breaker_name("slack", target.url),
+                lambda: send_slack(self._poster, target, notification),
+            )
         else:
-            await self._email.send(target, notification)
+            await self.breakers.send("smtp", lambda: self._email.send(target, notification))
 
     async def check_target(self, target: Target) -> None:
         """`check_target` with this instance's settings."""

@@ -10,6 +10,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.backends.queue import LocalQueue, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.metrics.ingest.consumer import BatchLimits, IngestConsumer, Written
@@ -59,6 +60,7 @@ async def open_ingest_queue(settings: Settings, instruments: Instruments) -> Mes
             settings.amqp_url,
             settings.ingest_queue_name,
             max_length=settings.ingest_max_queue_depth,
+            breaker=BreakerSettings(settings.breaker_failure_threshold, settings.breaker_reset_s),
         )
         return EncodedQueue(rabbit, instruments)
     return LocalQueue[IngestMessage](settings.ingest_max_queue_depth)

@@ -1,0 +1,54 @@
+"""The RabbitMQ publish breaker with the broker stalled behind a TCP proxy (connections open,
+no byte moves): a publish waits at most its deadline, and once the breaker is open none
+waits at all; a round trip to the broker in the background closes it when it answers."""
+
+import asyncio
+import time
+import uuid
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.distributed.tcp_proxy import TcpProxy
+from trackboard.server.backends.circuit_breaker import BreakerState
+from trackboard.server.backends.dependency_guard import BreakerSettings
+from trackboard.server.backends.queue import QueueUnavailableError, RabbitQueue
+
+DEADLINE_S = 0.5
+
+
+async def test_a_stalled_broker_refuses_publishes_at_once_after_the_threshold(
+    amqp_url: str,
+) -> None:
+    proxy = TcpProxy("127.0.0.1", urlsplit(amqp_url).port or 5672)
+    port = await proxy.start()
+    proxied = amqp_url.replace(f":{urlsplit(amqp_url).port}/", f":{port}/")
+    breaker = BreakerSettings(failure_threshold=3, reset_after_s=0.5)
+    queue = await RabbitQueue.connect(
+        proxied, f"tb-breaker-{uuid.uuid4().hex[:8]}", timeout_s=DEADLINE_S, breaker=breaker
+    )
+    try:
+        await queue.publish(b"before")
+        proxy.stall()
+        costs_s = []
+        for _ in range(breaker.failure_threshold + 5):
+            started = time.perf_counter()
+            with pytest.raises(QueueUnavailableError):
+                await queue.publish(b"during")
+            costs_s.append(time.perf_counter() - started)
+        print("stalled broker: publishes cost " + ", ".join(f"{c * 1000:.0f}" for c in costs_s))
+        assert all(cost < DEADLINE_S + 0.3 for cost in costs_s[: breaker.failure_threshold])
+        assert all(cost < 0.05 for cost in costs_s[breaker.failure_threshold :])
+        assert queue.guard.breaker.state is not BreakerState.CLOSED
+
+        proxy.restore()
+        deadline = time.monotonic() + 15
+        while queue.guard.breaker.state is not BreakerState.CLOSED:
+            assert time.monotonic() < deadline, "the breaker never closed"
+            with pytest.raises(QueueUnavailableError):
+                await queue.publish(b"still refused")
+            await asyncio.sleep(0.1)
+        await queue.publish(b"after")
+    finally:
+        await queue.close()
+        await proxy.close()
