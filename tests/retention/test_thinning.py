@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 
 from tests.retention.builders import DAY_MS, database, full_run, new_experiment, now_ms
+from trackboard.server.metrics import service as metrics
 from trackboard.server.retention.repository import Scope
 from trackboard.server.retention.service import Pass, plan
 from trackboard.server.retention.thinning import downsample_old_series
@@ -91,3 +92,38 @@ async def test_a_nan_in_an_old_series_survives_thinning(
     kept = await series(client, run)
     assert len(kept) <= 100
     assert any(isinstance(p["value"], str) and math.isnan(float(p["value"])) for p in kept)
+
+
+async def test_a_series_thinned_window_by_window_keeps_its_extremes(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    experiment = await new_experiment(client)
+    long_ago = now_ms() - 60 * DAY_MS
+    run_id = await full_run(client, experiment, points=POINTS, timestamp=long_ago)
+    for start in range(POINTS, 4 * POINTS, POINTS):
+        columns = {
+            "key": "loss",
+            "steps": list(range(start, start + POINTS)),
+            "values": [float((i * 53) % 997) - start for i in range(POINTS)],
+            "timestamps": [long_ago + start + i for i in range(POINTS)],
+        }
+        stored = await client.post(f"/api/v1/runs/{run_id}/metrics", json={"columns": [columns]})
+        assert stored.status_code == 200, stored.text
+    before = await series(client, run_id)
+    assert len(before) == 4 * POINTS
+
+    async with database(app).transaction() as session:
+        counts = await metrics.downsample_stored_series(
+            session, run_id, "loss", MAX_POINTS, window_points=9_000
+        )
+
+    after = await series(client, run_id)
+    assert counts == (4 * POINTS, len(after))
+    assert len(after) <= MAX_POINTS
+    values = [p["value"] for p in after]
+    assert min(values) == min(p["value"] for p in before)
+    assert max(values) == max(p["value"] for p in before)
+    assert after[0] == before[0]
+    assert after[-1] == before[-1]
+    again = await downsample_old_series(database(app), now_ms() - DAY_MS, MAX_POINTS)
+    assert again.series == 0

@@ -133,6 +133,26 @@ async def select_small_chunks_for_update(
     return (await session.execute(query)).all()
 
 
+async def select_chunk_sizes_for_update(
+    session: AsyncSession, run_id: str, key: str
+) -> Sequence[Row[int, int]]:
+    """(id, point_count) of a series' chunks in step order, locked (as above, skipping
+    those a compactor holds), without their data."""
+    query = (
+        select(MetricChunk.id, MetricChunk.point_count)
+        .where(MetricChunk.run_id == run_id, MetricChunk.key == key)
+        .order_by(MetricChunk.min_step, MetricChunk.id)
+        .with_for_update(skip_locked=True)
+    )
+    return (await session.execute(query)).all()
+
+
+async def select_chunk_data(session: AsyncSession, ids: Sequence[int]) -> Sequence[bytes]:
+    """The data of these chunks (any order: callers sort the decoded points)."""
+    query = select(MetricChunk.data).where(MetricChunk.id.in_(ids))
+    return (await session.scalars(query)).all()
+
+
 async def select_fragmented_series(
     session: AsyncSession, below_points: int, min_chunks: int, limit: int
 ) -> Sequence[Row[str, str, int]]:

@@ -20,7 +20,7 @@ from trackboard.server.backends.database import Database, is_unreachable
 from trackboard.server.errors import InvalidParameter, Unavailable
 from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import decode_chunk
-from trackboard.server.metrics.downsample import downsample
+from trackboard.server.metrics.downsample import PICKS_PER_BUCKET, downsample
 from trackboard.server.metrics.ingest.message import IngestMessage
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.ingest.writer import chunk_rows
@@ -213,25 +213,59 @@ async def read_history(
     return HistoryPage(points.take(slice(offset, end)), next_offset)
 
 
-# `point_count` is a 32-bit column: every chunk holds fewer points than this.
-_EVERY_CHUNK = 2**31 - 1
+# Thinning decodes a series this many points at a time: a 10M-point series never sits
+# in memory whole.
+THIN_WINDOW_POINTS = 1_000_000
+
+
+def _windows(sizes: Sequence[tuple[int, int]], window_points: int) -> list[list[int]]:
+    """Chunk ids, in order, cut into as few runs of at most about `window_points` points
+    as can be, of about equal size (so that each one's share of the output is alike)."""
+    total = sum(count for _, count in sizes)
+    target = total / max(1, -(-total // window_points))
+    windows: list[list[int]] = [[]]
+    held = 0
+    for chunk_id, count in sizes:
+        if held and held + count / 2 > target:
+            windows.append([])
+            held = 0
+        windows[-1].append(chunk_id)
+        held += count
+    return windows
 
 
 async def downsample_stored_series(
-    session: AsyncSession, run_id: str, key: str, max_points: int
+    session: AsyncSession,
+    run_id: str,
+    key: str,
+    max_points: int,
+    window_points: int = THIN_WINDOW_POINTS,
 ) -> tuple[int, int]:
-    """Replace a stored series by its `downsample` to at most `max_points` (each bucket's
-    first, last, min, max and first NaN), in the caller's transaction: (points before,
-    after). Chunks a compactor holds are skipped and stay as they are; the summary stays
-    too, since it describes what was logged and its latest, min and max points are kept."""
-    rows = await repository.select_small_chunks_for_update(session, run_id, key, _EVERY_CHUNK)
-    points = Points.concat([decode_chunk(row[1]) for row in rows]).sorted_by_step()
-    if len(points) <= max_points:
-        return len(points), len(points)
-    kept = downsample(points, max_points)
-    await repository.delete_chunks(session, [row[0] for row in rows])
-    await repository.copy_metric_chunks(session, chunk_rows(run_id, key, kept))
-    return len(points), len(kept)
+    """Replace a stored series by its `downsample` (each bucket's first, last, min, max and
+    first NaN) to about `max_points`, in the caller's transaction: (points before, after).
+
+    Chunks are read a window of `window_points` at a time (in step order) and each window
+    keeps its share of `max_points` (at least one bucket), so the series' extremes stay;
+    a series of more windows than `max_points / 5` keeps 5 points a window. Chunks a
+    compactor holds are skipped and stay as they are; the summary stays too, since it
+    describes what was logged and its latest, min and max points are kept."""
+    sizes = [
+        (row[0], row[1])
+        for row in await repository.select_chunk_sizes_for_update(session, run_id, key)
+    ]
+    total = sum(count for _, count in sizes)
+    if total <= max_points:
+        return total, total
+    kept_total = 0
+    for ids in _windows(sizes, window_points):
+        blobs = await repository.select_chunk_data(session, ids)
+        points = Points.concat([decode_chunk(blob) for blob in blobs]).sorted_by_step()
+        share = max(PICKS_PER_BUCKET, max_points * len(points) // total)
+        kept = downsample(points, share)
+        await repository.delete_chunks(session, ids)
+        await repository.copy_metric_chunks(session, chunk_rows(run_id, key, kept))
+        kept_total += len(kept)
+    return total, kept_total
 
 
 def _optional_value(value: float | None) -> float | str | None:
