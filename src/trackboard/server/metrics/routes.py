@@ -7,7 +7,10 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from trackboard.server.degraded import cached_response
+from trackboard.server.gateway.dependencies import ReadCache
 from trackboard.server.identifiers import INT64_MAX, RunId
 from trackboard.server.json_types import INT64_MIN
 from trackboard.server.metrics import service
@@ -94,15 +97,38 @@ async def get_metric_history(
     run_id: str,
     key: str,
     session: ReadSession,
+    cache: ReadCache,
     max_points: Annotated[int | None, Query(ge=10, le=100_000)] = None,
     start_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
     end_step: Annotated[int | None, Query(ge=INT64_MIN, le=INT64_MAX)] = None,
     page_token: str | None = None,
     format: Literal["rows", "columns"] = "rows",
 ) -> Response:
-    """A series in step order: whole (paged past 100,000 points) or downsampled."""
-    await runs.get_run(session, run_id)
+    """A series in step order: whole (paged past 100,000 points) or downsampled. One read
+    recently (and small enough to keep: `cache_aside`) is served, marked degraded, while
+    the database is unreachable."""
     offset = token_int(decode_page_token(page_token), "offset")
+
+    async def compute() -> bytes:
+        await runs.get_run(session, run_id)
+        window = (start_step, end_step, max_points)
+        return await _history_body(session, run_id, key, offset, format, *window)
+
+    query = [run_id, key, max_points, start_step, end_step, offset, format]
+    cached = await cache.last_known_or_compute("history", orjson.dumps(query).decode(), compute)
+    return cached_response(cached)
+
+
+async def _history_body(
+    session: AsyncSession,
+    run_id: str,
+    key: str,
+    offset: int,
+    format: Literal["rows", "columns"],
+    start_step: int | None,
+    end_step: int | None,
+    max_points: int | None,
+) -> bytes:
     page = await service.read_history(
         session,
         run_id,
@@ -128,4 +154,4 @@ async def get_metric_history(
             ],
         }
     body["next_page_token"] = token
-    return Response(orjson.dumps(body), media_type="application/json")
+    return orjson.dumps(body)

@@ -1,10 +1,12 @@
 """MLflow's experiment endpoints, answered by our experiments and search services."""
 
+import orjson
 from fastapi import APIRouter, Request, Response
 
+from trackboard.server.degraded import cached_response
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
 from trackboard.server.experiments import service as experiments
-from trackboard.server.gateway.dependencies import TargetProject, VisibleProjects
+from trackboard.server.gateway.dependencies import ReadCache, TargetProject, VisibleProjects
 from trackboard.server.limits import MAX_EXPERIMENT_NAME_LENGTH
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
@@ -52,45 +54,72 @@ async def create_experiment(
     return json_response({"experiment_id": str(experiment.id)})
 
 
+# The reads below keep their last answer as the last known value (`cache_aside`), keyed by
+# the parsed request, and serve it marked degraded while the database is unreachable.
+
+
 @router.get("/experiments/get")
-async def get_experiment(request: Request, session: ReadSession) -> Response:
+async def get_experiment(request: Request, session: ReadSession, cache: ReadCache) -> Response:
     message = await read_message(request, schemas.ExperimentMessage)
-    experiment = await experiments.get_experiment(
-        session, validation.experiment_id(message.experiment_id)
+    experiment_id = validation.experiment_id(message.experiment_id)
+
+    async def compute() -> bytes:
+        experiment = await experiments.get_experiment(session, experiment_id)
+        return orjson.dumps({"experiment": experiment_json(experiment)})
+
+    return cached_response(
+        await cache.last_known_or_compute("mlflow_experiment", str(experiment_id), compute)
     )
-    return json_response({"experiment": experiment_json(experiment)})
 
 
 @router.get("/experiments/get-by-name")
-async def get_experiment_by_name(request: Request, session: ReadSession) -> Response:
+async def get_experiment_by_name(
+    request: Request, session: ReadSession, cache: ReadCache
+) -> Response:
     message = await read_message(request, schemas.GetExperimentByName)
     name = schemas.required(message.experiment_name, "experiment_name")
-    experiment = await experiments.find_experiment_by_name(session, name)
-    if experiment is None:
-        raise NotFound(f"Could not find experiment with name '{name}'")
-    return json_response({"experiment": experiment_json(experiment)})
+
+    async def compute() -> bytes:
+        experiment = await experiments.find_experiment_by_name(session, name)
+        if experiment is None:
+            raise NotFound(f"Could not find experiment with name '{name}'")
+        return orjson.dumps({"experiment": experiment_json(experiment)})
+
+    return cached_response(
+        await cache.last_known_or_compute("mlflow_experiment_by_name", name, compute)
+    )
 
 
 @router.get("/experiments/search")
 @router.post("/experiments/search")
 async def search_experiments(
-    request: Request, session: ReadSession, project_ids: VisibleProjects
+    request: Request, session: ReadSession, project_ids: VisibleProjects, cache: ReadCache
 ) -> Response:
     message = await read_message(request, schemas.SearchExperiments)
     limit = validation.check_max_results(message.max_results, 1000, validation.MAX_SEARCH_RESULTS)
-    page = await search.search_experiments(
-        session,
-        filter_text=message.filter,
-        order_by=message.order_by,
-        lifecycle=schemas.lifecycle_of_view(message.view_type, "view_type"),
-        offset=validation.page_offset(token_int(decode_page_token(message.page_token), "offset")),
-        limit=limit,
-        project_ids=project_ids,
-    )
-    body: dict[str, object] = {"experiments": [experiment_json(e) for e in page.experiments]}
-    if page.next_offset is not None:
-        body["next_page_token"] = encode_page_token({"offset": page.next_offset})
-    return json_response(body)
+    lifecycle = schemas.lifecycle_of_view(message.view_type, "view_type")
+    offset = validation.page_offset(token_int(decode_page_token(message.page_token), "offset"))
+
+    async def compute() -> bytes:
+        page = await search.search_experiments(
+            session,
+            filter_text=message.filter,
+            order_by=message.order_by,
+            lifecycle=lifecycle,
+            offset=offset,
+            limit=limit,
+            project_ids=project_ids,
+        )
+        body: dict[str, object] = {"experiments": [experiment_json(e) for e in page.experiments]}
+        if page.next_offset is not None:
+            body["next_page_token"] = encode_page_token({"offset": page.next_offset})
+        return orjson.dumps(body)
+
+    # What the principal may see is part of the query: another one's answer never stands in.
+    visible = None if project_ids is None else sorted(project_ids)
+    query = [visible, message.filter, list(message.order_by), lifecycle, offset, limit]
+    key = orjson.dumps(query).decode()
+    return cached_response(await cache.last_known_or_compute("mlflow_experiments", key, compute))
 
 
 @router.post("/experiments/update")

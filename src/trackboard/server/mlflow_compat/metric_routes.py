@@ -23,7 +23,9 @@ import numpy.typing as npt
 import orjson
 from fastapi import APIRouter, Request, Response
 
+from trackboard.server.degraded import cached_response
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.gateway.dependencies import ReadCache
 from trackboard.server.identifiers import parse_model_id
 from trackboard.server.logged_models import service as logged_models
 from trackboard.server.logged_models.schemas import ModelMetricIn
@@ -269,7 +271,7 @@ def _numpy_json(column: npt.NDArray[Any]) -> list[str]:
 
 
 @router.get("/metrics/get-history")
-async def get_metric_history(request: Request, session: ReadSession) -> Response:
+async def get_metric_history(request: Request, session: ReadSession, cache: ReadCache) -> Response:
     message = await read_message(request, schemas.GetMetricHistory)
     run_id = message.required_run_id()
     key = schemas.required(message.metric_key, "metric_key")
@@ -278,14 +280,21 @@ async def get_metric_history(request: Request, session: ReadSession) -> Response
             f"Invalid value {message.max_results} for parameter 'max_results' supplied. "
             "It must be a positive integer."
         )
-    # MLflow answers an unknown run with an empty history, not an error.
-    points = _history_order(await metrics.read_series(session, run_id, key))
     offset = validation.page_offset(token_int(decode_page_token(message.page_token), "offset"))
-    end = len(points) if message.max_results is None else offset + message.max_results
-    page = points.take(slice(offset, end))
-    # Written as bytes: see `_metric_rows_json`. An empty page has no "metrics" field.
-    fields = [b'"metrics":' + _metric_rows_json(key, page)] if len(page) else []
-    if end < len(points):
-        token = encode_page_token({"offset": end})
-        fields.append(b'"next_page_token":' + orjson.dumps(token))
-    return Response(b"{" + b",".join(fields) + b"}", media_type="application/json")
+
+    async def compute() -> bytes:
+        # MLflow answers an unknown run with an empty history, not an error.
+        points = _history_order(await metrics.read_series(session, run_id, key))
+        end = len(points) if message.max_results is None else offset + message.max_results
+        page = points.take(slice(offset, end))
+        # Written as bytes: see `_metric_rows_json`. An empty page has no "metrics" field.
+        fields = [b'"metrics":' + _metric_rows_json(key, page)] if len(page) else []
+        if end < len(points):
+            token = encode_page_token({"offset": end})
+            fields.append(b'"next_page_token":' + orjson.dumps(token))
+        return b"{" + b",".join(fields) + b"}"
+
+    # A history recently read (and small enough to keep: `cache_aside`) is served, marked
+    # degraded, while the database is unreachable.
+    query = orjson.dumps([run_id, key, offset, message.max_results]).decode()
+    return cached_response(await cache.last_known_or_compute("mlflow_history", query, compute))

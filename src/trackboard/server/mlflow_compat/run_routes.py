@@ -3,11 +3,14 @@
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trackboard.server.degraded import cached_response
 from trackboard.server.errors import InvalidParameter
 from trackboard.server.experiments import service as experiments
+from trackboard.server.gateway.dependencies import ReadCache
 from trackboard.server.logged_models import service as logged_models
 from trackboard.server.mlflow_compat import schemas, validation
 from trackboard.server.mlflow_compat.errors import MlflowRoute
@@ -84,11 +87,20 @@ async def create_run(request: Request, session: WriteSession) -> Response:
     return json_response({"run": run_json(change.run, change.view, experiment)})
 
 
+# Runs and searches keep their last answer as the last known value (`cache_aside`), keyed by
+# the parsed request, and serve it marked degraded while the database is unreachable.
+
+
 @router.get("/runs/get")
-async def get_run(request: Request, session: ReadSession) -> Response:
+async def get_run(request: Request, session: ReadSession, cache: ReadCache) -> Response:
     message = await read_message(request, schemas.RunMessage)
-    run = await runs.get_run(session, message.required_run_id())
-    return json_response({"run": (await describe(session, [run]))[0]})
+    run_id = message.required_run_id()
+
+    async def compute() -> bytes:
+        run = await runs.get_run(session, run_id)
+        return orjson.dumps({"run": (await describe(session, [run]))[0]})
+
+    return cached_response(await cache.last_known_or_compute("mlflow_run", run_id, compute))
 
 
 async def active_run(session: AsyncSession, run_id: str) -> Run:
@@ -171,23 +183,32 @@ def _check_order_by(order_by: Sequence[str]) -> None:
 
 
 @router.post("/runs/search")
-async def search_runs(request: Request, session: ReadSession) -> Response:
+async def search_runs(request: Request, session: ReadSession, cache: ReadCache) -> Response:
     message = await read_message(request, schemas.SearchRuns)
     limit = validation.check_max_results(message.max_results, 1000, validation.MAX_SEARCH_RESULTS)
     experiment_ids = [validation.experiment_id(e) for e in message.experiment_ids]
     _check_order_by(message.order_by)
-    page = await search.search_runs(
-        session,
-        experiment_ids=experiment_ids,
-        filter_text=message.filter,
-        order_by=message.order_by,
-        lifecycle=schemas.lifecycle_of_view(message.run_view_type, "run_view_type"),
-        offset=validation.page_offset(token_int(decode_page_token(message.page_token), "offset")),
-        limit=limit,
-    )
-    body: dict[str, Any] = {}
-    if page.runs:
-        body["runs"] = await describe(session, page.runs)
-    if page.next_offset is not None:
-        body["next_page_token"] = encode_page_token({"offset": page.next_offset})
-    return json_response(body)
+    lifecycle = schemas.lifecycle_of_view(message.run_view_type, "run_view_type")
+    offset = validation.page_offset(token_int(decode_page_token(message.page_token), "offset"))
+
+    async def compute() -> bytes:
+        page = await search.search_runs(
+            session,
+            experiment_ids=experiment_ids,
+            filter_text=message.filter,
+            order_by=message.order_by,
+            lifecycle=lifecycle,
+            offset=offset,
+            limit=limit,
+        )
+        body: dict[str, Any] = {}
+        if page.runs:
+            body["runs"] = await describe(session, page.runs)
+        if page.next_offset is not None:
+            body["next_page_token"] = encode_page_token({"offset": page.next_offset})
+        return orjson.dumps(body)
+
+    # The gateway authorized the experiments, which the key names.
+    query = [experiment_ids, message.filter, list(message.order_by), lifecycle, offset, limit]
+    key = orjson.dumps(query).decode()
+    return cached_response(await cache.last_known_or_compute("mlflow_run_search", key, compute))
