@@ -147,6 +147,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments/{experiment_id}/runs/groups": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Group Runs
+         * @description The runs matching `filter` (as in run search) counted per value of `by`
+         *     (`params.x`, `tags.x` or an attribute), largest groups first, at most 1,000.
+         */
+        get: operations["group_runs_get_/api/v1/experiments/{experiment_id}/runs/groups"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/experiments/{experiment_id}/runs": {
         parameters: {
             query?: never;
@@ -328,7 +349,9 @@ export interface paths {
         };
         /**
          * Get Metric History
-         * @description A series in step order: whole (paged past 100,000 points) or downsampled.
+         * @description A series in step order: whole (paged past 100,000 points) or downsampled. One read
+         *     recently (and small enough to keep: `cache_aside`) is served, marked degraded, while
+         *     the database is unreachable.
          */
         get: operations["get_metric_history_get_/api/v1/runs/{run_id}/metrics/{key}"];
         put?: never;
@@ -2014,6 +2037,22 @@ export interface components {
             /** Columns */
             columns?: string[] | null;
         };
+        /** RunGroup */
+        RunGroup: {
+            /** Value */
+            value: string | null;
+            /** Count */
+            count: number;
+        };
+        /** RunGroups */
+        RunGroups: {
+            /** By */
+            by: string;
+            /** Groups */
+            groups: components["schemas"]["RunGroup"][];
+            /** Truncated */
+            truncated: boolean;
+        };
         /** RunPage */
         RunPage: {
             /** Runs */
@@ -2609,6 +2648,41 @@ export interface operations {
                 content: {
                     "text/csv": unknown;
                     "application/x-ndjson": unknown;
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "group_runs_get_/api/v1/experiments/{experiment_id}/runs/groups": {
+        parameters: {
+            query: {
+                by: string;
+                filter?: string | null;
+                lifecycle?: "active" | "deleted" | "all";
+            };
+            header?: never;
+            path: {
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunGroups"];
                 };
             };
             /** @description Validation Error */

@@ -69,6 +69,7 @@ from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.saved_views.routes import router as saved_views_router
 from trackboard.server.search.export_routes import router as export_router
+from trackboard.server.search.group_routes import router as run_groups_router
 from trackboard.server.search.routes import router as search_router
 
 
@@ -284,6 +285,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         experiments_router,
         search_router,
         export_router,
+        run_groups_router,
         runs_router,
         metrics_router,
     ):

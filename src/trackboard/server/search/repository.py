@@ -15,7 +15,7 @@ aliases cost several milliseconds a search, as much as running the query.
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, select
+from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import one_of
@@ -158,6 +158,33 @@ async def select_runs(
     # query for a page of 1,000 runs.
     rows: Sequence[RunFields] = (await session.execute(query.offset(offset).limit(limit))).all()
     return rows
+
+
+async def count_runs_by_value(
+    session: AsyncSession,
+    *,
+    experiment_ids: Sequence[int],
+    lifecycle_stages: Sequence[str],
+    comparisons: Sequence[Comparison],
+    by: Identifier,
+    limit: int,
+) -> Sequence[tuple[Any, int]]:
+    """(value of `by`, runs) for the runs matching the comparisons, largest groups first,
+    then by value; runs without `by` form the group of NULL. At most `limit` groups."""
+    matching = (
+        _runs_query(session, experiment_ids, lifecycle_stages, comparisons, [], None)
+        .order_by(None)
+        .with_only_columns(run_value(by).label("group_value"))
+        .subquery()
+    )
+    count = func.count().label("runs")
+    query = (
+        select(matching.c.group_value, count)
+        .group_by(matching.c.group_value)
+        .order_by(count.desc(), matching.c.group_value.asc().nulls_last())
+        .limit(limit)
+    )
+    return [(value, int(runs)) for value, runs in (await session.execute(query)).all()]
 
 
 EXPERIMENT_COLUMNS: dict[str, Any] = {

@@ -20,3 +20,16 @@ class RunSearch(BaseModel):
 class RunPage(BaseModel):
     runs: list[RunRead]
     next_page_token: str | None
+
+
+class RunGroup(BaseModel):
+    # The runs' value of the column as text; null for the runs without it.
+    value: str | None
+    count: int
+
+
+class RunGroups(BaseModel):
+    by: str
+    groups: list[RunGroup]
+    # More distinct values than the groups answered (the largest ones are).
+    truncated: bool

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.errors import InvalidParameter
+from trackboard.server.experiments import service as experiments
 from trackboard.server.models import Experiment, RunFields
 from trackboard.server.search import candidates, repository
 from trackboard.server.search.experiment_filter import (
@@ -15,9 +16,11 @@ from trackboard.server.search.experiment_filter import (
 )
 from trackboard.server.search.filter_parser import (
     Comparison,
+    Identifier,
     OrderTerm,
     parse_filter,
     parse_order,
+    parse_order_by,
 )
 
 # The first sort prefix tried, in runs per run of the page (a filter met by one run in 8
@@ -109,6 +112,51 @@ async def _select_page(
         matched = offset + len(runs)
         count = max(2 * count, math.ceil(1.5 * count * needed / max(matched, 1)))
     return await page(None)
+
+
+# Kinds a run can be grouped by: one value per run. A metric's latest value would make a
+# group of nearly every run; dataset inputs are many per run.
+GROUPABLE_KINDS = ("param", "tag", "attribute")
+
+
+@dataclass(frozen=True)
+class RunGroupCount:
+    value: str | None
+    count: int
+
+
+async def group_runs(
+    session: AsyncSession,
+    *,
+    experiment_id: int,
+    by: str,
+    filter_text: str | None,
+    lifecycle: str = "active",
+    limit: int = 1000,
+) -> list[RunGroupCount]:
+    """How many runs matching `filter_text` share each value of `by` (a param, tag or
+    attribute, written as in order_by), largest groups first; None holds the runs without it."""
+    await experiments.get_experiment(session, experiment_id)
+    target = parse_group_by(by)
+    rows = await repository.count_runs_by_value(
+        session,
+        experiment_ids=[experiment_id],
+        lifecycle_stages=LIFECYCLE_STAGES[lifecycle],
+        comparisons=parse_filter(filter_text),
+        by=target,
+        limit=limit,
+    )
+    return [RunGroupCount(None if value is None else str(value), count) for value, count in rows]
+
+
+def parse_group_by(by: str) -> Identifier:
+    """The column of `by`, parsed as an order_by term without a direction."""
+    term = parse_order_by(by)
+    if term.target.kind not in GROUPABLE_KINDS:
+        raise InvalidParameter(f"runs are grouped by a param, tag or attribute, not {by!r}")
+    if not term.ascending or by.rstrip().upper().endswith(" ASC"):
+        raise InvalidParameter(f"group by names a column without a direction, got {by!r}")
+    return term.target
 
 
 @dataclass(frozen=True)
