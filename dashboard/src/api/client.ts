@@ -10,6 +10,7 @@ import type {
   MetricHistoryQuery,
   MetricSummary,
   Run,
+  RunGroups,
   RunPage,
   RunSearchRequest,
 } from "./types";
@@ -171,6 +172,18 @@ export async function getExperimentStats(
   signal?: AbortSignal,
 ): Promise<ExperimentStats> {
   return request<ExperimentStats>("GET", `/experiments/${id}/dashboard`, signal ? { signal } : {});
+}
+
+/** Runs matching `filter` counted per value of `by` ("params.optimizer"), largest first. */
+export async function getRunGroups(
+  experimentId: number,
+  query: { by: string; filter?: string; lifecycle: "active" | "deleted" },
+  signal?: AbortSignal,
+): Promise<RunGroups> {
+  return request<RunGroups>("GET", `/experiments/${experimentId}/runs/groups`, {
+    query,
+    ...(signal ? { signal } : {}),
+  });
 }
 
 export async function login(username: string, password: string): Promise<void> {

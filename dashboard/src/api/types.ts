@@ -74,5 +74,6 @@ export type LiveEvent =
 
 /** GET /experiments/{id}/dashboard (cached 30 s by the server). */
 export type ExperimentStats = components["schemas"]["ExperimentDashboard"];
+export type RunGroups = components["schemas"]["RunGroups"];
 
 export type LiveSubscription = { experiment_id: number } | { run_id: string };

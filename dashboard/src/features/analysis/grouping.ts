@@ -33,7 +33,9 @@ export function groupRuns(runs: readonly Run[], by: ColumnRef): RunGroup[] {
     .sort((a, b) => compareGroupNames(a.name, b.name));
 }
 
-function compareGroupNames(a: string, b: string): number {
+/** Group order on every chart (and the index of its colour): numbers numerically, then
+ * text, "(none)" last. */
+export function compareGroupNames(a: string, b: string): number {
   if (a === MISSING_GROUP || b === MISSING_GROUP) return a === b ? 0 : a === MISSING_GROUP ? 1 : -1;
   const na = Number(a);
   const nb = Number(b);

@@ -1,7 +1,7 @@
 // An experiment's runs: server-side filter and sort, cursor paging as the user
 // scrolls, virtualised rows, nested runs as a tree, chosen columns, selection for
-// compare and bulk delete/restore, the grouping Compare opens with, saved views — all in
-// the URL. The experiment can be renamed, deleted and restored here.
+// compare and bulk delete/restore, grouping (header rows here, bands in Compare), saved
+// views — all in the URL. The experiment can be renamed, deleted and restored here.
 import {
   keepPreviousData,
   useInfiniteQuery,
@@ -22,7 +22,7 @@ import {
   type ReactNode,
   type RefObject,
 } from "react";
-import { ApiError, getExperiment, getExperimentStats, searchRuns } from "../../api/client";
+import { ApiError, getExperiment, getExperimentStats, getRunGroups, searchRuns } from "../../api/client";
 import type { LiveEvent, Run, RunPage } from "../../api/types";
 import {
   applyPointsToRun,
@@ -31,6 +31,7 @@ import {
   updateRunsInPages,
 } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
+import { seriesColor } from "../../charts/colors";
 import { EditableTitle } from "../../components/EditableTitle";
 import { Link, navigate, useLocation } from "../../router";
 import {
@@ -38,6 +39,7 @@ import {
   nextSort,
   orderByClause,
   parseColumnId,
+  searchIdentifier,
   type ColumnRef,
 } from "../../state/identifiers";
 import { parseRunsView, queryString, serializeRunsView, type RunsView } from "../../state/urlState";
@@ -75,6 +77,7 @@ import {
 } from "../views/viewState";
 import { ViewsMenu } from "../views/ViewsMenu";
 import { FilterBox } from "./FilterBox";
+import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
 import { buildRunTree } from "./runTree";
 
@@ -156,6 +159,7 @@ function toggled(list: readonly string[], id: string): string[] {
 }
 
 type RunCell = ReturnType<Row<typeof features, Run>["getAllCells"]>[number];
+type RunTableItem = TableItem<Row<typeof features, Run>>;
 
 interface RunRowProps {
   row: Row<typeof features, Run>;
@@ -219,8 +223,52 @@ const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onTog
   );
 });
 
+interface GroupRowProps {
+  group: GroupHeader;
+  /** The grouping column ("params.optimizer"). */
+  label: string;
+  start: number;
+  width: number;
+  onToggle: (name: string) => void;
+}
+
+/** A group's header: its value, its run count (of the whole filter) and colour; a click
+ * collapses or expands the group's loaded rows. */
+const GroupRow = memo(function GroupRow({ group, label, start, width, onToggle }: GroupRowProps) {
+  const runs = group.count === null ? "" : ` (${group.count.toLocaleString()} ${group.count === 1 ? "run" : "runs"})`;
+  return (
+    <div
+      role="row"
+      data-group={group.name}
+      className="grid-row body group-row"
+      style={{ transform: `translateY(${start}px)`, width }}
+    >
+      <div role="cell" className="cell" style={{ position: "sticky", left: 0 }}>
+        <button
+          type="button"
+          aria-expanded={!group.collapsed}
+          aria-label={`${group.collapsed ? "Expand" : "Collapse"} group ${label}=${group.name}`}
+          onClick={() => onToggle(group.name)}
+        >
+          {group.collapsed ? "▸" : "▾"}
+        </button>{" "}
+        <span className="swatch" style={{ background: seriesColor(group.colour) }} />
+        <strong>
+          {label}={group.name}
+        </strong>
+        <span className="muted" data-testid="group-count">
+          {runs}
+        </span>
+      </div>
+    </div>
+  );
+});
+
 interface VirtualRowsProps {
-  rows: Row<typeof features, Run>[];
+  items: RunTableItem[];
+  /** The grouping column, when the table is grouped. */
+  groupLabel: string;
+  onToggleGroup: (name: string) => void;
   scrollRef: RefObject<HTMLDivElement | null>;
   width: number;
   selected: Set<string>;
@@ -238,7 +286,7 @@ interface VirtualRowsProps {
  * or page), and memoised rows that stay in view are skipped.
  */
 function VirtualRows(props: VirtualRowsProps) {
-  const { rows, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
+  const { items: rows, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
   // The virtualizer is read during render on purpose; this component is not compiled.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
@@ -249,8 +297,8 @@ function VirtualRows(props: VirtualRowsProps) {
     // Let React batch scroll updates instead of rendering synchronously in the handler.
     useFlushSync: false,
   });
-  const items = virtualizer.getVirtualItems();
-  const lastIndex = items.length ? (items[items.length - 1]?.index ?? 0) : 0;
+  const visible = virtualizer.getVirtualItems();
+  const lastIndex = visible.length ? (visible[visible.length - 1]?.index ?? 0) : 0;
   useEffect(() => {
     if (hasNextPage && !isFetchingNextPage && lastIndex >= rows.length - 150) {
       void fetchNextPage();
@@ -258,9 +306,22 @@ function VirtualRows(props: VirtualRowsProps) {
   }, [lastIndex, rows.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
   return (
     <div style={{ height: virtualizer.getTotalSize(), width, position: "relative" }}>
-      {items.map((item) => {
-        const row = rows[item.index];
-        if (!row) return null;
+      {visible.map((item) => {
+        const entry = rows[item.index];
+        if (!entry) return null;
+        if (entry.kind === "group") {
+          return (
+            <GroupRow
+              key={`group:${entry.name}`}
+              group={entry}
+              label={props.groupLabel}
+              start={item.start}
+              width={width}
+              onToggle={props.onToggleGroup}
+            />
+          );
+        }
+        const row = entry.row;
         return (
           <RunRow
             key={row.id}
@@ -323,7 +384,11 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     refetchInterval: 30_000,
   });
 
-  const orderBy = orderByClause(view.sort);
+  const groupBy = charts.group;
+  // Grouped: by the group's column first (runs without it last), then the user's sort
+  // within each group, so every group is one stretch of rows across pages.
+  const userOrder = orderByClause(view.sort);
+  const orderBy = groupBy ? [`${searchIdentifier(groupBy)} ASC`, ...(userOrder ?? [])] : userOrder;
   const orderKey = orderBy?.join("\u0000") ?? "";
   const stage = view.deleted ? "deleted" : "active";
   const queryKey = useMemo(() => {
@@ -351,7 +416,37 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     // Polling re-reads every loaded page: only worth it while few are loaded.
     refetchInterval: (q) => (poll && (q.state.data?.pages.length ?? 0) <= 4 ? poll : false),
   });
-  useLiveRuns(experimentId, queryKey, !view.filter && !view.sort);
+  useLiveRuns(experimentId, queryKey, !view.filter && !orderBy);
+  const groupId = groupBy ? columnId(groupBy) : "";
+  const groupAnswer = useQuery({
+    queryKey: ["run-groups", experimentId, groupId, view.filter, stage],
+    queryFn: ({ signal }) =>
+      getRunGroups(
+        experimentId,
+        { by: groupId, ...(view.filter ? { filter: view.filter } : {}), lifecycle: stage },
+        signal,
+      ),
+    enabled: groupBy !== null,
+    staleTime: 30_000,
+    refetchInterval: 30_000,
+  });
+  const groupIndex = useMemo(() => indexGroups(groupAnswer.data), [groupAnswer.data]);
+  // Collapsed groups, by name, for the current grouping column only.
+  const [collapsed, setCollapsed] = useState<{ by: string; names: Set<string> }>({ by: "", names: new Set() });
+  const collapsedNames = useMemo(
+    () => (collapsed.by === groupId ? collapsed.names : new Set<string>()),
+    [collapsed, groupId],
+  );
+  const toggleGroup = useCallback(
+    (name: string) =>
+      setCollapsed((prev) => {
+        const names = new Set(prev.by === groupId ? prev.names : []);
+        if (names.has(name)) names.delete(name);
+        else names.add(name);
+        return { by: groupId, names };
+      }),
+    [groupId],
+  );
 
   const loaded = useMemo(() => runs.data?.pages.flatMap((p) => p.runs) ?? EMPTY, [runs.data]);
   // A run deleted or restored since its page loaded (here, elsewhere, live) leaves the list.
@@ -471,6 +566,13 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
       .finally(() => setExporting(false));
   };
   const tableRows = table.getRowModel().rows;
+  const items = useMemo(
+    (): RunTableItem[] =>
+      groupBy
+        ? withGroupHeaders(tree, tableRows, groupBy, groupIndex, collapsedNames)
+        : tableRows.map((row) => ({ kind: "run", row })),
+    [groupBy, tree, tableRows, groupIndex, collapsedNames],
+  );
 
   return (
     <main className="fill" data-testid="runs-page">
@@ -509,7 +611,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
           layout={layout}
           onLayoutChange={(next) => go(view, next, false)}
         />
-        <label className="check" title="Compare draws the selected runs grouped by this column, as a mean with a band">
+        <label className="check" title="The table groups the runs by this column; Compare draws each group as a mean with a band">
           Group by
           <select
             aria-label="Group by"
@@ -646,7 +748,9 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
             })}
           </div>
           <VirtualRows
-            rows={tableRows}
+            items={items}
+            groupLabel={groupId}
+            onToggleGroup={toggleGroup}
             scrollRef={scrollRef}
             width={totalWidth}
             selected={selected}
