@@ -28,6 +28,8 @@ export interface ChartSeries {
   color: string;
   /** Line width in CSS pixels (band edges are drawn thin). */
   width?: number;
+  /** Dash pattern (uPlot's, in CSS pixels): tells apart the keys of a multi-key chart. */
+  dash?: number[];
 }
 
 /** Shades the area between two series, given by their index in `series` (from 0). */
@@ -85,6 +87,7 @@ function buildOptions(
         label: s.label,
         stroke: s.color,
         width: s.width ?? 1.25,
+        ...(s.dash ? { dash: s.dash } : {}),
         points: { show: false },
         spanGaps: false,
         value: (_u: uPlot, v: number | null) => formatValue(v),
@@ -126,7 +129,7 @@ export function MetricChart(props: Props) {
   });
 
   const seriesKey =
-    series.map((s) => `${s.label}\u0000${s.color}\u0000${s.width ?? ""}`).join("\u0001") +
+    series.map((s) => `${s.label}\u0000${s.color}\u0000${s.width ?? ""}\u0000${s.dash?.join(",") ?? ""}`).join("\u0001") +
     bands.map((b) => `\u0002${b.upper},${b.lower},${b.fill}`).join("");
 
   useEffect(() => {

@@ -2,6 +2,7 @@
 // Parsers are total (bad input falls back to defaults); serialisers omit defaults.
 import { parseXAxis, type XAxis } from "../charts/xAxis";
 import { columnId, parseColumnId, type ColumnRef, type SortSpec } from "./identifiers";
+import { parsePanels, writePanels, type Panel } from "./panels";
 
 export type { XAxis };
 
@@ -41,6 +42,8 @@ export interface CompareView extends ChartView {
   /** Scatter plot axes: any param or metric (latest value). */
   scatterX: ColumnRef | null;
   scatterY: ColumnRef | null;
+  /** Chosen chart panels; null = one chart per metric key. */
+  panels: Panel[] | null;
 }
 
 export type BandKind = "minmax" | "std";
@@ -146,6 +149,7 @@ export function parseCompareView(search: URLSearchParams): CompareView {
     band: search.get("band") === "std" ? "std" : "minmax",
     scatterX: parseColumnId(search.get("sx") ?? ""),
     scatterY: parseColumnId(search.get("sy") ?? ""),
+    panels: parsePanels(search),
   };
 }
 
@@ -159,6 +163,7 @@ export function serializeCompareView(view: CompareView): URLSearchParams {
   if (view.band !== "minmax") out.set("band", view.band);
   if (view.scatterX) out.set("sx", columnId(view.scatterX));
   if (view.scatterY) out.set("sy", columnId(view.scatterY));
+  writePanels(out, view.panels);
   return writeChartView(out, view);
 }
 

@@ -1,7 +1,8 @@
-// One metric key across the compared runs: a line per run in the run's colour or,
-// when the runs are grouped, a mean line per group with its band (min–max or ±std)
-// in the group's colour. The x axis may be another metric, whose history is then
-// read too and joined on the step.
+// One chart panel (one metric key, or several) across the compared runs: a line per run
+// and key in the run's colour or, when the runs are grouped, a mean line per group and
+// key with its band (min–max or ±std) in the group's colour; the keys of a multi-key
+// panel are told apart by dashes and named in the legend. The x axis may be another
+// metric, whose history is then read too and joined on the step.
 import { keepPreviousData, useQueries } from "@tanstack/react-query";
 import { useMemo } from "react";
 import { historyQuery } from "../../api/queries";
@@ -14,6 +15,8 @@ import { usePollInterval } from "../../live/LiveProvider";
 import { runDisplayName } from "../../mlflowTags";
 import type { BandKind, ChartView } from "../../state/urlState";
 import { bandOf, type RunGroup } from "../analysis/grouping";
+import { keyDash } from "../panels/keyDash";
+import { encodePanels, panelTitle, type Panel } from "../../state/panels";
 
 const MAX_POINTS = 1000;
 
@@ -32,29 +35,50 @@ interface Shaped {
 
 interface Loaded {
   run: Run;
+  key: string;
+  /** The key's place in the panel (its dash); -1 in a single-key panel. */
+  keyIndex: number;
   data: MetricColumns;
   context: XContext;
+}
+
+/** A legend name, with the key appended when the panel has several. */
+function named(name: string, h: Pick<Loaded, "key" | "keyIndex">): string {
+  return h.keyIndex < 0 ? name : `${name} · ${h.key}`;
+}
+
+function dashOf(keyIndex: number): Pick<ChartSeries, "dash"> {
+  const dash = keyIndex < 0 ? undefined : keyDash(keyIndex);
+  return dash ? { dash } : {};
 }
 
 function runLines(loaded: readonly Loaded[], view: ChartView, colors: Map<string, string>): Shaped {
   return {
     data: alignSeries(loaded.map((h) => shape(h, view))),
     series: loaded.map((h) => ({
-      label: runDisplayName(h.run),
+      label: named(runDisplayName(h.run), h),
       color: colors.get(h.run.id) ?? seriesColor(0),
+      ...dashOf(h.keyIndex),
     })),
     bands: [],
   };
 }
 
-function groupLines(loaded: readonly Loaded[], view: ChartView, grouping: ChartGroups): Shaped {
+function groupLines(
+  loaded: readonly Loaded[],
+  view: ChartView,
+  grouping: ChartGroups,
+  panel: Panel,
+): Shaped {
   const xys: XY[] = [];
   const series: ChartSeries[] = [];
   const bands: ChartBand[] = [];
   const edge = grouping.band === "std" ? (["+1σ", "−1σ"] as const) : (["max", "min"] as const);
-  grouping.groups.forEach((group, index) => {
-    const members = loaded.filter((h) => group.runIds.includes(h.run.id));
-    if (members.length === 0) return;
+  const keyIndexes = panel.length > 1 ? panel.map((_, i) => i) : [-1];
+  const drawGroup = (keyIndex: number, group: RunGroup, index: number) => {
+    const members = loaded.filter((h) => h.keyIndex === keyIndex && group.runIds.includes(h.run.id));
+    const first = members[0];
+    if (!first) return;
     const band = bandOf(
       members.map((h) => shape(h, view)),
       grouping.band,
@@ -62,16 +86,19 @@ function groupLines(loaded: readonly Loaded[], view: ChartView, grouping: ChartG
     // A log axis cannot show the ≤ 0 edge a wide ±std band may reach.
     const keep = view.log ? positiveOnly : (y: (number | null)[]) => y;
     const color = seriesColor(index);
-    const name = `${grouping.label}=${group.name}`;
+    const name = named(`${grouping.label}=${group.name}`, first);
     const at = series.length;
     xys.push({ x: band.x, y: band.mean }, { x: band.x, y: keep(band.upper) }, { x: band.x, y: keep(band.lower) });
     series.push(
-      { label: `${name} (${members.length} runs)`, color, width: 2 },
+      { label: `${name} (${members.length} runs)`, color, width: 2, ...dashOf(keyIndex) },
       { label: `${name} ${edge[0]}`, color: withAlpha(color, 0.35), width: 0.5 },
       { label: `${name} ${edge[1]}`, color: withAlpha(color, 0.35), width: 0.5 },
     );
     bands.push({ upper: at + 1, lower: at + 2, fill: withAlpha(color, 0.15) });
-  });
+  };
+  for (const keyIndex of keyIndexes) {
+    grouping.groups.forEach((group, index) => drawGroup(keyIndex, group, index));
+  }
   return { data: alignSeries(xys), series, bands };
 }
 
@@ -85,14 +112,15 @@ function shape(h: Loaded, view: ChartView): XY {
 }
 
 export function CompareChart({
-  metricKey,
+  panel,
   runs,
   colors,
   grouping,
   view,
   setView,
 }: {
-  metricKey: string;
+  /** The metric keys drawn together (one for a chart of its own). */
+  panel: Panel;
   runs: Run[];
   colors: Map<string, string>;
   grouping: ChartGroups | null;
@@ -101,42 +129,55 @@ export function CompareChart({
 }) {
   const poll = usePollInterval();
   const xKey = xMetricKey(view.x);
-  const withKey = runs.filter((r) => metricKey in r.metrics && (xKey === null || xKey in r.metrics));
+  const multi = panel.length > 1;
+  // Every (run, key) pair to draw; a history is the same query wherever it is charted.
+  const pairs = panel.flatMap((key, i) =>
+    runs
+      .filter((r) => key in r.metrics && (xKey === null || xKey in r.metrics))
+      .map((run) => ({ run, key, keyIndex: multi ? i : -1 })),
+  );
+  const pairRuns = [...new Map(pairs.map((p) => [p.run.id, p.run])).values()];
   const refetch = (run: Run) => (run.status === "RUNNING" ? poll : (false as const));
   const histories = useQueries({
-    queries: withKey.map((run) => ({
-      ...historyQuery(run.id, metricKey, view.zoom, MAX_POINTS),
+    queries: pairs.map(({ run, key }) => ({
+      ...historyQuery(run.id, key, view.zoom, MAX_POINTS),
       placeholderData: keepPreviousData,
       refetchInterval: refetch(run),
     })),
   });
   // The x metric over the same step range, so that every point finds its x.
   const xHistories = useQueries({
-    queries: (xKey === null ? [] : withKey).map((run) => ({
+    queries: (xKey === null ? [] : pairRuns).map((run) => ({
       ...historyQuery(run.id, xKey ?? "", view.zoom, MAX_POINTS),
       placeholderData: keepPreviousData,
       refetchInterval: refetch(run),
     })),
   });
+  const xByRun = new Map(pairRuns.map((run, i) => [run.id, xHistories[i]?.data]));
   const loaded: Loaded[] = [];
   histories.forEach((h, i) => {
-    const run = withKey[i];
-    const xMetric = xHistories[i]?.data;
-    if (!run || !h.data || (xKey !== null && !xMetric)) return;
-    loaded.push({ run, data: h.data, context: { startTime: run.start_time, ...(xMetric ? { xMetric } : {}) } });
+    const pair = pairs[i];
+    if (!pair || !h.data) return;
+    const xMetric = xByRun.get(pair.run.id);
+    if (xKey !== null && !xMetric) return;
+    const context = { startTime: pair.run.start_time, ...(xMetric ? { xMetric } : {}) };
+    loaded.push({ ...pair, data: h.data, context });
   });
   const dataKey = [...histories, ...xHistories].map((h) => h.dataUpdatedAt).join(",");
+  // Pages parse a new panel array on every render; its encoding is what stays the same.
+  const panelId = encodePanels([panel]);
+  const title = panelTitle(panel);
 
   const shaped = useMemo(
     () =>
       loaded.length === 0
         ? null
         : grouping
-          ? groupLines(loaded, view, grouping)
+          ? groupLines(loaded, view, grouping, panel)
           : runLines(loaded, view, colors),
-    // dataKey changes whenever any history does
+    // dataKey changes whenever any history does, panelId whenever the panel does
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [dataKey, view.x, view.smoothing, view.log, colors, grouping],
+    [dataKey, panelId, view.x, view.smoothing, view.log, colors, grouping],
   );
 
   const first = loaded[0];
@@ -151,15 +192,15 @@ export function CompareChart({
     <div
       className="chart-card"
       data-testid="metric-chart"
-      data-key={metricKey}
-      data-runs={shaped ? loaded.length : 0}
+      data-key={title}
+      data-runs={shaped ? new Set(loaded.map((h) => h.run.id)).size : 0}
       data-points={shaped?.data[0].length ?? 0}
     >
       <div className="chart-title">
-        <span>{metricKey}</span>
+        <span>{title}</span>
         <span className="muted" data-testid="chart-summary">
           {view.smoothing > 0 ? `smoothed ${view.smoothing} · ` : ""}
-          {withKey.length} of {runs.length} runs log it · x: {xAxisLabel(view.x)}
+          {pairRuns.length} of {runs.length} runs log {multi ? "one of these keys" : "it"} · x: {xAxisLabel(view.x)}
           {grouping
             ? ` · ${grouping.groups.length} groups by ${grouping.label}, mean and ${grouping.band === "std" ? "±1 std" : "min–max"}`
             : ""}
@@ -177,7 +218,7 @@ export function CompareChart({
         />
       ) : (
         <div className="chart-box placeholder">
-          {withKey.length === 0 ? `no run logs both ${metricKey} and ${xKey ?? ""}` : "loading…"}
+          {pairRuns.length === 0 ? `no run logs both ${title} and ${xKey ?? ""}` : "loading…"}
         </div>
       )}
     </div>

@@ -1,9 +1,10 @@
-// Compare runs: parallel coordinates of params against a chosen metric, one overlaid
-// chart per metric key (a line per run, or per group of runs with a band), a scatter
+// Compare runs: parallel coordinates of params against a chosen metric, overlaid metric
+// charts (one per key, or the panels the user chose; a line per run, or per group of
+// runs with a band), a scatter
 // plot, parameter importance and a diff of their params/tags/latest metrics. Each run
 // keeps one colour everywhere (legend, charts, scatter, diff, table, parallel
 // coordinates); each group one colour on every chart. Runs, metric, axes, grouping,
-// scatter axes, the diff switch and chart options are in the URL.
+// scatter axes, the diff switch, chart options and panels are in the URL.
 import { useQueries, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { getRun } from "../../api/client";
@@ -30,6 +31,8 @@ import { columnId, parseColumnId, type ColumnRef } from "../../state/identifiers
 import { groupRuns } from "../analysis/grouping";
 import { ImportancePanel } from "../analysis/ImportancePanel";
 import { ScatterPanel } from "../analysis/ScatterPanel";
+import { drawnPanels, encodePanels, resolvePanels } from "../../state/panels";
+import { PanelChooser } from "../panels/PanelChooser";
 import { CompareChart, type ChartGroups } from "./CompareChart";
 import { RunDiff } from "./RunDiff";
 
@@ -101,6 +104,7 @@ export default function ComparePage() {
   );
 
   const keys = useMemo(() => metricKeys(runs), [runs]);
+  const panels = useMemo(() => resolvePanels(view.panels, keys), [view.panels, keys]);
   const allParams = useMemo(() => {
     const s = new Set<string>();
     for (const r of runs) for (const k of Object.keys(r.params)) s.add(k);
@@ -268,11 +272,17 @@ export default function ComparePage() {
           ))}
         </div>
       ) : null}
+      <PanelChooser
+        keys={keys}
+        panels={panels}
+        isDefault={view.panels === null}
+        onChange={(next) => setCompare({ ...view, panels: next })}
+      />
       <div className="charts">
-        {keys.map((k) => (
-          <WhenVisible key={k} minHeight={300}>
+        {drawnPanels(panels, keys).map((p) => (
+          <WhenVisible key={encodePanels([p])} minHeight={300}>
             <CompareChart
-              metricKey={k}
+              panel={p}
               runs={runs}
               colors={colors}
               grouping={grouping}

@@ -1,5 +1,5 @@
 // Run detail: status, times, notes, params, tags (user and MLflow system ones apart),
-// nested runs and one live chart per metric key. Name, tags, notes and deletion are
+// nested runs and live metric charts (one per key unless the user chose panels). Name, tags, notes and deletion are
 // editable when the caller's role allows.
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
@@ -28,6 +28,9 @@ import {
 import { RunTabBar, RunTabPanel } from "../artifacts/RunTabs";
 import { parseRunTab } from "../artifacts/tabs";
 import { useCanEdit } from "../editing/permissions";
+import { PanelChooser } from "../panels/PanelChooser";
+import { drawnPanels, encodePanels, parsePanels, resolvePanels, writePanels, type Panel } from "../../state/panels";
+import { RunKeysChart } from "../panels/RunKeysChart";
 import { useDeleteRuns, useRenameRun, useRestoreRuns } from "../editing/runEdits";
 import { NestedRuns } from "./NestedRuns";
 import { NotesEditor } from "./NotesEditor";
@@ -168,6 +171,14 @@ export default function RunPage({ runId }: { runId: string }) {
     },
     [location],
   );
+  const chosenPanels = useMemo(() => parsePanels(location.search), [location.search]);
+  const setPanels = useCallback(
+    (next: Panel[] | null) => {
+      const params = writePanels(new URLSearchParams(location.search), next);
+      navigate(location.pathname + queryString(params), { replace: true });
+    },
+    [location],
+  );
 
   const runResult = useQuery({
     ...runQuery(runId),
@@ -207,6 +218,7 @@ export default function RunPage({ runId }: { runId: string }) {
   if (!run) return <main className="muted">Loading run…</main>;
 
   const keys = Object.keys(run.metrics).sort();
+  const panels = resolvePanels(chosenPanels, keys);
   const tags = splitTags(run.tags);
   const source = runSource(run);
   const parent = parentRunId(run);
@@ -310,13 +322,20 @@ export default function RunPage({ runId }: { runId: string }) {
       {keys.length === 0 ? (
         <p className="muted">No metrics logged yet.</p>
       ) : (
-        <div className="charts">
-          {keys.map((k) => (
-            <WhenVisible key={k} minHeight={300}>
-              <MetricPanel run={run} metricKey={k} view={view} setView={setView} />
-            </WhenVisible>
-          ))}
-        </div>
+        <>
+          <PanelChooser keys={keys} panels={panels} isDefault={chosenPanels === null} onChange={setPanels} />
+          <div className="charts">
+            {drawnPanels(panels, keys).map((p) => (
+              <WhenVisible key={encodePanels([p])} minHeight={300}>
+                {p.length === 1 && p[0] !== undefined ? (
+                  <MetricPanel run={run} metricKey={p[0]} view={view} setView={setView} />
+                ) : (
+                  <RunKeysChart run={run} panel={p} view={view} setView={setView} />
+                )}
+              </WhenVisible>
+            ))}
+          </div>
+        </>
       )}
       <div className="columns">
         <KeyValues title="Params" values={run.params} />
