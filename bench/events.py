@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import orjson
+import psutil  # type: ignore[import-untyped]
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,21 @@ from bench.ingest import (  # noqa: E402
 from bench.report import median, percentile, write_section  # noqa: E402
 
 CREATORS = 4
+# Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
+# server is closing that very moment fails the request (httpx.ReadError).
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=2.0)
+
+
+class CpuMeter:
+    """CPU seconds (user + system) a server process spent: divided by the operations done
+    meanwhile, a cost per operation that does not depend on the machine's load."""
+
+    def __init__(self, pid: int) -> None:
+        self._process = psutil.Process(pid)
+
+    def seconds(self) -> float:
+        times = self._process.cpu_times()
+        return float(times.user + times.system)
 
 
 class Receiver:
@@ -71,14 +87,12 @@ class Receiver:
 
 
 async def completion_latency(
-    url: str, receiver: Receiver, runs: int, per_s: float
-) -> tuple[list[float], float]:
-    """Finish `runs` runs, paced at `per_s`; the event → webhook latency of each, and the
-    completion rate the API sustained."""
-    # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing
-    # one the server is closing that very moment fails the request (httpx.ReadError).
-    limits = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=2.0)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=limits) as client:
+    url: str, receiver: Receiver, runs: int, per_s: float, cpu: CpuMeter
+) -> tuple[list[float], float, float]:
+    """Finish `runs` runs, paced at `per_s`; the event → webhook latency of each, the
+    completion rate the API sustained, and the server's CPU seconds per completion (its
+    relay's share of publishing them included)."""
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=LIMITS) as client:
         ids = []
         for _ in range(runs):
             created = await client.post("/api/v1/experiments/0/runs", json={})
@@ -88,6 +102,7 @@ async def completion_latency(
             response = await client.patch(f"/api/v1/runs/{run_id}", json={"status": "FINISHED"})
             response.raise_for_status()
 
+        cpu_start = cpu.seconds()
         start = time.monotonic()
         tasks = []
         for index, run_id in enumerate(ids):
@@ -98,14 +113,16 @@ async def completion_latency(
         await asyncio.gather(*tasks)
         sustained = runs / (time.monotonic() - start)
         await receiver.wait_for(set(ids), 60.0)
+        cpu_per_op = (cpu.seconds() - cpu_start) / runs
     missing = [run_id for run_id in ids if run_id not in receiver.latency]
     if missing:
         raise RuntimeError(f"{len(missing)} notifications did not arrive")
-    return [receiver.latency[run_id] for run_id in ids], sustained
+    return [receiver.latency[run_id] for run_id in ids], sustained, cpu_per_op
 
 
-async def creation_rate(url: str, seconds: float) -> float:
-    """Runs created per second by `CREATORS` concurrent clients."""
+async def creation_rate(url: str, seconds: float, cpu: CpuMeter) -> tuple[float, float]:
+    """Runs created per second by `CREATORS` concurrent clients, and the server's CPU
+    seconds per creation."""
     created = 0
     deadline = time.monotonic() + seconds
 
@@ -116,10 +133,15 @@ async def creation_rate(url: str, seconds: float) -> float:
             response.raise_for_status()
             created += 1
 
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=LIMITS) as client:
+        cpu_start = cpu.seconds()
         start = time.monotonic()
         await asyncio.gather(*(creator(client) for _ in range(CREATORS)))
-        return created / (time.monotonic() - start)
+        rate = created / (time.monotonic() - start)
+        # The outbox server's relay is still publishing the last rows: let it finish, so
+        # their cost counts.
+        await asyncio.sleep(0.5)
+        return rate, (cpu.seconds() - cpu_start) / created
 
 
 async def with_receiver(work: Any) -> Any:
@@ -143,6 +165,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--per-s", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the figures, leave docs/benchmarks.md"
+    )
     args = parser.parse_args()
     load = os.getloadavg()[0]
     tag = uuid.uuid4().hex[:8]
@@ -167,19 +192,25 @@ def main() -> None:
     no_outbox = {**base_env, "TRACKBOARD_NOTIFIER_IN_PROCESS": "false"}
     latencies: list[list[float]] = []
     sustained: list[float] = []
+    completion_cpu: list[float] = []
     rates: dict[str, list[float]] = {"outbox": [], "no outbox": []}
+    creation_cpu: dict[str, list[float]] = {"outbox": [], "no outbox": []}
+    loads = [load]
     succeeded = False
     try:
         asyncio.run(migrate(database_url))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         with ExitStack() as stack:
-            for name, args_ in (
-                ("server", [trackboard, "server", "--port", str(port)]),
-                ("worker", [trackboard, "worker"]),
-                ("notifier", [trackboard, "notifier"]),
-            ):
-                stack.enter_context(process(args_, distributed, logs / f"{name}.log"))
+            children = {
+                name: stack.enter_context(process(args_, distributed, logs / f"{name}.log"))
+                for name, args_ in (
+                    ("server", [trackboard, "server", "--port", str(port)]),
+                    ("worker", [trackboard, "worker"]),
+                    ("notifier", [trackboard, "notifier"]),
+                )
+            }
+            server_cpu = CpuMeter(children["server"].pid)
             wait_http(f"{url}/healthz", 300)
 
             async def measure_latency(receiver: Receiver, hook: str) -> None:
@@ -190,33 +221,45 @@ def main() -> None:
                         "channels": [{"type": "webhook", "url": hook}],
                     }
                     (await client.post("/api/v1/notification-rules", json=rule)).raise_for_status()
-                await completion_latency(url, receiver, 50, args.per_s)  # warm up
+                await completion_latency(url, receiver, 50, args.per_s, server_cpu)  # warm up
                 for repeat in range(args.repeats):
-                    found, rate = await completion_latency(url, receiver, args.runs, args.per_s)
+                    found, rate, cpu = await completion_latency(
+                        url, receiver, args.runs, args.per_s, server_cpu
+                    )
                     latencies.append(found)
                     sustained.append(rate)
+                    completion_cpu.append(cpu)
+                    loads.append(os.getloadavg()[0])
                     print(
                         f"round {repeat + 1}: {args.runs} completions paced at {args.per_s:g}/s "
-                        f"(sustained {rate:.0f}/s) → webhook p50 "
-                        f"{percentile(found, 50) * 1000:.0f} ms, "
-                        f"p99 {percentile(found, 99) * 1000:.0f} ms",
+                        f"(sustained {rate:.0f}/s, server CPU {cpu * 1000:.2f} ms each) → "
+                        f"webhook p50 {percentile(found, 50) * 1000:.0f} ms, "
+                        f"p99 {percentile(found, 99) * 1000:.0f} ms; load {loads[-1]:.1f}",
                         flush=True,
                     )
 
             asyncio.run(with_receiver(measure_latency))
             plain_port = free_port()
             plain_url = f"http://127.0.0.1:{plain_port}"
-            stack.enter_context(
+            plain = stack.enter_context(
                 process(
                     [trackboard, "server", "--port", str(plain_port)], no_outbox, logs / "plain.log"
                 )
             )
             wait_http(f"{plain_url}/healthz", 300)
+            servers = {"outbox": (url, server_cpu), "no outbox": (plain_url, CpuMeter(plain.pid))}
             # Alternating rounds on one database: drift in the machine's load hits both.
             for repeat in range(args.repeats):
-                for name, target in (("outbox", url), ("no outbox", plain_url)):
-                    rates[name].append(asyncio.run(creation_rate(target, args.seconds)))
-                    print(f"{name} round {repeat + 1}: {rates[name][-1]:.0f} runs/s", flush=True)
+                for name, (target, meter) in servers.items():
+                    rate, cpu = asyncio.run(creation_rate(target, args.seconds, meter))
+                    rates[name].append(rate)
+                    creation_cpu[name].append(cpu)
+                    loads.append(os.getloadavg()[0])
+                    print(
+                        f"{name} round {repeat + 1}: {rate:.0f} runs/s, server CPU "
+                        f"{cpu * 1000:.2f} ms each; load {loads[-1]:.1f}",
+                        flush=True,
+                    )
         succeeded = True
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
@@ -229,17 +272,27 @@ def main() -> None:
     p99 = median([percentile(found, 99) for found in latencies]) * 1000
     with_outbox, without = median(rates["outbox"]), median(rates["no outbox"])
     cost = (1 - with_outbox / without) * 100
+    cpu_outbox = median(creation_cpu["outbox"]) * 1000
+    cpu_plain = median(creation_cpu["no outbox"]) * 1000
+    cpu_cost = (cpu_outbox / cpu_plain - 1) * 100
+    completion_ms = median(completion_cpu) * 1000
     body = f"""`python bench/events.py` — PostgreSQL + RabbitMQ on loopback, one API server, one
-worker, one notifier; load average at start {load:.1f}. Medians of {args.repeats} rounds.
+worker, one notifier. Medians of {args.repeats} rounds. The machine is shared: load average
+{min(loads):.1f} to {max(loads):.1f} during the run (at start and after each round). The
+server's CPU time per operation (user + system, of its process, divided by the operations)
+does not depend on that load; the rates and latencies do.
 
 | what | figure | target |
 |---|--:|--:|
 | run finished → webhook, {args.runs} completions paced at {args.per_s:g}/s, p50 | {p50:.0f} ms | |
 | same, p99 | {p99:.0f} ms | ≤ 2,000 ms |
 | completions/s the API sustained meanwhile | {median(sustained):.0f} | 100 |
+| server CPU per completion (PATCH, outbox row, its relay) | {completion_ms:.2f} ms | |
 | runs created/s, {CREATORS} clients, events through the outbox | {with_outbox:.0f} | |
 | runs created/s, same database, no broker, no notifier, no outbox | {without:.0f} | |
-| cost of the outbox on run creation | {cost:.1f} % | ≤ 10 % |
+| cost of the outbox on run creation (rate) | {cost:.1f} % | ≤ 10 % |
+| server CPU per run creation, outbox / no outbox | {cpu_outbox:.2f} / {cpu_plain:.2f} ms | |
+| cost of the outbox on run creation (server CPU) | {cpu_cost:.1f} % | ≤ 10 % |
 
 The latency runs from the event's time (`occurred_at`, stamped in the transaction that
 finished the run) to the receiver's arrival, on one clock: commit → outbox row → relay
@@ -247,7 +300,8 @@ finished the run) to the receiver's arrival, on one clock: commit → outbox row
 signed POST. Run creation is measured in alternating rounds on the two servers.
 """
     print(body)
-    write_section("events", body)
+    if not args.no_write:
+        write_section("events", body)
 
 
 if __name__ == "__main__":

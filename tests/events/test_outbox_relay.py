@@ -9,7 +9,11 @@ import pytest
 from sqlalchemy import select, update
 
 from trackboard.server.backends.database import Database
-from trackboard.server.backends.event_relay import EventsUnavailableError, OutboxRelay
+from trackboard.server.backends.event_relay import (
+    EventsUnavailableError,
+    OutboxRelay,
+    attach_outbox_relay,
+)
 from trackboard.server.events import Event
 from trackboard.server.experiments import service as experiments
 from trackboard.server.models import EventOutbox
@@ -93,3 +97,35 @@ async def test_the_relay_stops_when_cancelled_as_a_commit_nudges_it(database: Da
     done, _ = await asyncio.wait([task], timeout=2.0)
     assert done == {task}
     assert task.cancelled()
+
+
+async def test_a_relay_publishes_its_own_commits_from_memory_then_marks_them_sent(
+    database: Database,
+) -> None:
+    broker = Broker()
+    relay = attach_outbox_relay(database, broker)
+    async with database.transaction() as session:
+        await experiments.create_experiment(session, "fresh", {})
+    assert await relay.publish_fresh() == 1
+    assert [Event.from_json(body).type for _, _, body in broker.confirmed] == ["experiment.created"]
+    # Confirmed, not yet marked: the marking waits for others to share its statement.
+    assert await sent_at(database) == [None]
+    await relay.mark_published()
+    assert None not in await sent_at(database)
+    assert await relay.relay_once() == 0
+
+
+async def test_a_poll_leaves_young_rows_to_the_process_that_committed_them(
+    database: Database,
+) -> None:
+    # Committed by "another process" (no relay attached here): only its row exists.
+    async with database.transaction() as session:
+        await experiments.create_experiment(session, "orphan", {})
+    broker = Broker()
+    relay = OutboxRelay(database, broker, claim_after_s=60.0)
+    await relay.drain(older_than_s=relay.claim_after_s)
+    assert broker.confirmed == []
+    # At start a relay takes every unsent row: what a dead predecessor left.
+    await relay.poll()
+    assert len(broker.confirmed) == 1
+    assert None not in await sent_at(database)

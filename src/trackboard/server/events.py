@@ -18,6 +18,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal, get_args
 
 import orjson
@@ -77,7 +78,10 @@ class Event:
     occurred_at: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
     local: Any = field(default=None, compare=False, repr=False)
 
-    def to_json(self) -> bytes:
+    @cached_property
+    def body(self) -> bytes:
+        """The event as JSON, encoded once: the outbox row and the published message are
+        the same bytes."""
         return orjson.dumps(
             {
                 "id": self.id,
@@ -89,6 +93,9 @@ class Event:
                 "data": self.data,
             }
         )
+
+    def to_json(self) -> bytes:
+        return self.body
 
     @classmethod
     def from_json(cls, body: bytes | str) -> "Event":

@@ -7,10 +7,10 @@ any instance) and the live fan-out subscribe here. In the embedded mode this is 
 story; other in-process consumers (the notifier of the embedded mode) subscribe the same way.
 
 With an outbox (the distributed mode), the transaction also inserts each event into
-`event_outbox` before it commits (`write_outbox`), and the dispatch nudges the relay
-(`backends.event_relay`), which publishes the rows to RabbitMQ with publisher confirms;
-the relay also polls, so events committed by a process that died before publishing go
-out through the next relay that runs.
+`event_outbox` before it commits (`write_outbox`), and the dispatch hands the committed
+events to the relay (`backends.event_relay`), which publishes them to RabbitMQ with
+publisher confirms, from memory; the relay also polls the table, so events committed by a
+process that died before publishing go out through the next relay that runs.
 
 A subscriber's failure is logged and never raised: its change is committed already.
 """
@@ -39,7 +39,7 @@ async def write_outbox(session: AsyncSession, events: Sequence[Event]) -> None:
             {
                 "event_id": event.id,
                 "type": event.type,
-                "body": event.to_json().decode(),
+                "body": event.body.decode(),
                 "created_at": now,
                 "sent_at": None,
             }
@@ -52,11 +52,11 @@ class EventBus:
     """The after-commit dispatcher of one process.
 
     `outbox` says whether write transactions also store their events in `event_outbox`;
-    `on_outbox_written` (the relay's nudge) is called after a commit that did."""
+    `on_outbox_written` (the relay's `enqueue`) gets the events of a commit that did."""
 
     def __init__(self, *, outbox: bool = False) -> None:
         self.outbox = outbox
-        self.on_outbox_written: Callable[[], None] | None = None
+        self.on_outbox_written: Callable[[Sequence[Event]], None] | None = None
         self._subscribers: list[tuple[str, Subscriber]] = []
 
     def subscribe(self, name: str, subscriber: Subscriber) -> None:
@@ -67,7 +67,7 @@ class EventBus:
         if not events:
             return
         if self.outbox and self.on_outbox_written is not None:
-            self.on_outbox_written()
+            self.on_outbox_written(events)
         for name, subscriber in self._subscribers:
             try:
                 await subscriber(events)

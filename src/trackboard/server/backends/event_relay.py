@@ -7,11 +7,18 @@ dropped by the broker quietly (no `Basic.Return` per event). A consumer that mus
 miss events (the notifier) owns a durable queue bound to the keys it wants
 (`declare_event_queue`), declared before it relies on it.
 
+Two paths, one guarantee. A process publishes the events it committed itself from memory,
+right after the commit (`enqueue`, called by the event bus): no query stands between the
+commit and the publish. Their rows are marked sent after the broker confirmed them, in one
+`UPDATE` for everything confirmed in the last `MARK_INTERVAL_S`. A periodic poll publishes
+unsent rows older than `claim_after_s` from the table: the events of a process that died
+between its commit and its publish (or before marking them), or that the broker refused.
 Delivery is at least once: a row is marked sent only after the broker confirmed it, so a
-relay that dies in between publishes it again on its next run; consumers deduplicate by
-the event id (the AMQP `message_id`). The API server and the worker each run a relay;
-on PostgreSQL they take disjoint rows (`FOR UPDATE SKIP LOCKED`), so each relay publishes
-in commit order but two relays may interleave: consumers must not rely on global order.
+relay that dies in between publishes it again on its next run, and a poll can overlap a
+publish still unmarked; consumers deduplicate by the event id (the AMQP `message_id`).
+The API server and the worker each run a relay; polls on PostgreSQL take disjoint rows
+(`FOR UPDATE SKIP LOCKED`). A relay publishes its own events in dispatch order, but
+relays interleave: consumers must not rely on global order.
 
 The live fan-out (`backends.broadcast`, exchange `trackboard.live`) stays a separate,
 transient exchange: it carries browser-sized messages per run and experiment topic, at
@@ -32,11 +39,13 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.backends.database import Database
+from trackboard.server.backends.database import Database, one_of
 from trackboard.server.events import Event
 from trackboard.server.models import EventOutbox
 
 log = logging.getLogger(__name__)
+
+OUTBOX = EventOutbox.__table__
 
 EVENTS_EXCHANGE = "trackboard.events"
 DEFAULT_BATCH_SIZE = 500
@@ -47,6 +56,13 @@ PRUNE_INTERVAL_S = 600.0
 # After a pass, commits arriving within this are relayed together in the next one: under a
 # stream of small writes (one event each) the relay makes at most ~20 passes a second.
 COALESCE_S = 0.05
+# Events published from memory are marked sent together, at most this often: one UPDATE a
+# half second instead of a transaction per pass. A crash in between re-publishes them.
+MARK_INTERVAL_S = 0.5
+# A poll leaves younger unsent rows to the process that committed them (publishing from
+# memory): only older ones are orphans. Well above MARK_INTERVAL_S, so that a poll rarely
+# publishes again what was just published and not yet marked.
+DEFAULT_CLAIM_AFTER_S = 5.0
 
 
 class EventsUnavailableError(Exception):
@@ -170,23 +186,67 @@ class OutboxRelay:
         batch_size: int = DEFAULT_BATCH_SIZE,
         poll_interval_s: float = DEFAULT_POLL_INTERVAL_S,
         retention_s: float = DEFAULT_RETENTION_S,
+        claim_after_s: float = DEFAULT_CLAIM_AFTER_S,
     ) -> None:
         self.database = database
         self.publisher = publisher
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_s
+        self.claim_after_s = claim_after_s
         self._wake = asyncio.Event()
+        # Committed here, not yet published; published, not yet marked sent (event ids).
+        self._fresh: list[Event] = []
+        self._unmarked: list[str] = []
+        self._last_mark = 0.0
         self._last_prune = 0.0
-        # Set to a gauge to export the backlog after every pass.
+        # The first poll, at start, takes every unsent row: what a predecessor left.
+        self._next_poll = 0.0
+        self._first_poll = True
+        # Set to a gauge to export the backlog after every poll.
         self.backlog_gauge: Any = None
 
-    def nudge(self) -> None:
-        """A transaction just committed outbox rows: relay them now, not at the next poll."""
+    def enqueue(self, events: Sequence[Event]) -> None:
+        """`events` were just committed with their outbox rows: publish them from memory."""
+        self._fresh.extend(events)
         self._wake.set()
 
+    def nudge(self) -> None:
+        """Poll the table now, not at the next poll interval."""
+        self._next_poll = 0.0
+        self._wake.set()
+
+    async def publish_fresh(self) -> int:
+        """Publish the enqueued events; the number published. Refused ones stay unsent in
+        the table, for a poll to take once they are `claim_after_s` old."""
+        events, self._fresh = self._fresh, []
+        if events:
+            await self.publisher.publish([(event.id, event.type, event.body) for event in events])
+            self._unmarked.extend(event.id for event in events)
+        return len(events)
+
+    async def mark_published(self) -> None:
+        """Mark the rows of the events published from memory as sent, in one statement."""
+        self._last_mark = time.monotonic()
+        event_ids = list(self._unmarked)
+        if not event_ids:
+            return
+        try:
+            async with self.database.transaction() as session:
+                await session.execute(
+                    update(EventOutbox)
+                    .where(one_of(session, OUTBOX.c.event_id, event_ids))
+                    .values(sent_at=time.time_ns() // 1_000_000)
+                )
+        except Exception:
+            # The rows stay unsent: a poll publishes them again (at least once).
+            del self._unmarked[: len(event_ids)]
+            raise
+        # Only now: a marking cancelled at shutdown leaves them to `close()`.
+        del self._unmarked[: len(event_ids)]
+
     async def _unsent(
-        self, session: AsyncSession, *, lock: bool
+        self, session: AsyncSession, *, lock: bool, older_than_s: float
     ) -> list[tuple[int, str, str, str]]:
         query = (
             select(EventOutbox.id, EventOutbox.event_id, EventOutbox.type, EventOutbox.body)
@@ -194,6 +254,9 @@ class OutboxRelay:
             .order_by(EventOutbox.id)
             .limit(self.batch_size)
         )
+        if older_than_s > 0:
+            cutoff = time.time_ns() // 1_000_000 - int(older_than_s * 1000)
+            query = query.where(EventOutbox.created_at <= cutoff)
         if lock:
             query = query.with_for_update(skip_locked=True)
         return [tuple(row) for row in (await session.execute(query)).all()]  # type: ignore[misc]
@@ -211,21 +274,22 @@ class OutboxRelay:
             .values(sent_at=time.time_ns() // 1_000_000)
         )
 
-    async def relay_once(self) -> int:
-        """Publish one batch of unsent rows and mark them sent; the number published."""
+    async def relay_once(self, older_than_s: float = 0.0) -> int:
+        """Publish one batch of unsent rows (committed at least `older_than_s` ago) and mark
+        them sent; the number published."""
         if self.database.is_sqlite:
             # One writer at a time: holding the write lock while publishing would block the
             # embedded notifier's own write. SQLite means one process, so one relay, and
             # nothing to lock the rows against.
             async with self.database.transaction(write=False) as session:
-                rows = await self._unsent(session, lock=False)
+                rows = await self._unsent(session, lock=False, older_than_s=older_than_s)
             if rows:
                 await self._publish(rows)
                 async with self.database.transaction() as session:
                     await self._mark_sent(session, [row[0] for row in rows])
             return len(rows)
         async with self.database.transaction() as session:
-            rows = await self._unsent(session, lock=True)
+            rows = await self._unsent(session, lock=True, older_than_s=older_than_s)
             if rows:
                 await self._publish(rows)
                 await self._mark_sent(session, [row[0] for row in rows])
@@ -243,32 +307,59 @@ class OutboxRelay:
             result = await session.execute(delete(EventOutbox).where(EventOutbox.sent_at < cutoff))
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def drain(self) -> None:
-        """Relay until no unsent row is left (or the broker fails)."""
-        while await self.relay_once() == self.batch_size:
+    async def drain(self, older_than_s: float = 0.0) -> None:
+        """Relay unsent rows (committed at least `older_than_s` ago) until none is left (or
+        the broker fails)."""
+        while await self.relay_once(older_than_s) == self.batch_size:
             pass
 
     async def close(self) -> None:
+        """Mark what was published (a relay stopping normally leaves nothing to publish
+        again), then close the publisher."""
+        try:
+            await self.mark_published()
+        except Exception:
+            log.warning("event relay: marking published events failed", exc_info=True)
         await self.publisher.close()
 
+    async def poll(self) -> None:
+        """Publish the table's orphans, export the backlog, prune now and then."""
+        older_than_s = 0.0 if self._first_poll else self.claim_after_s
+        await self.drain(older_than_s)
+        self._first_poll = False
+        if self.backlog_gauge is not None:
+            self.backlog_gauge.set(await self.backlog())
+        if time.monotonic() - self._last_prune > PRUNE_INTERVAL_S:
+            self._last_prune = time.monotonic()
+            await self.prune()
+
+    def _until_due(self) -> float:
+        """Seconds until the next poll, or the next marking when published events wait."""
+        now = time.monotonic()
+        due = self._next_poll
+        if self._unmarked:
+            due = min(due, self._last_mark + MARK_INTERVAL_S)
+        return max(0.0, due - now)
+
     async def run(self) -> None:
-        """Relay on every nudge and every poll interval, until cancelled."""
+        """Publish enqueued events as they come, mark them sent, poll the table every poll
+        interval; until cancelled."""
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
             # arrives as the event is set, and the loop then outlives its shutdown.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_interval_s):
+                async with asyncio.timeout(self._until_due()):
                     await self._wake.wait()
             self._wake.clear()
             try:
-                await self.drain()
-                if self.backlog_gauge is not None:
-                    self.backlog_gauge.set(await self.backlog())
-                if time.monotonic() - self._last_prune > PRUNE_INTERVAL_S:
-                    self._last_prune = time.monotonic()
-                    await self.prune()
+                await self.publish_fresh()
+                if self._unmarked and time.monotonic() - self._last_mark >= MARK_INTERVAL_S:
+                    await self.mark_published()
+                if time.monotonic() >= self._next_poll:
+                    self._next_poll = time.monotonic() + self.poll_interval_s
+                    await self.poll()
             except Exception:
-                # The rows stay unsent: the next nudge or poll tries again.
+                # Rows stay unsent: a poll publishes them once they are old enough.
                 log.warning("event relay failed; retrying", exc_info=True)
                 await asyncio.sleep(self.poll_interval_s)
             await asyncio.sleep(COALESCE_S)
@@ -286,5 +377,5 @@ def attach_outbox_relay(
         database, publisher, poll_interval_s=poll_interval_s, retention_s=retention_s
     )
     database.events.outbox = True
-    database.events.on_outbox_written = relay.nudge
+    database.events.on_outbox_written = relay.enqueue
     return relay

@@ -13,6 +13,19 @@ async def select_run(session: AsyncSession, run_id: str) -> Run | None:
     return await session.get(Run, run_id)
 
 
+async def select_run_and_project(
+    session: AsyncSession, run_id: str
+) -> tuple[Run, int | None] | None:
+    """The run and its experiment's project, in one query (a change's events carry both)."""
+    query = (
+        select(Run, Experiment.project_id)
+        .join(Experiment, Experiment.id == Run.experiment_id)
+        .where(Run.id == run_id)
+    )
+    row = (await session.execute(query)).first()
+    return None if row is None else (row[0], row[1])
+
+
 # Plain rows from Core tables, not ORM objects: a page of 1,000 runs loads thousands of
 # them, and building tracked instances cost more than the query itself.
 KeyValueRow = Row[str, str, str]

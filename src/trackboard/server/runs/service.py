@@ -25,6 +25,7 @@ from trackboard.server.limits import (
     check_value_length,
 )
 from trackboard.server.metrics import service as metrics
+from trackboard.server.metrics.schemas import SummaryView
 from trackboard.server.models import Run, RunFields
 from trackboard.server.runs import repository
 from trackboard.server.runs.run_names import random_run_name
@@ -62,23 +63,34 @@ async def describe_change(session: AsyncSession, run: Run) -> RunChange:
     return RunChange(run, view, RunRead.model_validate(view))
 
 
+def describe_new_run(run: Run, params: dict[str, str], tags: dict[str, str]) -> RunChange:
+    """The change of a run just created with these params and tags: nothing to read back
+    (a new run has no other params or tags, and no metrics yet)."""
+    view = run_view(run, params, tags, {})
+    return RunChange(run, view, RunRead.model_validate(view))
+
+
 async def record_run_events(
     session: AsyncSession,
     run: Run,
     events: Sequence[tuple[EventType, dict[str, Any]]],
     *,
     project_id: int | None = None,
+    change: RunChange | None = None,
 ) -> RunChange:
     """Record events of one change of `run`, each with the run's document after it; the
     run and that document (read even when there is no event: the caller answers with it).
-    `project_id`: the run's project when the caller has it at hand (else it is read).
+    `project_id`: the run's project when the caller has it at hand (else it is read);
+    `change`: the document when the caller knows it without reading (a new run).
 
     The document travels as JSON data and, for subscribers in this process (the live
     fan-out), as the `RunRead` itself (`Event.local`)."""
-    change = await describe_change(session, run)
+    if change is None:
+        change = await describe_change(session, run)
     if not events:
         return change
     document = change.document
+    # JSON through the model: metric summaries may hold NaN/inf, which it spells as strings.
     data = orjson.loads(document.model_dump_json())
     if project_id is None:
         project_id = await experiments.project_of(session, run.experiment_id)
@@ -164,7 +176,11 @@ async def create_run(
         repository.insert_params(session, run.id, params)
     await session.flush()
     change = await record_run_events(
-        session, run, [("run.created", {})], project_id=experiment.project_id
+        session,
+        run,
+        [("run.created", {})],
+        project_id=experiment.project_id,
+        change=describe_new_run(run, params, tags),
     )
     return change, True
 
@@ -177,7 +193,10 @@ async def update_run(
     status: str | None = None,
     end_time: int | None = None,
 ) -> RunChange:
-    run = await get_run(session, run_id)
+    found = await repository.select_run_and_project(session, run_id)
+    if found is None:
+        raise NotFound(f"run {run_id!r} does not exist")
+    run, project_id = found
     old_status, old_end_time = run.status, run.end_time
     changes: list[str] = []
     if name is not None:
@@ -197,7 +216,7 @@ async def update_run(
         changes.append("end_time")
     if changes:
         events.insert(0, ("run.updated", {"changes": changes}))
-    return await record_run_events(session, run, events)
+    return await record_run_events(session, run, events, project_id=project_id)
 
 
 async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str) -> RunChange:
@@ -298,22 +317,28 @@ async def describe_runs(session: AsyncSession, runs: Sequence[RunFields]) -> lis
     for run_id, key, value in await repository.select_tags(session, run_ids):
         tags[run_id][key] = value
     summaries = await metrics.get_summaries(session, run_ids)
-    return [
-        {
-            "id": run.id,
-            "experiment_id": run.experiment_id,
-            "name": run.name,
-            "status": run.status,
-            "start_time": run.start_time,
-            "end_time": run.end_time,
-            "user": run.user,
-            "lifecycle_stage": run.lifecycle_stage,
-            "params": params[run.id],
-            "tags": tags[run.id],
-            "metrics": summaries.get(run.id, {}),
-        }
-        for run in runs
-    ]
+    return [run_view(run, params[run.id], tags[run.id], summaries.get(run.id, {})) for run in runs]
+
+
+def run_view(
+    run: RunFields,
+    params: dict[str, str],
+    tags: dict[str, str],
+    summaries: dict[str, SummaryView],
+) -> RunView:
+    return {
+        "id": run.id,
+        "experiment_id": run.experiment_id,
+        "name": run.name,
+        "status": run.status,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "user": run.user,
+        "lifecycle_stage": run.lifecycle_stage,
+        "params": params,
+        "tags": tags,
+        "metrics": summaries,
+    }
 
 
 async def describe_run(session: AsyncSession, run: Run) -> RunRead:
