@@ -3,6 +3,7 @@ reads back through the history API; running runs and recent series stay whole; a
 pass changes nothing."""
 
 import math
+from collections.abc import Sequence
 
 import httpx
 from fastapi import FastAPI
@@ -22,6 +23,24 @@ async def series(client: httpx.AsyncClient, run_id: str) -> list[dict[str, float
     assert response.status_code == 200, response.text
     points: list[dict[str, float]] = response.json()["points"]
     return points
+
+
+async def log_loss(
+    client: httpx.AsyncClient,
+    run_id: str,
+    first_step: int,
+    values: Sequence[float | str],
+    start: int,
+) -> None:
+    """`values` as `loss` from `first_step` on, a millisecond apart from `start`."""
+    columns = {
+        "key": "loss",
+        "steps": list(range(first_step, first_step + len(values))),
+        "values": values,
+        "timestamps": [start + i for i in range(len(values))],
+    }
+    stored = await client.post(f"/api/v1/runs/{run_id}/metrics", json={"columns": [columns]})
+    assert stored.status_code == 200, stored.text
 
 
 async def summary(client: httpx.AsyncClient, run_id: str) -> object:
@@ -79,14 +98,7 @@ async def test_a_nan_in_an_old_series_survives_thinning(
     long_ago = now_ms() - 60 * DAY_MS
     values: list[float | str] = [float(i % 7) for i in range(5_000)]
     values[1234] = "NaN"
-    columns = {
-        "key": "loss",
-        "steps": list(range(5_000)),
-        "values": values,
-        "timestamps": [long_ago + i for i in range(5_000)],
-    }
-    stored = await client.post(f"/api/v1/runs/{run}/metrics", json={"columns": [columns]})
-    assert stored.status_code == 200, stored.text
+    await log_loss(client, run, 0, values, long_ago)
     report = await downsample_old_series(database(app), now_ms() - DAY_MS, 100)
     assert report.series == 1
     kept = await series(client, run)
@@ -101,14 +113,8 @@ async def test_a_series_thinned_window_by_window_keeps_its_extremes(
     long_ago = now_ms() - 60 * DAY_MS
     run_id = await full_run(client, experiment, points=POINTS, timestamp=long_ago)
     for start in range(POINTS, 4 * POINTS, POINTS):
-        columns = {
-            "key": "loss",
-            "steps": list(range(start, start + POINTS)),
-            "values": [float((i * 53) % 997) - start for i in range(POINTS)],
-            "timestamps": [long_ago + start + i for i in range(POINTS)],
-        }
-        stored = await client.post(f"/api/v1/runs/{run_id}/metrics", json={"columns": [columns]})
-        assert stored.status_code == 200, stored.text
+        values = [float((i * 53) % 997) - start for i in range(POINTS)]
+        await log_loss(client, run_id, start, values, long_ago + start)
     before = await series(client, run_id)
     assert len(before) == 4 * POINTS
 
