@@ -30,12 +30,13 @@ def query(url: str) -> dict[str, list[str]]:
 
 
 async def shows_the_view(page: Page) -> None:
-    """The state set below: 4 runs (acc > 0.15), best acc first, lr pinned, Status hidden,
-    grouped by optimizer."""
+    """The state set below: 4 runs (acc > 0.15) grouped by optimizer, best acc first in each
+    group, lr pinned, Status hidden."""
     grid = page.get_by_role("table", name="Runs")
     rows = grid.locator("[data-run-id]")
     await expect(rows).to_have_count(4, timeout=TIMEOUT_MS)
-    await expect(rows.first).to_contain_text("run-5")
+    # Grouped by optimizer first: adam (runs 2 and 4), best acc first within it.
+    await expect(rows.first).to_contain_text("run-4")
     await expect(grid.locator('[data-column="attributes.status"]')).to_have_count(0)
     await expect(grid.locator('[data-column="params.lr"]')).to_have_attribute("data-pinned", "true")
     await expect(grid.locator('[data-column="metrics.acc"]')).to_have_attribute(

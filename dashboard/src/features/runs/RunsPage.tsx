@@ -312,7 +312,7 @@ function VirtualRows(props: VirtualRowsProps) {
         if (entry.kind === "group") {
           return (
             <GroupRow
-              key={`group:${entry.name}`}
+              key={`group:${entry.id}`}
               group={entry}
               label={props.groupLabel}
               start={item.start}

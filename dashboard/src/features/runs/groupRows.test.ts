@@ -63,6 +63,13 @@ describe("group header rows", () => {
     expect(header).toMatchObject({ collapsed: true });
   });
 
+  it("gives a group met again (rows not yet re-sorted) a second header with its own id", () => {
+    const out = items([run("a1", "adam"), run("s1", "sgd"), run("a2", "adam")]);
+    expect(shape(out)).toEqual(["#adam(812)", "a1", "#sgd(40)", "s1", "#adam(812)", "a2"]);
+    const ids = out.flatMap((i) => (i.kind === "group" ? [i.id] : []));
+    expect(new Set(ids).size).toBe(3);
+  });
+
   it("keeps nested runs under their parent's group", () => {
     const runs = [run("p", "adam"), run("c", "sgd", "p"), run("s1", "sgd")];
     const tree = buildRunTree(runs, new Set(["p"]));

@@ -10,6 +10,8 @@ import type { TreeRow } from "./runTree";
 
 export interface GroupHeader {
   kind: "group";
+  /** Unique among the items (a group met again after another gets a second header). */
+  id: string;
   /** The group's value as text; "(none)" for runs without the column. */
   name: string;
   /** Runs matching the filter in the group (the server's count); null if not known. */
@@ -58,6 +60,7 @@ export function withGroupHeaders<R>(
 ): TableItem<R>[] {
   const items: TableItem<R>[] = [];
   const colours = new Map(groups.colours);
+  const seen = new Map<string, number>();
   let current: string | null = null;
   let hidden = false;
   tree.forEach((t, i) => {
@@ -74,8 +77,11 @@ export function withGroupHeaders<R>(
           colour = colours.size;
           colours.set(name, colour);
         }
+        const times = (seen.get(name) ?? 0) + 1;
+        seen.set(name, times);
         items.push({
           kind: "group",
+          id: times === 1 ? name : `${name}\u0000${times}`,
           name,
           count: groups.counts.get(name) ?? null,
           colour,
