@@ -1,17 +1,13 @@
 // Run detail: status, times, notes, params, tags (user and MLflow system ones apart),
-// nested runs and live metric charts (one per key unless the user chose panels). Name, tags, notes and deletion are
-// editable when the caller's role allows.
-import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
+// nested runs and live metric charts (one per key unless the user chose panels). Name,
+// tags, notes and deletion are editable when the caller's role allows.
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { ApiError, getExperiment } from "../../api/client";
-import { historyQuery, runQuery } from "../../api/queries";
+import { runQuery } from "../../api/queries";
 import type { LiveEvent, Run } from "../../api/types";
-import { seriesColor } from "../../charts/colors";
-import { MetricChart, type ChartSeries } from "../../charts/MetricChart";
-import { alignSeries, shapeSeries, stepRangeFor, type Aligned } from "../../charts/shape";
-import { xMetricKey, type XContext } from "../../charts/xAxis";
 import { ChartControls } from "../../components/ChartControls";
-import { formatDuration, formatTime, formatValue } from "../../components/format";
+import { formatDuration, formatTime } from "../../components/format";
 import { EditableTitle } from "../../components/EditableTitle";
 import { StatusBadge } from "../../components/StatusBadge";
 import { WhenVisible } from "../../components/WhenVisible";
@@ -25,12 +21,12 @@ import {
   writeChartView,
   type ChartView,
 } from "../../state/urlState";
+import { drawnPanels, encodePanels, parsePanels, resolvePanels, writePanels, type Panel } from "../../state/panels";
 import { RunTabBar, RunTabPanel } from "../artifacts/RunTabs";
 import { parseRunTab } from "../artifacts/tabs";
 import { useCanEdit } from "../editing/permissions";
 import { PanelChooser } from "../panels/PanelChooser";
-import { drawnPanels, encodePanels, parsePanels, resolvePanels, writePanels, type Panel } from "../../state/panels";
-import { RunKeysChart } from "../panels/RunKeysChart";
+import { RunPanelChart } from "../panels/RunPanelChart";
 import { useDeleteRuns, useRenameRun, useRestoreRuns } from "../editing/runEdits";
 import { NestedRuns } from "./NestedRuns";
 import { NotesEditor } from "./NotesEditor";
@@ -58,103 +54,6 @@ function KeyValues({ title, values }: { title: string; values: Record<string, st
         </table>
       )}
     </section>
-  );
-}
-
-function MetricPanel({
-  run,
-  metricKey,
-  view,
-  setView,
-}: {
-  run: Run;
-  metricKey: string;
-  view: ChartView;
-  setView: (v: ChartView) => void;
-}) {
-  const poll = usePollInterval();
-  const history = useQuery({
-    ...historyQuery(run.id, metricKey, view.zoom),
-    placeholderData: keepPreviousData,
-    refetchInterval: run.status === "RUNNING" ? poll : false,
-  });
-  // A metric x axis (e.g. epoch) needs that metric's history too, joined on the step.
-  const xKey = xMetricKey(view.x);
-  const xHistory = useQuery({
-    ...historyQuery(run.id, xKey ?? "", view.zoom),
-    enabled: xKey !== null,
-    placeholderData: keepPreviousData,
-    refetchInterval: run.status === "RUNNING" ? poll : false,
-  });
-  const context = useMemo(
-    (): XContext => ({
-      startTime: run.start_time,
-      ...(xKey !== null && xHistory.data ? { xMetric: xHistory.data } : {}),
-    }),
-    [run.start_time, xKey, xHistory.data],
-  );
-
-  const color = seriesColor(0);
-  const { data, series } = useMemo((): { data: Aligned | null; series: ChartSeries[] } => {
-    if (!history.data) return { data: null, series: [] };
-    if (view.smoothing > 0) {
-      const raw = shapeSeries(history.data, { axis: view.x, smoothing: 0, log: view.log, context });
-      const smooth = shapeSeries(history.data, {
-        axis: view.x,
-        smoothing: view.smoothing,
-        log: view.log,
-        context,
-      });
-      return {
-        data: [raw.x, raw.y, smooth.y],
-        series: [
-          { label: `${metricKey} (raw)`, color: `${color}66` },
-          { label: metricKey, color },
-        ],
-      };
-    }
-    return {
-      data: alignSeries([shapeSeries(history.data, { axis: view.x, smoothing: 0, log: view.log, context })]),
-      series: [{ label: metricKey, color }],
-    };
-  }, [history.data, view.x, view.smoothing, view.log, metricKey, color, context]);
-
-  const onZoom = useCallback(
-    (min: number, max: number) => {
-      if (!history.data) return;
-      const range = stepRangeFor(history.data, view.x, min, max, context);
-      if (range) setView({ ...view, zoom: range });
-    },
-    [history.data, view, setView, context],
-  );
-  const summary = run.metrics[metricKey];
-  const points = history.data?.steps.length ?? 0;
-
-  return (
-    <div className="chart-card" data-testid="metric-chart" data-key={metricKey} data-points={points}>
-      <div className="chart-title">
-        <span>{metricKey}</span>
-        <span className="muted" data-testid="chart-summary">
-          {summary
-            ? `last ${formatValue(summary.value)} @ step ${summary.step} · min ${formatValue(summary.min)} · max ${formatValue(summary.max)}`
-            : ""}
-        </span>
-      </div>
-      {history.error ? (
-        <div className="chart-box placeholder error-banner">{history.error.message}</div>
-      ) : data ? (
-        <MetricChart
-          data={data}
-          series={series}
-          axis={view.x}
-          log={view.log}
-          onZoom={onZoom}
-          onResetZoom={() => setView({ ...view, zoom: null })}
-        />
-      ) : (
-        <div className="chart-box placeholder">loading…</div>
-      )}
-    </div>
   );
 }
 
@@ -327,11 +226,7 @@ export default function RunPage({ runId }: { runId: string }) {
           <div className="charts">
             {drawnPanels(panels, keys).map((p) => (
               <WhenVisible key={encodePanels([p])} minHeight={300}>
-                {p.length === 1 && p[0] !== undefined ? (
-                  <MetricPanel run={run} metricKey={p[0]} view={view} setView={setView} />
-                ) : (
-                  <RunKeysChart run={run} panel={p} view={view} setView={setView} />
-                )}
+                <RunPanelChart run={run} panel={p} view={view} setView={setView} />
               </WhenVisible>
             ))}
           </div>
