@@ -1,7 +1,6 @@
 """The SQLAlchemy engine and session factory for SQLite (embedded) or PostgreSQL."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -16,7 +15,9 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util.concurrency import await_
 
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 from trackboard.server.backends.event_bus import EventBus, write_outbox
@@ -35,9 +36,10 @@ def is_unreachable(error: BaseException) -> bool:
 
 
 def is_outage(error: BaseException) -> bool:
-    """`is_unreachable`, counting only connection errors among OS errors (a missing file is
-    an OSError too): what the API answers with 503 and `Retry-After` instead of a 500."""
-    if isinstance(error, OSError) and not isinstance(error, ConnectionError):
+    """`is_unreachable`, counting only connection errors and timeouts among OS errors (a
+    missing file is an OSError too): what the API answers with 503 and `Retry-After`
+    instead of a 500."""
+    if isinstance(error, OSError) and not isinstance(error, ConnectionError | TimeoutError):
         return False
     return is_unreachable(error)
 
@@ -121,6 +123,15 @@ def create_engine(
     )
 
 
+# Set in `session.info` when a guarded session's transaction takes a connection: only then
+# does its outcome say anything of the database's health.
+_CONNECTED = "connected"
+
+
+def _note_connected(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[_CONNECTED] = True
+
+
 # Where a write transaction's commit ended in the primary's WAL, left in `session.info`
 # when replicas are configured: a later read by the same client waits for a replica that
 # has replayed that far, or goes to the primary.
@@ -170,21 +181,45 @@ class Database:
         )
 
     def guard_primary(self, breaker: BreakerSettings, deadline_s: float) -> None:
-        """Put the primary behind a breaker: with it open, queries fail at once with
-        `DatabaseUnavailableError`, and a `SELECT 1` in the background probes for its return;
-        a connection not had within `deadline_s` counts as a failure. (Not on SQLite: a
-        local file does not go away the way a server does.)"""
+        """Put the primary behind a breaker: while it is open, queries fail at once with
+        `DatabaseUnavailableError`, and a `SELECT 1` in the background probes for its return.
+        Opening a connection and the liveness ping of a pooled one each get `deadline_s`
+        (asyncpg's own connect timeout is 60 s, and the ping has none): past it, the query
+        that needed the connection fails as an outage and counts towards the breaker. (Not
+        on SQLite: a local file does not go away the way a server does.)"""
         if self.is_sqlite:
             return
+        dialect = self.engine.sync_engine.dialect
+
+        @event.listens_for(self.engine.sync_engine, "do_connect")
+        def bounded_connect(_d: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+            params["timeout"] = deadline_s
+
+        def bounded_ping(dbapi_connection: Any) -> bool:
+            # The asyncpg adapter's own ping, within the deadline (SQLAlchemy's has none).
+            try:
+                await_(asyncio.wait_for(dbapi_connection._async_ping(), deadline_s))
+            except TimeoutError as error:
+                raise DatabaseUnavailableError(
+                    f"database: no answer to the liveness ping within {deadline_s:g} s"
+                ) from error
+            except Exception as error:
+                dbapi_connection._handle_exception(error)  # as the adapter's ping does
+            return True
+
+        dialect.do_ping = bounded_ping  # type: ignore[method-assign]
+        # This database's sessions say when they took a connection (see `_unit`).
+        guarded_session: type[Session] = type("GuardedSession", (Session,), {})
+        event.listen(guarded_session, "after_begin", _note_connected)
+        self.read_sessions.configure(sync_session_class=guarded_session)
+        self.write_sessions.configure(sync_session_class=guarded_session)
 
         async def select_one() -> None:
             async with self.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
 
         async def refuse() -> Any:
-            raise DatabaseUnavailableError(
-                "database: unreachable (breaker open, or no connection within the deadline)"
-            )
+            raise DatabaseUnavailableError("database: unreachable (circuit breaker open)")
 
         # The stand-in sessions of `_unit`: same dialect, a "connection" that refuses.
         refusing = create_async_engine(self.engine.url, async_creator=refuse, poolclass=NullPool)
@@ -201,47 +236,33 @@ class Database:
     async def _unit(self, session: AsyncSession) -> AsyncIterator[AsyncSession]:
         """`session`'s transaction on the primary, committed when the block ends normally.
 
-        Behind the guard, its connection is taken now, within the deadline, and the outcome
-        counts for the breaker (an outage error: a failure; anything else: the database
-        answered). When the breaker refuses, or no connection comes in time, the block gets
-        a stand-in session whose first query raises `DatabaseUnavailableError` at once, so
-        that a read the cache can answer (`backends.cache_aside`) still runs and uses it."""
+        Behind the guard: while the breaker refuses, the block gets a stand-in session whose
+        first query raises `DatabaseUnavailableError` at once (no connection is waited
+        for), so that a read the cache can answer (`backends.cache_aside`) still runs and
+        uses it. Otherwise the connection is taken at the first query, as without a guard
+        (a read answered from the cache takes none), and the outcome counts: an outage
+        error is a failure, a block that used the database and ended is a success."""
         guard = self.guard
         if guard is None:
             async with session.begin():
                 yield session
             return
-        if not await self._connected(guard, session):
+        try:
+            guard.admit()
+        except DatabaseUnavailableError:
             assert self.refused_sessions is not None
             async with self.refused_sessions() as stand_in, stand_in.begin():
                 yield stand_in
             return
         try:
-            yield session
-            await session.commit()
+            async with session.begin():
+                yield session
         except BaseException as error:
-            guard.record(error if is_outage(error) else None)
-            with contextlib.suppress(Exception):  # the error above is the one to report
-                await session.rollback()
+            if is_outage(error):
+                guard.record(error)
             raise
-        guard.record(None)
-
-    async def _connected(self, guard: DependencyGuard, session: AsyncSession) -> bool:
-        """Whether `session` was admitted and connected (which begins its transaction)."""
-        try:
-            guard.admit()
-        except DatabaseUnavailableError:
-            return False  # refused at once: nothing to count
-        try:
-            # Connect, pool wait and liveness ping: a stalled server costs this, not minutes.
-            async with asyncio.timeout(guard.deadline_s):
-                await session.connection()
-        except Exception as error:
-            if not isinstance(error, TimeoutError) and not is_outage(error):
-                raise
-            guard.record(error)
-            return False
-        return True
+        if session.info.pop(_CONNECTED, False):
+            guard.record(None)
 
     @property
     def is_sqlite(self) -> bool:
