@@ -44,8 +44,8 @@ class Settings(BaseSettings):
     breaker_failure_threshold: int = Field(default=3, ge=1)
     breaker_reset_s: float = Field(default=2.0, gt=0)
     notify_breaker_reset_s: float = Field(default=30.0, gt=0)
-    # Longest wait for a PostgreSQL connection (connect, pool wait, liveness ping) before
-    # the request is answered 503 and the failure counts towards the breaker.
+    # Longest wait to open a PostgreSQL connection, and for the liveness ping of a pooled
+    # one, before the request is answered 503 and the failure counts towards the breaker.
     database_deadline_s: float = Field(default=5.0, gt=0)
     # Longest wait for the S3 artifact store to connect (transfers themselves may be long).
     artifacts_connect_deadline_s: float = Field(default=5.0, gt=0)
