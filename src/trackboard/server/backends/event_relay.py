@@ -296,7 +296,7 @@ class OutboxRelay:
         return len(rows)
 
     async def backlog(self) -> int:
-        """Committed events not yet published."""
+        """Committed events not yet marked sent (a published one waits up to MARK_INTERVAL_S)."""
         async with self.database.transaction(write=False) as session:
             query = select(func.count()).where(EventOutbox.sent_at.is_(None))
             return int(await session.scalar(query) or 0)
