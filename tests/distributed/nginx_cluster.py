@@ -8,12 +8,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.distributed.conftest import ChildProcess
+from tests.distributed.conftest import ChildProcess, WorkerProcess
 from tests.live_server import free_port, wait_until_healthy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,3 +144,22 @@ http {{
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+@contextmanager
+def running(nginx: Nginx, helpers: Sequence[WorkerProcess]) -> Iterator[None]:
+    """Workers and notifiers (`helpers`) started first, then the servers, then nginx; all
+    stopped in the reverse order, whatever happened."""
+    try:
+        for process in helpers:
+            process.start()
+        for server in nginx.servers:
+            server.start()
+        nginx.start()
+        yield
+    finally:
+        nginx.stop()
+        for server in nginx.servers:
+            server.stop()
+        for process in helpers:
+            process.stop()

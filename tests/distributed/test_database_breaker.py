@@ -8,10 +8,9 @@ import asyncio
 import statistics
 import time
 
-from tests.distributed.conftest import with_port
+from tests.distributed.proxied_settings import proxied_settings
 from tests.distributed.tcp_proxy import TcpProxy
 from tests.gateway.harness import bearer, running_app, seed_world
-from trackboard.server.config import Settings
 
 DEADLINE_S = 1.0
 
@@ -21,16 +20,8 @@ async def test_stalled_postgresql_costs_one_deadline_then_requests_fail_fast(
 ) -> None:
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
-    settings = Settings(
-        database_url=with_port(pg_url, proxy.port),
-        auth=True,
-        rate_limit=False,
-        apply_migrations_on_start=False,
-        log_json=False,
-        log_level="CRITICAL",
-        db_pool_size=2,
-        database_deadline_s=DEADLINE_S,
-        breaker_reset_s=0.5,
+    settings = proxied_settings(
+        pg_url, proxy.port, database_deadline_s=DEADLINE_S, breaker_reset_s=0.5
     )
     try:
         async with running_app(settings) as (app, client):
@@ -55,7 +46,10 @@ async def test_stalled_postgresql_costs_one_deadline_then_requests_fail_fast(
             # Past the deadline, SQLAlchemy closes the stalled connection within its own 2 s
             # (asyncpg's close, then terminate): the most one request can cost.
             assert all(ms < DEADLINE_S * 1000 + 2500 for ms in opening)
-            assert max(open_) < 50
+            # Nothing waits on the socket any more: milliseconds, far below the deadline (the
+            # bound leaves room for a machine loaded by other tests).
+            assert statistics.median(open_) < 50
+            assert max(open_) < 250
 
             ready = await client.get("/readyz")
             assert ready.status_code == 503
@@ -81,15 +75,7 @@ async def test_stalled_postgresql_costs_one_deadline_then_requests_fail_fast(
 async def test_cut_postgresql_answers_503_at_once_and_opens_the_breaker(pg_url: str) -> None:
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
-    settings = Settings(
-        database_url=with_port(pg_url, proxy.port),
-        auth=True,
-        rate_limit=False,
-        apply_migrations_on_start=False,
-        log_json=False,
-        log_level="CRITICAL",
-        db_pool_size=2,
-    )
+    settings = proxied_settings(pg_url, proxy.port)
     try:
         async with running_app(settings) as (app, client):
             world = await seed_world(app, client)

@@ -3,12 +3,11 @@ the route table answers something a client can act on, never a 500; it all works
 once the database is back."""
 
 from tests.databases import PostgresDatabases
-from tests.distributed.conftest import with_port
+from tests.distributed.proxied_settings import proxied_settings
 from tests.distributed.recovery import until_served
 from tests.distributed.tcp_proxy import TcpProxy
 from tests.gateway.harness import bearer, running_app, seed_world
 from tests.gateway.test_route_table import concrete, mlflow_body, route_table
-from trackboard.server.config import Settings
 
 
 async def test_no_route_answers_500_while_postgresql_is_cut(
@@ -16,16 +15,7 @@ async def test_no_route_answers_500_while_postgresql_is_cut(
 ) -> None:
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
-    settings = Settings(
-        database_url=with_port(pg_url, proxy.port),
-        auth=True,
-        rate_limit=False,
-        apply_migrations_on_start=False,
-        log_json=False,
-        log_level="CRITICAL",
-        ingest_commit_timeout_s=2.0,
-        db_pool_size=2,
-    )
+    settings = proxied_settings(pg_url, proxy.port, ingest_commit_timeout_s=2.0)
     try:
         async with running_app(settings) as (app, client):
             world = await seed_world(app, client)

@@ -13,12 +13,11 @@ import redis.asyncio as redis
 from fastapi import FastAPI
 from httpx import Response
 
-from tests.distributed.conftest import with_port
+from tests.distributed.proxied_settings import proxied_settings
 from tests.distributed.recovery import until_served
 from tests.distributed.tcp_proxy import TcpProxy
 from tests.gateway.harness import bearer, running_app, seed_world
 from tests.services import REDIS_URL, require_service
-from trackboard.server.config import Settings
 
 
 @dataclass
@@ -38,17 +37,7 @@ async def app_behind_a_proxy(
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
     prefix = f"tb-degraded-{uuid.uuid4().hex[:8]}:"
-    settings = Settings(
-        database_url=with_port(pg_url, proxy.port),
-        redis_url=REDIS_URL,
-        redis_key_prefix=prefix,
-        auth=True,
-        rate_limit=False,
-        apply_migrations_on_start=False,
-        log_json=False,
-        log_level="CRITICAL",
-        db_pool_size=2,
-    )
+    settings = proxied_settings(pg_url, proxy.port, redis_url=REDIS_URL, redis_key_prefix=prefix)
     store = redis.Redis.from_url(REDIS_URL)
     try:
         async with running_app(settings) as (app, client):

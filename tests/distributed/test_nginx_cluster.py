@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.distributed.conftest import WorkerProcess, wait_for_points
-from tests.distributed.nginx_cluster import ApiProcess, Nginx
+from tests.distributed.nginx_cluster import ApiProcess, Nginx, running
 from tests.live_server import free_port
 from tests.services import REDIS_URL, require_service
 
@@ -151,19 +151,8 @@ def cluster(tmp_path: Path, pg_url: str, amqp_url: str) -> Iterator[tuple[Nginx,
         WorkerProcess(pg_url, amqp_url, tmp_path, command="notifier", extra_env=env),
     ]
     nginx = Nginx(tmp_path / "nginx", servers)
-    try:
-        for process in helpers:
-            process.start()
-        for server in servers:
-            server.start()
-        nginx.start()
+    with running(nginx, helpers):
         yield nginx, servers
-    finally:
-        nginx.stop()
-        for server in servers:
-            server.stop()
-        for process in helpers:
-            process.stop()
 
 
 async def prepare(url: str) -> tuple[int, list[str]]:

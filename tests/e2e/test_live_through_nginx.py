@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import Page, expect
 
 from tests.distributed.conftest import WorkerProcess, amqp_url, pg_url  # noqa: F401 (fixtures)
-from tests.distributed.nginx_cluster import ApiProcess, Nginx
+from tests.distributed.nginx_cluster import ApiProcess, Nginx, running
 from tests.e2e.api import Api
 from tests.live_server import free_port
 
@@ -33,17 +33,8 @@ def cluster(tmp_path: Path, pg_url: str, amqp_url: str) -> Iterator[tuple[Nginx,
     # The second instance joins the upstream only once the page is live: the socket is on
     # the first one, the one the test kills.
     nginx.down.add(servers[1].port)
-    try:
-        worker.start()
-        for server in servers:
-            server.start()
-        nginx.start()
+    with running(nginx, [worker]):
         yield nginx, servers
-    finally:
-        nginx.stop()
-        for server in servers:
-            server.stop()
-        worker.stop()
 
 
 async def test_the_run_page_keeps_updating_after_its_instance_is_killed(
