@@ -162,8 +162,8 @@ def shots(
         )
 
     def run_page(page: Any) -> None:
-        wait_charts(page, 1)
-        page.wait_for_timeout(800)
+        wait_charts(page, 2)
+        page.wait_for_timeout(1500)
 
     def media(page: Any) -> None:
         page.get_by_test_id("series-image").wait_for(timeout=TIMEOUT_MS)
