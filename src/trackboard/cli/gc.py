@@ -172,8 +172,8 @@ async def _run_passes(
     dry_run: bool,
     vacuum: bool,
 ) -> None:
+    from trackboard.server.artifacts.opening import open_artifact_store
     from trackboard.server.retention import service
-    from trackboard.server.retention.job import open_artifact_store
     from trackboard.server.retention.space import reclaim_space, storage_bytes
 
     plans = [await service.plan(database, work) for work in passes]

@@ -6,23 +6,17 @@ from typing import Annotated
 import httpx
 from fastapi import Depends, Request
 
-from trackboard.server.artifacts.s3_store import S3ArtifactStore
-from trackboard.server.artifacts.store import ArtifactStore, LocalArtifactStore
+from trackboard.server.artifacts.opening import open_artifact_store
+from trackboard.server.artifacts.store import ArtifactStore
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 from trackboard.server.errors import Unavailable
 
 
 async def artifact_store(request: Request) -> AsyncIterator[ArtifactStore]:
-    """A bucket when `artifacts_url` names one (s3://…), else a folder under the data dir."""
-    settings = request.app.state.settings
-    url = settings.artifacts_url
-    if not url:
-        yield LocalArtifactStore(settings.home / "artifacts")
-        return
-    # Transfers may be long; connecting may not (the deadline the breaker counts).
-    timeout = httpx.Timeout(300, connect=settings.artifacts_connect_deadline_s)
-    async with httpx.AsyncClient(timeout=timeout) as http:
-        yield S3ArtifactStore.from_url(url, http, request.app.state.artifacts_guard)
+    """The store the settings name, behind this server's S3 breaker."""
+    state = request.app.state
+    async with open_artifact_store(state.settings, state.artifacts_guard) as store:
+        yield store
 
 
 def artifact_store_guard(breaker: BreakerSettings, connect_deadline_s: float) -> DependencyGuard:

@@ -8,13 +8,11 @@ a thinned series is no longer a candidate, so concurrent passes repeat no work's
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 
-import httpx
-
-from trackboard.server.artifacts.s3_store import S3ArtifactStore
-from trackboard.server.artifacts.store import ArtifactStore, LocalArtifactStore
+from trackboard.server.artifacts.opening import open_artifact_store
+from trackboard.server.artifacts.store import ArtifactStore
 from trackboard.server.backends.database import Database
 from trackboard.server.config import Settings
 from trackboard.server.retention.policy import RetentionPolicy
@@ -27,17 +25,6 @@ log = logging.getLogger(__name__)
 FIRST_PASS_S = 60.0
 
 OpenStore = Callable[[], AbstractAsyncContextManager[ArtifactStore]]
-
-
-@asynccontextmanager
-async def open_artifact_store(settings: Settings) -> AsyncIterator[ArtifactStore]:
-    """The store the API's artifact routes use (`artifacts.dependencies`): a bucket when
-    `artifacts_url` names one, else the folder under the data dir."""
-    if not settings.artifacts_url:
-        yield LocalArtifactStore(settings.home / "artifacts")
-        return
-    async with httpx.AsyncClient(timeout=300) as http:
-        yield S3ArtifactStore.from_url(settings.artifacts_url, http)
 
 
 def default_policy(settings: Settings) -> RetentionPolicy:
