@@ -62,7 +62,8 @@ async def test_runs_table_groups_collapses_and_matches_compare(
     order = await grid.locator(".group-row, [data-run-id]").evaluate_all(
         "es => es.sort((a, b) => new DOMMatrix(getComputedStyle(a).transform).m42"
         " - new DOMMatrix(getComputedStyle(b).transform).m42)"
-        ".map(e => e.dataset.group ? '#' + e.dataset.group : e.textContent.match(/run-[a-z][0-9]/)[0])"
+        ".map(e => e.dataset.group ? '#' + e.dataset.group"
+        " : e.textContent.match(/run-[a-z][0-9]/)[0])"
     )
     members: dict[str, set[str]] = {}
     for item in order:
