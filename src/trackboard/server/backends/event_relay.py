@@ -203,6 +203,8 @@ class OutboxRelay:
         # The first poll, at start, takes every unsent row: what a predecessor left.
         self._next_poll = 0.0
         self._first_poll = True
+        # The pass in progress: it runs to its end even when `run()` is cancelled (see there).
+        self._pass: asyncio.Future[None] | None = None
         # Set to a gauge to export the backlog after every poll.
         self.backlog_gauge: Any = None
 
@@ -314,9 +316,11 @@ class OutboxRelay:
             pass
 
     async def close(self) -> None:
-        """Mark what was published (a relay stopping normally leaves nothing to publish
-        again), then close the publisher."""
+        """Let the pass in progress end, mark what was published (a relay stopping normally
+        leaves nothing to publish again), then close the publisher."""
         try:
+            if self._pass is not None:
+                await self._pass
             await self.mark_published()
         except Exception:
             log.warning("event relay: marking published events failed", exc_info=True)
@@ -341,6 +345,14 @@ class OutboxRelay:
             due = min(due, self._last_mark + MARK_INTERVAL_S)
         return max(0.0, due - now)
 
+    async def _relay_pass(self) -> None:
+        await self.publish_fresh()
+        if self._unmarked and time.monotonic() - self._last_mark >= MARK_INTERVAL_S:
+            await self.mark_published()
+        if time.monotonic() >= self._next_poll:
+            self._next_poll = time.monotonic() + self.poll_interval_s
+            await self.poll()
+
     async def run(self) -> None:
         """Publish enqueued events as they come, mark them sent, poll the table every poll
         interval; until cancelled."""
@@ -352,12 +364,12 @@ class OutboxRelay:
                     await self._wake.wait()
             self._wake.clear()
             try:
-                await self.publish_fresh()
-                if self._unmarked and time.monotonic() - self._last_mark >= MARK_INTERVAL_S:
-                    await self.mark_published()
-                if time.monotonic() >= self._next_poll:
-                    self._next_poll = time.monotonic() + self.poll_interval_s
-                    await self.poll()
+                # Shielded: a pass cancelled inside a write transaction interrupts its own
+                # rollback, which leaves SQLite's write lock held, and `close()`'s marking
+                # then waited out the 30 s busy timeout. Cancelled, `run()` stops at once and
+                # the pass ends on its own; `close()` waits for it.
+                self._pass = asyncio.ensure_future(self._relay_pass())
+                await asyncio.shield(self._pass)
             except Exception:
                 # Rows stay unsent: a poll publishes them once they are old enough.
                 log.warning("event relay failed; retrying", exc_info=True)
