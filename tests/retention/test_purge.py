@@ -120,6 +120,22 @@ async def test_an_old_deleted_experiment_goes_after_its_runs(
     assert has_artifacts(store, recent, recent_run)
 
 
+async def test_the_newest_experiment_is_kept_until_a_newer_one_exists(
+    client: httpx.AsyncClient, app: FastAPI, store: LocalArtifactStore
+) -> None:
+    # On SQLite a purged newest row would give its id to the next experiment.
+    newest = await new_experiment(client)
+    await delete_experiment(client, app, newest, days_ago=40)
+    work = Pass(Scope(), purge_before_ms=now_ms() - 30 * DAY_MS)
+
+    assert (await run(database(app), store, work)).purge.experiments == 0
+    assert (await experiment_rows(app, newest))[0] == 1
+    newer = await new_experiment(client)
+    assert newer != newest
+    assert (await run(database(app), store, work)).purge.experiments == 1
+    assert await experiment_rows(app, newest) == (0, 0)
+
+
 class FailingAfter:
     """A real store that fails its n-th delete, as a crash or a lost bucket would."""
 
@@ -193,6 +209,7 @@ async def test_a_purged_experiment_takes_its_logged_models_and_their_files(
     files.mkdir(parents=True)
     (files / "model.pkl").write_bytes(b"weights")
     await delete_experiment(client, app, experiment, days_ago=40)
+    await new_experiment(client)  # the newest experiment is never purged
 
     report = await run(database(app), store, Pass(Scope(), purge_before_ms=now_ms() - DAY_MS))
 

@@ -127,6 +127,10 @@ def _purgeable_experiments(
         Experiment.deleted_at < cutoff_ms,
         # The Default experiment cannot be deleted; never purge it whatever its state.
         Experiment.id != 0,
+        # Nor the newest: SQLite gives a new row the highest id + 1 (the table has no
+        # AUTOINCREMENT), so purging it would hand its id, and every link and cached
+        # decision about it, to the next experiment. It goes once a newer one exists.
+        Experiment.id < select(func.max(Experiment.id)).scalar_subquery(),
         ~exists().where(runs_left),
         *scope.experiments_where(),
     ]
