@@ -318,9 +318,13 @@ class OutboxRelay:
     async def close(self) -> None:
         """Let the pass in progress end, mark what was published (a relay stopping normally
         leaves nothing to publish again), then close the publisher."""
-        try:
-            if self._pass is not None:
+        if self._pass is not None:
+            try:
                 await self._pass
+            except Exception:
+                # What it did publish before failing is still to be marked, below.
+                log.warning("event relay: the last pass failed", exc_info=True)
+        try:
             await self.mark_published()
         except Exception:
             log.warning("event relay: marking published events failed", exc_info=True)
