@@ -59,6 +59,8 @@ COALESCE_S = 0.05
 # Events published from memory are marked sent together, at most this often: one UPDATE a
 # half second instead of a transaction per pass. A crash in between re-publishes them.
 MARK_INTERVAL_S = 0.5
+# How long `close()` waits for the last pass, then for the last marking.
+CLOSE_TIMEOUT_S = 5.0
 # A poll leaves younger unsent rows to the process that committed them (publishing from
 # memory): only older ones are orphans. Well above MARK_INTERVAL_S, so that a poll rarely
 # publishes again what was just published and not yet marked.
@@ -320,12 +322,18 @@ class OutboxRelay:
         leaves nothing to publish again), then close the publisher."""
         if self._pass is not None:
             try:
-                await self._pass
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await self._pass
+            except TimeoutError:
+                # A pass stuck on a dead broker or database must not hold up shutdown; its
+                # events stay unsent and the next relay publishes them (at least once).
+                log.warning("event relay: the last pass did not end within %s s", CLOSE_TIMEOUT_S)
             except Exception:
                 # What it did publish before failing is still to be marked, below.
                 log.warning("event relay: the last pass failed", exc_info=True)
         try:
-            await self.mark_published()
+            async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                await self.mark_published()
         except Exception:
             log.warning("event relay: marking published events failed", exc_info=True)
         await self.publisher.close()
