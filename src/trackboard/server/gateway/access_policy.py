@@ -91,6 +91,8 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("GET", "/api/v1/experiments/{experiment_id}/dashboard"): Decision(Access.READ),
     ("POST", "/api/v1/experiments/{experiment_id}/runs"): Decision(Access.WRITE),
     ("GET", "/api/v1/experiments/{experiment_id}/runs/groups"): Decision(Access.READ),
+    # Compare charts: the experiment in the path and every run of the body's `run_ids`.
+    ("POST", "/api/v1/experiments/{experiment_id}/compare/series"): Decision(Access.READ),
     # Saved views of an experiment's runs page: viewers read, editors manage; a view id is
     # looked up inside the experiment of the path, which is what the gateway checks.
     ("GET", "/api/v1/experiments/{experiment_id}/views"): Decision(Access.READ),
@@ -137,15 +139,20 @@ def is_mlflow_path(path: str) -> bool:
     return path.startswith(MLFLOW_PREFIXES)
 
 
-# A POST that only reads (its body is a search's).
+# POSTs that only read (a search's body; a compare chart's runs).
 EXPORT_PATH = "/api/v1/runs/export"
+COMPARE_SUFFIX = "/compare/series"
 
 
 def is_read_request(method: str, path: str) -> bool:
     """Which budget a request spends, known before routing: reads, or writes and ingest."""
     if method in READ_METHODS:
         return True
-    return bool(path.endswith("/search") or path == EXPORT_PATH or MLFLOW_READ_POSTS.search(path))
+    return bool(
+        path.endswith(("/search", COMPARE_SUFFIX))
+        or path == EXPORT_PATH
+        or MLFLOW_READ_POSTS.search(path)
+    )
 
 
 def decide(method: str, template: str) -> Decision | None:
