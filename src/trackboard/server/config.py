@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     ingest_commit_timeout_s: float = 30.0
     # How long a stored batch id keeps a replayed batch from being stored twice.
     ingest_batch_id_retention_days: float = Field(default=30.0, gt=0)
+    # Run writes taken while the database is unreachable (docs/operations.md), replayed in
+    # order by the workers; past this many waiting, such writes get 503 + Retry-After.
+    replay_queue_name: str = "trackboard.replay"
+    replay_max_queue_depth: int = Field(default=100_000, ge=1)
     # Retention (docs/operations.md, "Retention and gc"), off unless set: purge runs and
     # experiments deleted more than N days ago; thin series whose newest point is older
     # than N days to `retention_max_points`. Experiments override them with

@@ -1,6 +1,7 @@
 """Request-scoped transactions: each request owns one, committed before the reply is sent."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -22,13 +23,21 @@ async def read_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+@asynccontextmanager
+async def write_transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's write transaction, for a route that must see its commit fail (the run
+    writes that go to the replay queue then); other routes take `WriteSession`."""
     async with database(request).transaction(write=True) as session:
         yield session
     # With replicas: where this commit ended, handed back to the client for its next read.
     position = session.info.get(COMMIT_POSITION)
     if position is not None:
         request.state.commit_position = position
+
+
+async def write_session(request: Request) -> AsyncIterator[AsyncSession]:
+    async with write_transaction(request) as session:
+        yield session
 
 
 # scope="function": the transaction ends (commits) when the endpoint returns, before the

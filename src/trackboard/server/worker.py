@@ -1,4 +1,5 @@
-"""Composition root of `trackboard worker`: consume metric batches from RabbitMQ and write them.
+"""Composition root of `trackboard worker`: consume metric batches from RabbitMQ and write them,
+and replay the run writes queued while the database was unreachable (`replay`).
 
 Any number of workers may run side by side: each takes its own messages (prefetch), merges
 them into large writes and acks after the commit; a batch that two workers both receive
@@ -24,6 +25,8 @@ from trackboard.server.process_loop import (
     run_until_stopped,
     stop_on_signals,
 )
+from trackboard.server.replay.connection import open_replay_queue
+from trackboard.server.replay.replayer import Replayer
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     # Events committed here go through the outbox; this relay also publishes what an API
     # instance committed and did not get to publish (it died, or its broker link was down).
     relay = await open_broker_relay(settings, database, instruments.registry)
-    log.info("worker consuming %s", settings.ingest_queue_name)
+    # Run writes the API queued while the database was unreachable: one worker at a time
+    # replays them (the queue has a single active consumer), in the order they came.
+    replay_queue = await connect_with_retry("replay queue", lambda: open_replay_queue(settings))
+    replayer = Replayer(replay_queue, database)
+    log.info("worker consuming %s and %s", settings.ingest_queue_name, settings.replay_queue_name)
     try:
         await run_until_stopped(
             stop,
@@ -83,9 +90,11 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
                 "ingest-consumer": ingest_loop.run(),
                 "ingest-depth": watch_depth(queue, instruments),
                 "event-relay": relay.run(),
+                "replayer": replayer.run(),
             },
         )
     finally:
+        await replay_queue.close()
         await queue.close()
         await broadcast.close()
         await relay.close()

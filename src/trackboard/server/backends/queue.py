@@ -199,7 +199,10 @@ class RabbitQueue:
         delivery_limit: int = 20,
         timeout_s: float = 10.0,
         breaker: BreakerSettings = BreakerSettings(),
+        single_active_consumer: bool = False,
     ) -> "RabbitQueue":
+        """`single_active_consumer`: RabbitMQ hands messages to one consumer at a time (the
+        others wait as stand-ins), so they are applied in the order they were queued."""
         import aio_pika
         from aio_pika.exceptions import ChannelPreconditionFailed
 
@@ -210,12 +213,11 @@ class RabbitQueue:
             await channel.declare_queue(
                 dead_letter_name, durable=True, arguments={"x-queue-type": "quorum"}
             )
+            arguments = queue_arguments(dead_letter_name, max_length, delivery_limit)
+            if single_active_consumer:
+                arguments["x-single-active-consumer"] = True
             try:
-                await channel.declare_queue(
-                    name,
-                    durable=True,
-                    arguments=queue_arguments(dead_letter_name, max_length, delivery_limit),
-                )
+                await channel.declare_queue(name, durable=True, arguments=arguments)
             except ChannelPreconditionFailed as error:
                 # Declared before with other arguments (another instance's settings, an
                 # older version): use it as it is rather than refuse to start.

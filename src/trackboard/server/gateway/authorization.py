@@ -101,6 +101,15 @@ async def resolve(database: Database, cache: Cache, targets: Targets) -> Resolve
     return Resolved(experiments, runs, named, rules, models)
 
 
+async def remember_run_owner(connection: HTTPConnection, run_id: str, experiment_id: int) -> None:
+    """Note a run's experiment as `resolve` notes what it found: for a run whose creation
+    waits in the replay queue while the database is unreachable, so that its next writes
+    can be authorized meanwhile (as writes to that experiment, which its creator may do)."""
+    gateway = getattr(connection.app.state, "gateway", None)
+    if gateway is not None:
+        await _store(gateway.reads.cache, f"owner:run:{run_id}", experiment_id)
+
+
 def hidden_or_missing(kind: str, ident: object) -> NotFound:
     """The same 404 whether it does not exist or belongs to another project."""
     shown = repr(ident) if isinstance(ident, str) else str(ident)

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import Database, is_unreachable
+from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter, Unavailable
 from trackboard.server.metrics import repository
 from trackboard.server.metrics.chunk_codec import decode_chunk
@@ -122,6 +123,13 @@ async def accept_batch(
     await ingestor.publish(message)
     ingestor.instruments.points_ingested.inc(message.point_count)
     return IngestResult(message.point_count, False, False, pending_id)
+
+
+async def record_batch_id(session: AsyncSession, run_id: str, batch_id: str) -> bool:
+    """Record one id among the run's applied batch ids in the caller's transaction; False
+    if the run has it already (a repeat). The run's other writes (`replay.writes`) use it
+    too, so that one mechanism makes every retried write of a run harmless."""
+    return await repository.insert_applied_batch(session, run_id, batch_id, now_ms())
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,24 @@
 """HTTP routes of /api/v1/runs and run creation under an experiment."""
 
-from fastapi import APIRouter, Response, status
+import uuid
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.degraded import cached_response
 from trackboard.server.gateway.dependencies import ReadCache
+from trackboard.server.identifiers import RunId
 from trackboard.server.json_types import ExperimentIdPath
+from trackboard.server.replay.door import QUEUED, write_or_queue
+from trackboard.server.replay.writes import (
+    Applied,
+    CreateRun,
+    LogParams,
+    PendingWrite,
+    SetTags,
+    UpdateRun,
+)
 from trackboard.server.runs import service
 from trackboard.server.runs.schemas import (
     AlertAccepted,
@@ -22,30 +36,33 @@ from trackboard.server.unit_of_work import ReadSession, WriteSession
 router = APIRouter(prefix="/api/v1", tags=["runs"])
 
 # The services record the events of each change; live updates and cache invalidation
-# subscribe to them after the commit (see `events`).
+# subscribe to them after the commit (see `events`). Creation, params, tags and updates go
+# through `replay.writes.apply_write`, the replayer's path too (see `replay.door`).
 
 
-@router.post("/experiments/{experiment_id}/runs", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/experiments/{experiment_id}/runs",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RunRead,
+    responses=QUEUED,
+)
 async def create_run(
-    experiment_id: ExperimentIdPath,
-    body: RunCreate,
-    session: WriteSession,
-    response: Response,
-) -> RunRead:
-    change, created = await service.create_run(
-        session,
-        experiment_id,
-        run_id=body.id,
-        name=body.name,
-        start_time=body.start_time,
-        user=body.user,
-        status=body.status,
-        tags=body.tags,
-        params=body.params,
+    experiment_id: ExperimentIdPath, body: RunCreate, request: Request, response: Response
+) -> RunRead | JSONResponse:
+    """Create a run (200 with the run if the client's `id` exists already). While the
+    database is unreachable: 202, queued for replay; a client that sends its own `id` can
+    use it at once, and otherwise the answer carries the id chosen for it."""
+    pending = PendingWrite(
+        run_id=body.id or uuid.uuid4().hex, write=CreateRun(experiment_id=experiment_id, run=body)
     )
-    if not created:
-        response.status_code = status.HTTP_200_OK
-    return change.document
+
+    async def answer(_session: AsyncSession, applied: Applied) -> RunRead:
+        assert applied.change is not None
+        if not applied.fresh:
+            response.status_code = status.HTTP_200_OK
+        return applied.change.document
+
+    return await write_or_queue(request, pending, answer)
 
 
 @router.get("/runs/{run_id}", response_model=RunRead)
@@ -59,12 +76,17 @@ async def get_run(run_id: str, session: ReadSession, cache: ReadCache) -> Respon
     return cached_response(await cache.last_known_or_compute("run", run_id, compute))
 
 
-@router.patch("/runs/{run_id}")
-async def update_run(run_id: str, body: RunUpdate, session: WriteSession) -> RunRead:
-    change = await service.update_run(
-        session, run_id, name=body.name, status=body.status, end_time=body.end_time
-    )
-    return change.document
+@router.patch("/runs/{run_id}", response_model=RunRead, responses=QUEUED)
+async def update_run(run_id: RunId, body: RunUpdate, request: Request) -> RunRead | JSONResponse:
+    """Rename a run or move its status; 202 while the database is unreachable (replayed)."""
+    pending = PendingWrite(run_id=run_id, write=UpdateRun(body=body))
+
+    async def answer(session: AsyncSession, applied: Applied) -> RunRead:
+        if applied.change is not None:
+            return applied.change.document
+        return await service.describe_run(session, await service.get_run(session, run_id))
+
+    return await write_or_queue(request, pending, answer)
 
 
 @router.delete("/runs/{run_id}")
@@ -77,16 +99,30 @@ async def restore_run(run_id: str, session: WriteSession) -> RunRead:
     return (await service.set_lifecycle(session, run_id, "active")).document
 
 
-@router.post("/runs/{run_id}/params")
-async def log_params(run_id: str, body: ParamsBody, session: WriteSession) -> ParamsRead:
-    await service.log_params(session, run_id, body.params)
-    return ParamsRead(params=await service.get_params(session, run_id))
+@router.post("/runs/{run_id}/params", response_model=ParamsRead, responses=QUEUED)
+async def log_params(
+    run_id: RunId, body: ParamsBody, request: Request
+) -> ParamsRead | JSONResponse:
+    """Add params (immutable once set); 202 while the database is unreachable (replayed)."""
+
+    async def answer(session: AsyncSession, _applied: Applied) -> ParamsRead:
+        return ParamsRead(params=await service.get_params(session, run_id))
+
+    return await write_or_queue(
+        request, PendingWrite(run_id=run_id, write=LogParams(body=body)), answer
+    )
 
 
-@router.post("/runs/{run_id}/tags")
-async def set_tags(run_id: str, body: TagsBody, session: WriteSession) -> TagsRead:
-    await service.set_tags(session, run_id, body.tags)
-    return TagsRead(tags=await service.get_tags(session, run_id))
+@router.post("/runs/{run_id}/tags", response_model=TagsRead, responses=QUEUED)
+async def set_tags(run_id: RunId, body: TagsBody, request: Request) -> TagsRead | JSONResponse:
+    """Set tags; 202 while the database is unreachable (replayed)."""
+
+    async def answer(session: AsyncSession, _applied: Applied) -> TagsRead:
+        return TagsRead(tags=await service.get_tags(session, run_id))
+
+    return await write_or_queue(
+        request, PendingWrite(run_id=run_id, write=SetTags(body=body)), answer
+    )
 
 
 @router.delete("/runs/{run_id}/tags/{key:path}", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,8 +1,8 @@
 """Request and response bodies of the runs API."""
 
-from typing import Literal, TypedDict
+from typing import Annotated, Literal, TypedDict
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from trackboard.server.json_types import Millis
 from trackboard.server.metrics.schemas import MetricSummaryRead, SummaryView
@@ -25,10 +25,16 @@ class RunCreate(BaseModel):
     params: dict[str, str] = {}
 
 
+# A client-chosen id of one write, the same on every retry: a write whose id the run has
+# already applied changes nothing (see `replay.writes`). Shares the run's metric batch ids.
+RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
 class RunUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=250)
     status: RunStatus | None = None
     end_time: Millis | None = None
+    request_id: RequestId | None = None
 
 
 class RunRead(BaseModel):
@@ -65,6 +71,7 @@ class RunView(TypedDict):
 
 class ParamsBody(BaseModel):
     params: dict[str, str]
+    request_id: RequestId | None = None
 
 
 class ParamsRead(BaseModel):
@@ -73,10 +80,19 @@ class ParamsRead(BaseModel):
 
 class TagsBody(BaseModel):
     tags: dict[str, str]
+    request_id: RequestId | None = None
 
 
 class TagsRead(BaseModel):
     tags: dict[str, str]
+
+
+class WriteQueued(BaseModel):
+    """A 202: the database is unreachable, and the write waits in the replay queue; it is
+    applied in order with the run's other queued writes once the database is back."""
+
+    run_id: str
+    request_id: str | None
 
 
 class AlertCreate(BaseModel):

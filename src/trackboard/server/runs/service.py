@@ -235,6 +235,13 @@ async def set_lifecycle(session: AsyncSession, run_id: str, lifecycle_stage: str
     return await record_run_events(session, run, events)
 
 
+async def claim_request(session: AsyncSession, run_id: str, request_id: str) -> bool:
+    """Record a write's request id for the run (NotFound if there is no such run); False
+    if the run applied that request before: the caller then changes nothing."""
+    await get_run(session, run_id)
+    return await metrics.record_batch_id(session, run_id, request_id)
+
+
 async def log_params(session: AsyncSession, run_id: str, params: dict[str, str]) -> None:
     """Add params; one already set with another value fails the whole call."""
     run = await get_active_run(session, run_id)
