@@ -177,7 +177,12 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create Run */
+        /**
+         * Create Run
+         * @description Create a run (200 with the run if the client's `id` exists already). While the
+         *     database is unreachable: 202, queued for replay; a client that sends its own `id` can
+         *     use it at once, and otherwise the answer carries the id chosen for it.
+         */
         post: operations["create_run_post_/api/v1/experiments/{experiment_id}/runs"];
         delete?: never;
         options?: never;
@@ -200,7 +205,10 @@ export interface paths {
         delete: operations["delete_run_delete_/api/v1/runs/{run_id}"];
         options?: never;
         head?: never;
-        /** Update Run */
+        /**
+         * Update Run
+         * @description Rename a run or move its status; 202 while the database is unreachable (replayed).
+         */
         patch: operations["update_run_patch_/api/v1/runs/{run_id}"];
         trace?: never;
     };
@@ -230,7 +238,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log Params */
+        /**
+         * Log Params
+         * @description Add params (immutable once set); 202 while the database is unreachable (replayed).
+         */
         post: operations["log_params_post_/api/v1/runs/{run_id}/params"];
         delete?: never;
         options?: never;
@@ -247,7 +258,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Set Tags */
+        /**
+         * Set Tags
+         * @description Set tags; 202 while the database is unreachable (replayed).
+         */
         post: operations["set_tags_post_/api/v1/runs/{run_id}/tags"];
         delete?: never;
         options?: never;
@@ -1852,6 +1866,8 @@ export interface components {
             params: {
                 [key: string]: string;
             };
+            /** Request Id */
+            request_id?: string | null;
         };
         /** ParamsRead */
         ParamsRead: {
@@ -2148,6 +2164,8 @@ export interface components {
             status?: ("RUNNING" | "SCHEDULED" | "FINISHED" | "FAILED" | "KILLED") | null;
             /** End Time */
             end_time?: number | null;
+            /** Request Id */
+            request_id?: string | null;
         };
         /** SavedViewCreate */
         SavedViewCreate: {
@@ -2238,6 +2256,8 @@ export interface components {
             tags: {
                 [key: string]: string;
             };
+            /** Request Id */
+            request_id?: string | null;
         };
         /** TagsRead */
         TagsRead: {
@@ -2316,6 +2336,17 @@ export interface components {
             url: string;
             /** Has Secret */
             has_secret: boolean;
+        };
+        /**
+         * WriteQueued
+         * @description A 202: the database is unreachable, and the write waits in the replay queue; it is
+         *     applied in order with the run's other queued writes once the database is back.
+         */
+        WriteQueued: {
+            /** Run Id */
+            run_id: string;
+            /** Request Id */
+            request_id: string | null;
         };
     };
     responses: never;
@@ -2720,6 +2751,15 @@ export interface operations {
                     "application/json": components["schemas"]["RunRead"];
                 };
             };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteQueued"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2817,6 +2857,15 @@ export interface operations {
                     "application/json": components["schemas"]["RunRead"];
                 };
             };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteQueued"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2883,6 +2932,15 @@ export interface operations {
                     "application/json": components["schemas"]["ParamsRead"];
                 };
             };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteQueued"];
+                };
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -2916,6 +2974,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TagsRead"];
+                };
+            };
+            /** @description Accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WriteQueued"];
                 };
             };
             /** @description Validation Error */
