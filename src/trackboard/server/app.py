@@ -30,6 +30,7 @@ from trackboard.server.backends.event_relay import (
 )
 from trackboard.server.backends.queue import RabbitQueue
 from trackboard.server.cache_invalidation import CacheInvalidation
+from trackboard.server.compare.routes import router as compare_router
 from trackboard.server.config import Settings
 from trackboard.server.dashboard.static_files import STATIC_DIR, mount_dashboard
 from trackboard.server.dashboard_stats.routes import router as dashboard_stats_router
@@ -51,6 +52,7 @@ from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
+from trackboard.server.mlflow_compat.routes import HOT_PATHS as MLFLOW_HOT_PATHS
 from trackboard.server.mlflow_compat.routes import router as mlflow_router
 from trackboard.server.notifications.routes import router as notifications_router
 from trackboard.server.notifications.senders import Senders
@@ -66,6 +68,7 @@ from trackboard.server.observability.notifier_metrics import outbox_backlog_gaug
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
 from trackboard.server.process_loop import open_broker_relay
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
+from trackboard.server.route_table import install_route_table
 from trackboard.server.replay.connection import open_replay_queue
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.saved_views.routes import router as saved_views_router
@@ -292,6 +295,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         search_router,
         export_router,
         run_groups_router,
+        compare_router,
         runs_router,
         metrics_router,
     ):
@@ -309,6 +313,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)
+    # MLflow's one-point writes skip FastAPI's route search (same route, same dependencies).
+    install_route_table(app, MLFLOW_HOT_PATHS)
     # Innermost, behind the gateway: a cookie write without its CSRF token stays a 403.
     app.add_middleware(
         RequestGuardMiddleware,
