@@ -1,4 +1,4 @@
-"""POST /api/v1/experiments/{id}/compare/series on SQLite and PostgreSQL: per-run lines are
+"""POST /api/v1/runs/compare on SQLite and PostgreSQL: per-run lines are
 the runs' histories; group means, min-max and ±1 std bands agree with a computation here;
 bad bodies are refused; every run id goes through the project roles (auth on)."""
 
@@ -37,8 +37,8 @@ async def seed(client: httpx.AsyncClient) -> tuple[int, dict[str, str]]:
     return experiment, ids
 
 
-async def compare(client: httpx.AsyncClient, experiment: int, **body: Any) -> Any:
-    response = await client.post(f"/api/v1/experiments/{experiment}/compare/series", json=body)
+async def compare(client: httpx.AsyncClient, **body: Any) -> Any:
+    response = await client.post("/api/v1/runs/compare", json=body)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -60,8 +60,8 @@ def expected_at(points: dict[Any, float], x: float) -> float | None:
 
 
 async def test_ungrouped_chart_has_each_runs_history(client: httpx.AsyncClient) -> None:
-    experiment, ids = await seed(client)
-    answer = await compare(client, experiment, run_ids=list(ids.values()), key="loss")
+    _, ids = await seed(client)
+    answer = await compare(client, run_ids=list(ids.values()), key="loss")
     assert answer["groups"] == []
     assert [line["run_id"] for line in answer["lines"]] == list(ids.values())
     for line, (name, points) in zip(answer["lines"], SERIES.items(), strict=True):
@@ -74,14 +74,12 @@ async def test_ungrouped_chart_has_each_runs_history(client: httpx.AsyncClient) 
 
 
 async def test_group_mean_and_bands_match_a_direct_computation(client: httpx.AsyncClient) -> None:
-    experiment, ids = await seed(client)
+    _, ids = await seed(client)
     groups = [
         {"name": "a", "run_ids": [ids["a1"], ids["a2"], ids["a3"]]},
         {"name": "b", "run_ids": [ids["b1"]]},
     ]
-    answer = await compare(
-        client, experiment, run_ids=list(ids.values()), key="loss", groups=groups
-    )
+    answer = await compare(client, run_ids=list(ids.values()), key="loss", groups=groups)
     assert answer["lines"] == []
     by_name = {g["name"]: g for g in answer["groups"]}
     assert by_name["a"]["run_count"] == 3
@@ -116,7 +114,6 @@ async def test_long_series_come_on_a_grid_of_max_points(client: httpx.AsyncClien
         await log_points(client, run["id"], body)
     answer = await compare(
         client,
-        experiment,
         run_ids=run_ids,
         key="acc",
         groups=[{"name": "all", "run_ids": run_ids}],
@@ -148,13 +145,22 @@ async def test_relative_time_axis_counts_from_each_runs_start(client: httpx.Asyn
         ]
         await log_points(client, run["id"], body)
     groups = [{"name": "both", "run_ids": run_ids}]
-    answer = await compare(
-        client, experiment, run_ids=run_ids, key="loss", x="relative", groups=groups
-    )
+    answer = await compare(client, run_ids=run_ids, key="loss", x="relative", groups=groups)
     (group,) = answer["groups"]
     assert group["x"] == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert group["count"] == [2] * 5
     assert group["std"] == [0.0] * 5
+
+
+async def test_runs_of_several_experiments_compare_together(client: httpx.AsyncClient) -> None:
+    _, ids = await seed(client)
+    _, more = await seed(client)
+    both = [ids["a1"], more["a1"]]
+    answer = await compare(
+        client, run_ids=both, key="loss", groups=[{"name": "a", "run_ids": both}]
+    )
+    assert answer["groups"][0]["run_count"] == 2
+    assert answer["groups"][0]["std"] == [0.0] * 10
 
 
 async def test_runs_without_the_key_are_left_out(client: httpx.AsyncClient) -> None:
@@ -162,7 +168,6 @@ async def test_runs_without_the_key_are_left_out(client: httpx.AsyncClient) -> N
     silent = (await make_run(client, experiment))["id"]
     answer = await compare(
         client,
-        experiment,
         run_ids=[ids["a1"], silent],
         key="loss",
         groups=[{"name": "x", "run_ids": [ids["a1"], silent]}],
@@ -171,8 +176,8 @@ async def test_runs_without_the_key_are_left_out(client: httpx.AsyncClient) -> N
 
 
 async def test_bad_bodies_are_refused(client: httpx.AsyncClient) -> None:
-    experiment, ids = await seed(client)
-    path = f"/api/v1/experiments/{experiment}/compare/series"
+    _, ids = await seed(client)
+    path = "/api/v1/runs/compare"
     a1 = ids["a1"]
     for body in (
         {"run_ids": [], "key": "loss"},
@@ -194,9 +199,6 @@ async def test_bad_bodies_are_refused(client: httpx.AsyncClient) -> None:
     ):
         response = await client.post(path, json=body)
         assert response.status_code in (400, 422), (body, response.text)
-    other = (await make_run(client))["id"]  # a run of another experiment
-    response = await client.post(path, json={"run_ids": [a1, other], "key": "loss"})
-    assert response.status_code == 404, response.text
     missing = await client.post(path, json={"run_ids": ["nosuchrun"], "key": "loss"})
     assert missing.status_code == 404, missing.text
 
@@ -204,9 +206,8 @@ async def test_bad_bodies_are_refused(client: httpx.AsyncClient) -> None:
 async def test_every_run_id_is_authorized(settings: Settings) -> None:
     async with running_app(auth_settings(settings, rate_limit=False)) as (app, client):
         world = await seed_world(app, client)
-        mine, theirs = world.experiments["a"], world.experiments["b"]
         viewer = bearer(world.keys["a_viewer"])
-        path = f"/api/v1/experiments/{mine}/compare/series"
+        path = "/api/v1/runs/compare"
         body = {"run_ids": [world.runs["a"]], "key": "loss"}
         allowed = await client.post(path, json=body, headers=viewer)
         assert allowed.status_code == 200, allowed.text
@@ -214,8 +215,8 @@ async def test_every_run_id_is_authorized(settings: Settings) -> None:
         mixed = {"run_ids": [world.runs["a"], world.runs["b"]], "key": "loss"}
         refused = await client.post(path, json=mixed, headers=viewer)
         assert refused.status_code in (403, 404), refused.text
-        other = f"/api/v1/experiments/{theirs}/compare/series"
-        across = await client.post(other, json=body, headers=viewer)
+        theirs_only = {"run_ids": [world.runs["b"]], "key": "loss"}
+        across = await client.post(path, json=theirs_only, headers=viewer)
         assert across.status_code in (403, 404), across.text
         anonymous = await client.post(path, json=body)
         assert anonymous.status_code == 401, anonymous.text

@@ -1,4 +1,4 @@
-"""HTTP route of /api/v1/experiments/{id}/compare/series: one compare chart in one request."""
+"""HTTP route of /api/v1/runs/compare: one compare chart in one request."""
 
 import numpy as np
 import numpy.typing as npt
@@ -7,23 +7,20 @@ from fastapi import APIRouter, Response
 
 from trackboard.server.compare import service
 from trackboard.server.compare.schemas import CompareSeries, CompareSeriesQuery
-from trackboard.server.json_types import ExperimentIdPath
 from trackboard.server.metrics.values import render_values
 from trackboard.server.unit_of_work import ReadSession
 
-router = APIRouter(prefix="/api/v1/experiments", tags=["compare"])
+router = APIRouter(prefix="/api/v1/runs", tags=["compare"])
 
 
-@router.post("/{experiment_id}/compare/series", responses={200: {"model": CompareSeries}})
-async def compare_series(
-    experiment_id: ExperimentIdPath, body: CompareSeriesQuery, session: ReadSession
-) -> Response:
-    """One metric key over many runs of the experiment, for one compare chart: per run its
+@router.post("/compare", responses={200: {"model": CompareSeries}})
+async def compare_series(body: CompareSeriesQuery, session: ReadSession) -> Response:
+    """One metric key over many runs (of any experiments), for one compare chart: per run its
     series downsampled to `max_points` (`lines`: always when ungrouped, else when asked),
     and per group the mean, min, max and population std of its runs on a common x grid of
     at most `max_points` values (each run interpolated inside its own range, gaps kept).
-    Every run id is authorized; one of another experiment is a 404."""
-    comparison = await service.compare_series(session, experiment_id, body)
+    Every run id is authorized, and one the caller may not read refuses the request."""
+    comparison = await service.compare_series(session, body)
     lines = [
         {
             "run_id": line.run_id,

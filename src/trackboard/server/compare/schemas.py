@@ -1,4 +1,4 @@
-"""Request and response bodies of POST /api/v1/experiments/{id}/compare/series."""
+"""Request and response bodies of POST /api/v1/runs/compare."""
 
 from typing import Annotated, Literal
 

@@ -91,8 +91,6 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("GET", "/api/v1/experiments/{experiment_id}/dashboard"): Decision(Access.READ),
     ("POST", "/api/v1/experiments/{experiment_id}/runs"): Decision(Access.WRITE),
     ("GET", "/api/v1/experiments/{experiment_id}/runs/groups"): Decision(Access.READ),
-    # Compare charts: the experiment in the path and every run of the body's `run_ids`.
-    ("POST", "/api/v1/experiments/{experiment_id}/compare/series"): Decision(Access.READ),
     # Saved views of an experiment's runs page: viewers read, editors manage; a view id is
     # looked up inside the experiment of the path, which is what the gateway checks.
     ("GET", "/api/v1/experiments/{experiment_id}/views"): Decision(Access.READ),
@@ -102,6 +100,8 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("DELETE", "/api/v1/experiments/{experiment_id}/views/{view_id}"): Decision(Access.WRITE),
     ("POST", "/api/v1/runs/search"): Decision(Access.READ),
     ("POST", "/api/v1/runs/export"): Decision(Access.READ),
+    # A compare chart: every run of the body's `run_ids` is checked.
+    ("POST", "/api/v1/runs/compare"): Decision(Access.READ),
     ("GET", "/api/v1/runs/{run_id}"): Decision(Access.READ),
     ("PATCH", "/api/v1/runs/{run_id}"): Decision(Access.WRITE),
     ("DELETE", "/api/v1/runs/{run_id}"): Decision(Access.WRITE),
@@ -141,7 +141,7 @@ def is_mlflow_path(path: str) -> bool:
 
 # POSTs that only read (a search's body; a compare chart's runs).
 EXPORT_PATH = "/api/v1/runs/export"
-COMPARE_SUFFIX = "/compare/series"
+COMPARE_PATH = "/api/v1/runs/compare"
 
 
 def is_read_request(method: str, path: str) -> bool:
@@ -149,8 +149,8 @@ def is_read_request(method: str, path: str) -> bool:
     if method in READ_METHODS:
         return True
     return bool(
-        path.endswith(("/search", COMPARE_SUFFIX))
-        or path == EXPORT_PATH
+        path.endswith("/search")
+        or path in (EXPORT_PATH, COMPARE_PATH)
         or MLFLOW_READ_POSTS.search(path)
     )
 

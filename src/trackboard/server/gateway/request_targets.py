@@ -23,7 +23,7 @@ V1_BODY_ROUTES = frozenset(
     {
         "/api/v1/runs/search",
         "/api/v1/runs/export",
-        "/api/v1/experiments/{experiment_id}/compare/series",
+        "/api/v1/runs/compare",
         "/api/v1/experiments",
         "/api/v1/notification-rules",
         "/api/v1/notification-rules/{rule_id}",
