@@ -127,3 +127,11 @@ router.include_router(_prefixed(API_PREFIX, _PARTS, include_in_schema=True))
 router.include_router(_prefixed(AJAX_PREFIX, _AJAX_PARTS, include_in_schema=False))
 router.include_router(_prefixed(API_V3_PREFIX, (), include_in_schema=False))
 router.include_router(_prefixed(AJAX_V3_PREFIX, (), include_in_schema=False))
+
+# The small calls a training script makes once per step and key (issue 13): the app
+# dispatches them by exact path (`server.route_table`) instead of FastAPI's route search.
+HOT_PATHS: tuple[tuple[str, str], ...] = tuple(
+    ("POST", prefix + endpoint)
+    for prefix in (API_PREFIX, AJAX_PREFIX)
+    for endpoint in ("/runs/log-metric", "/runs/log-batch")
+)
