@@ -19,6 +19,8 @@ STATE: dict[str, Any] = {
     "pinned": ["attributes.run_name", "params.lr"],
     "group": "params.optimizer",
     "chart": {"x": "metric:epoch", "smoothing": 0.6, "log": True, "band": "std"},
+    # Chart panels: a key of its own, and two keys (one with the URL's separators) together.
+    "panels": [["val loss"], ["train/loss", "a,b;c%"]],
 }
 
 
@@ -55,6 +57,7 @@ async def test_a_view_is_created_listed_read_updated_and_deleted(
     state = replaced.json()["state"]
     assert state["filter"] == "status = 'FINISHED'"
     assert (state["columns"], state["sort"], state["group"]) == (None, None, None)
+    assert state["panels"] is None
     assert replaced.json()["updated_at"] >= view["updated_at"]
 
     deleted = await client.delete(views_path(experiment, view["id"]))
@@ -113,6 +116,13 @@ async def test_views_of_a_missing_experiment_are_not_found(client: httpx.AsyncCl
         {"chart": {"x": "epoch"}},
         {"chart": {"band": "iqr"}},
         {"version": 2},
+        {"panels": "loss"},
+        {"panels": [[]]},
+        {"panels": [[""]]},
+        {"panels": [["a\nb"]]},
+        {"panels": [["k" * 251]]},
+        {"panels": [[f"k{i}" for i in range(21)]]},
+        {"panels": [["k"]] * 201},
         "params.lr > 1",
     ],
 )
@@ -137,6 +147,13 @@ async def test_a_state_over_the_size_bound_is_refused(client: httpx.AsyncClient)
         views_path(experiment), json={"name": "fits", "state": {"columns": columns[:100]}}
     )
     assert fits.status_code == 201, fits.text
+    # Panels count towards the same bound.
+    panels = [[f"{i:03d}-{'k' * 240}"] for i in range(150)]
+    too_many = await client.post(
+        views_path(experiment), json={"name": "panels", "state": {"panels": panels}}
+    )
+    assert too_many.status_code == 400, too_many.text
+    assert f"at most {MAX_STATE_BYTES}" in too_many.text
 
 
 @pytest.mark.parametrize("name", ["", "x" * 201])

@@ -11,6 +11,8 @@ MAX_VIEW_NAME_LENGTH = 200
 # A generous bound for hundreds of chosen columns, far below what a page URL can carry.
 MAX_STATE_BYTES = 32 * 1024
 MAX_COLUMNS = 1000
+MAX_PANELS = 200
+MAX_PANEL_KEYS = 20
 
 # What the dashboard calls a column id: `<kind>.<key>`, the key as logged (dots allowed).
 ColumnId = Annotated[
@@ -28,6 +30,13 @@ TableColumn = Annotated[
         pattern=r"^(duration|(attributes|metrics|params|tags)\.[^\x00-\x1f]+)$",
     ),
 ]
+# A metric key of a chart panel, as logged.
+PanelKey = Annotated[
+    str, Field(min_length=1, max_length=MAX_NAME_LENGTH, pattern=r"^[^\x00-\x1f]+$")
+]
+# One chart: the keys drawn together (the dashboard's `panels=` URL state).
+Panel = Annotated[list[PanelKey], Field(min_length=1, max_length=MAX_PANEL_KEYS)]
+
 # The built-in columns of the runs table that may be hidden (the run name always shows).
 HideableColumn = Literal[
     "attributes.status", "attributes.start_time", "duration", "attributes.user"
@@ -73,6 +82,8 @@ class ViewState(Strict):
     # The column runs are grouped by in their charts ("params.lr"), or None.
     group: ColumnId | None = None
     chart: ChartState = Field(default_factory=ChartState)
+    # The chart panels Compare opens with; None: one chart per metric key, [] none at all.
+    panels: list[Panel] | None = Field(default=None, max_length=MAX_PANELS)
 
     @model_validator(mode="after")
     def within_size_bound(self) -> "ViewState":
