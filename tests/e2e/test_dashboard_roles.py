@@ -1,5 +1,6 @@
 """Editing with auth on (headless Chromium against a real server): a viewer sees no editing
-controls; an edit the server refuses (403) is rolled back and its message shown."""
+controls, judged by the role in the run's own project; an edit the server refuses (403) is
+rolled back and its message shown."""
 
 import re
 import subprocess
@@ -42,8 +43,7 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Serv
         key = cli(process, "keys", "create", "--project", "shared", "--role", "owner")
         for user in ("carol", "bob"):
             cli(process, "users", "create", user, "--password-stdin", stdin=PASSWORD + "\n")
-        # bob edits his own project, so the page offers him editing; in "shared" he only
-        # views (set below), so the server refuses his edits there.
+        # bob edits his own project; in "shared" he only views (set below).
         cli(process, "users", "grant", "bob", "--project", "bobs", "--role", "editor")
         yield process, key
     finally:
@@ -109,23 +109,49 @@ async def test_a_viewer_sees_no_editing_controls(
     await expect(page.get_by_role("button", name=re.compile(r"^Delete"))).to_have_count(0)
 
 
-async def test_a_refused_rename_is_rolled_back_with_the_servers_message(
+async def set_role(server: ServerProcess, key: str, user: str, role: str) -> None:
+    async with httpx.AsyncClient(
+        base_url=server.base_url + "/api/v1",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    ) as http:
+        projects = (await http.get("/projects")).raise_for_status().json()["projects"]
+        shared = next(p["id"] for p in projects if p["name"] == "shared")
+        member = await http.put(f"/projects/{shared}/members/{user}", json={"role": role})
+        member.raise_for_status()
+
+
+async def test_controls_follow_the_role_in_the_runs_own_project_and_a_refusal_rolls_back(
     page: Page, auth_server: tuple[ServerProcess, str], shared_run: tuple[int, str]
 ) -> None:
-    server, _ = auth_server
+    """bob edits his own project but only views "shared": no controls on its run. Made an
+    editor there, he gets them; demoted while the page is open, his rename is refused by
+    the server, rolled back, and the server's message shown."""
+    server, key = auth_server
     _, run_id = shared_run
     await sign_in(page, server, "bob")
     await page.goto(f"{server.base_url}/runs/{run_id}")
     title = page.get_by_test_id("title-text")
     await expect(title).to_have_text("shared-run", timeout=TIMEOUT_MS)
-    await page.get_by_role("button", name="Rename").click()
-    await page.get_by_label("New run name").fill("hijacked")
-    await page.get_by_label("New run name").press("Enter")
-    error = page.get_by_role("alert").filter(has_text="Rename failed")
-    await expect(error).to_be_visible(timeout=TIMEOUT_MS)
-    await expect(title).to_have_text("shared-run")
-    await page.reload()
-    await expect(title).to_have_text("shared-run", timeout=TIMEOUT_MS)
+    await expect(page.get_by_test_id("run-notes")).to_be_visible()
+    await expect(page.get_by_role("button", name="Rename")).to_have_count(0)
+    try:
+        await set_role(server, key, "bob", "editor")
+        await page.reload()
+        await expect(title).to_have_text("shared-run", timeout=TIMEOUT_MS)
+        await expect(page.get_by_role("button", name="Rename")).to_be_visible()
+        # The page keeps the identity it loaded; the server decides with the current role.
+        await set_role(server, key, "bob", "viewer")
+        await page.get_by_role("button", name="Rename").click()
+        await page.get_by_label("New run name").fill("hijacked")
+        await page.get_by_label("New run name").press("Enter")
+        error = page.get_by_role("alert").filter(has_text="Rename failed")
+        await expect(error).to_be_visible(timeout=TIMEOUT_MS)
+        await expect(title).to_have_text("shared-run")
+        await page.reload()
+        await expect(title).to_have_text("shared-run", timeout=TIMEOUT_MS)
+    finally:
+        await set_role(server, key, "bob", "viewer")
 
 
 async def test_a_viewer_opens_a_saved_view_by_link_but_cannot_change_it(

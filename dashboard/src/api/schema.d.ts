@@ -1689,6 +1689,8 @@ export interface components {
             creation_time: number;
             /** Last Update Time */
             last_update_time: number;
+            /** Project Id */
+            project_id?: number | null;
         };
         /** ExperimentUpdate */
         ExperimentUpdate: {

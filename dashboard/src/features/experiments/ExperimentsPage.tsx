@@ -8,7 +8,7 @@ import { formatRelative, formatTime } from "../../components/format";
 import { usePollInterval } from "../../live/LiveProvider";
 import { Link, navigate, useLocation } from "../../router";
 import { useRestoreExperiment } from "../editing/experimentEdits";
-import { useCanEdit } from "../editing/permissions";
+import { useEditPermission } from "../editing/permissions";
 
 /** Run counts: from the list when the server includes them, else the per-experiment aggregate. */
 function RunCount({ experiment }: { experiment: Experiment }) {
@@ -42,7 +42,7 @@ export default function ExperimentsPage() {
   const applied = location.search.get("q") ?? "";
   const showDeleted = location.search.get("deleted") === "1";
   const stage = showDeleted ? "deleted" : "active";
-  const canEdit = useCanEdit();
+  const canEdit = useEditPermission();
   const restore = useRestoreExperiment();
 
   const [draft, setDraft] = useState(applied);
@@ -111,7 +111,7 @@ export default function ExperimentsPage() {
             <th>Last activity</th>
             <th>Created</th>
             <th>Tags</th>
-            {showDeleted && canEdit ? <th /> : null}
+            {showDeleted && canEdit() ? <th /> : null}
           </tr>
         </thead>
         <tbody>
@@ -131,11 +131,13 @@ export default function ExperimentsPage() {
                     .map(([k, v]) => `${k}=${v}`)
                     .join(", ")}
                 </td>
-                {showDeleted && canEdit ? (
+                {showDeleted && canEdit() ? (
                   <td>
-                    <button type="button" onClick={() => restore.mutate({ id: e.id })}>
-                      Restore
-                    </button>
+                    {canEdit(e.project_id) ? (
+                      <button type="button" onClick={() => restore.mutate({ id: e.id })}>
+                        Restore
+                      </button>
+                    ) : null}
                   </td>
                 ) : null}
               </tr>

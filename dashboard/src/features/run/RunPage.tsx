@@ -84,7 +84,6 @@ export default function RunPage({ runId }: { runId: string }) {
     refetchInterval: (q) => (q.state.data?.status === "RUNNING" ? poll : false),
   });
   const run = runResult.data;
-  const canEdit = useCanEdit();
   const rename = useRenameRun();
   const deleteRuns = useDeleteRuns();
   const restoreRuns = useRestoreRuns();
@@ -94,6 +93,7 @@ export default function RunPage({ runId }: { runId: string }) {
     enabled: run !== undefined,
     staleTime: 300_000,
   });
+  const canEdit = useCanEdit(experiment.data?.project_id);
 
   useLiveEvents({ run_id: runId }, (event: LiveEvent) => {
     if (event.event === "metrics") {

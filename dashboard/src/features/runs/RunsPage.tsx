@@ -504,7 +504,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     (): RunTree => ({ rows: new Map(tree.map((t) => [t.run.id, t])), toggle: toggleBranch }),
     [tree, toggleBranch],
   );
-  const canEdit = useCanEdit();
+  const canEdit = useCanEdit(experiment.data?.project_id);
   const deleteRuns = useDeleteRuns();
   const restoreRuns = useRestoreRuns();
   const renameExperiment = useRenameExperiment();

@@ -28,6 +28,9 @@ class ExperimentRead(BaseModel):
     tags: dict[str, str]
     creation_time: int
     last_update_time: int
+    # The project it belongs to (None with auth off): the dashboard offers editing controls
+    # by the caller's role there. The server still decides every write.
+    project_id: int | None = None
 
 
 class ExperimentPage(BaseModel):

@@ -39,6 +39,7 @@ def to_read(experiment: Experiment) -> ExperimentRead:
         tags={tag.key: tag.value for tag in experiment.tags},
         creation_time=experiment.creation_time,
         last_update_time=experiment.last_update_time,
+        project_id=experiment.project_id,
     )
 
 
