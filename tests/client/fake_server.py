@@ -30,6 +30,18 @@ def _error(
     )
 
 
+def _is_run_write(method: str, path: str) -> bool:
+    """The writes the server queues for replay while its database is unreachable."""
+    parts = path.strip("/").split("/")
+    if method == "POST" and len(parts) == 3 and parts[0] == "experiments" and parts[2] == "runs":
+        return True
+    if parts[0] != "runs" or len(parts) < 2 or parts[1] == "search":
+        return False
+    return (method == "PATCH" and len(parts) == 2) or (
+        method == "POST" and len(parts) == 3 and parts[2] in ("params", "tags")
+    )
+
+
 @dataclass
 class FakeRun:
     id: str
@@ -85,6 +97,11 @@ class FakeServer:
         # history read (status answers hand out a position, as a server with replicas does).
         self.status_requests: list[list[str]] = []
         self.read_after_seen: list[str | None] = []
+        # True: the database is away and RabbitMQ there: run creations, params, tags and
+        # PATCHes are answered 202 and wait in `replay_queue` until `replay()`.
+        self.replay_writes = False
+        self.replay_queue: list[tuple[str, str, dict[str, Any]]] = []
+        self._applied_requests: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
 
     def transport(self) -> httpx.MockTransport:
@@ -118,11 +135,34 @@ class FakeServer:
                 return self._batch_status(path, request.url.params)
             if request.method == "GET" and "/metrics/" in path:
                 self.read_after_seen.append(request.headers.get("Trackboard-Read-After"))
+            if self.replay_writes and _is_run_write(request.method, path):
+                return self._queue_for_replay(request.method, path, body)
             response = self._route(request.method, path, body, request.url.params)
             if self.lose_answers and request.method == "POST" and path.endswith("/metrics"):
                 self.lose_answers -= 1
                 return _error(503, "TEMPORARILY_UNAVAILABLE", "answer lost")
             return response
+
+    def _queue_for_replay(self, method: str, path: str, body: Any) -> httpx.Response:
+        parts = path.strip("/").split("/")
+        run_id = body["id"] if parts[0] == "experiments" else unquote(parts[1])
+        self.replay_queue.append((method, path, body))
+        request_id = body.get("id") if parts[0] == "experiments" else body.get("request_id")
+        return httpx.Response(202, json={"run_id": run_id, "request_id": request_id})
+
+    def replay(self) -> None:
+        """What the worker does once the database is back: the queued writes in order, a
+        request id applied before changing nothing."""
+        with self._lock:
+            queued, self.replay_queue = self.replay_queue, []
+            for method, path, body in queued:
+                request_id = body.get("request_id")
+                if request_id is not None:
+                    key = (path.strip("/").split("/")[1], request_id)
+                    if key in self._applied_requests:
+                        continue
+                    self._applied_requests.add(key)
+                self._route(method, path, body, httpx.QueryParams())
 
     def _store_artifact(self, path: str, content: bytes) -> httpx.Response:
         """PUT /runs/{id}/artifacts/{path}: the file replaces any earlier one at that path."""

@@ -225,3 +225,39 @@ def test_memory_stays_bounded_when_training_logs_faster_than_the_client_can_send
     run.finish(timeout=60)
     assert peak < 4 * bound, f"peak {peak / 2**20:.1f} MiB for a {bound / 2**20:.0f} MiB bound"
     _assert_exactly_once(fake, run.id, 50_000)
+
+
+def test_run_writes_the_server_queues_for_replay_are_taken_in_order_with_request_ids(
+    fake: FakeServer, start: StartRun
+) -> None:
+    fake.replay_writes = True  # the server's database is away, its broker is there
+    run = start(config={"lr": 0.1})
+    run.log_params({"layers": 4})
+    run.set_tags({"phase": "done"})
+    run.finish()
+    assert fake.runs == {}  # nothing applied yet, and the script is done
+    writes = [(method, path.rsplit("/", 1)[-1]) for method, path, _ in fake.replay_queue]
+    assert writes == [("POST", "runs"), ("POST", "params"), ("POST", "tags"), ("PATCH", run.id)]
+    request_ids = [body.get("request_id") for _, _, body in fake.replay_queue[1:]]
+    assert None not in request_ids
+    assert len(set(request_ids)) == 3
+    fake.replay()
+    stored = fake.runs[run.id]
+    assert stored.params == {"lr": "0.1", "layers": "4"}
+    assert stored.tags["phase"] == "done"
+    assert stored.status == "FINISHED"
+
+
+def test_a_write_that_finds_its_queued_run_not_yet_replayed_is_retried(
+    fake: FakeServer, start: StartRun
+) -> None:
+    fake.replay_writes = True
+    run = start()
+    fake.replay_writes = False  # the database is back; the worker has not replayed yet
+    replayer = threading.Timer(0.5, fake.replay)
+    replayer.start()
+    run.log_params({"layers": 4})  # 404 until the creation is replayed
+    run.finish()
+    replayer.join()
+    assert fake.runs[run.id].params == {"layers": "4"}
+    assert fake.runs[run.id].status == "FINISHED"

@@ -3,8 +3,12 @@ run's creation, params, tags and final status are answered 202 and queued; once 
 database is back a worker replays them in order, each stored once even when sent twice."""
 
 import asyncio
+import os
+import sys
+import textwrap
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,8 +16,29 @@ import httpx
 from tests.distributed.proxied_settings import proxied_settings
 from tests.distributed.tcp_proxy import TcpProxy
 from tests.gateway.harness import bearer, running_app, seed_world
+from tests.live_server import serving
 from trackboard.server.backends.queue import RabbitQueue
 from trackboard.server.worker import run_worker
+
+POINTS = 1_000
+SCRIPT = textwrap.dedent(
+    f"""
+    import sys
+    import trackboard
+
+    run = trackboard.init(experiment="replayed", config={{"lr": 0.01}}, tags={{"team": "ops"}})
+    run.log({{"loss": 1.0}}, step=0)
+    run.flush(timeout=30)  # the API's run check has read the run (it uses that meanwhile)
+    print(run.id, flush=True)
+    sys.stdin.readline()  # the test has cut the database
+    for step in range(1, {POINTS}):
+        run.log({{"loss": 1.0 / (step + 1)}}, step=step)
+    run.log_params({{"layers": 4}})
+    run.set_tags({{"phase": "done"}})
+    run.finish()
+    print("finished", flush=True)
+    """
+)
 
 
 def run_writes(experiment_id: int, run_id: str) -> list[tuple[str, str, dict[str, Any]]]:
@@ -117,3 +142,66 @@ async def test_without_a_broker_run_writes_get_503_with_retry_after(pg_url: str)
                 assert "Retry-After" in answer.headers
     finally:
         await proxy.close()
+
+
+async def test_a_python_client_script_finishes_while_the_database_is_still_cut(
+    pg_url: str, amqp_url: str, tmp_path: Path
+) -> None:
+    """Its params, tags and final status are answered 202 like its points: the script is
+    done before the database returns, and everything is stored once the worker replayed."""
+    proxy = TcpProxy("127.0.0.1", 5432)
+    await proxy.start()
+    settings = proxied_settings(pg_url, proxy.port, amqp_url=amqp_url, auth=False)
+    env = {
+        **os.environ,
+        "TRACKBOARD_HOME": str(tmp_path / "client"),
+        "TRACKBOARD_RETRY_MAX_DELAY": "1",
+        "TRACKBOARD_FINISH_TIMEOUT": "3",
+    }
+    try:
+        async with running_app(settings) as (app, client), serving(app) as url:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                SCRIPT,
+                env={**env, "TRACKBOARD_URL": url},
+                cwd=tmp_path,
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+            )
+            assert process.stdin is not None
+            assert process.stdout is not None
+            run_id = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
+            proxy.cut()
+            process.stdin.write(b"go\n")
+            await process.stdin.drain()
+            output, _ = await asyncio.wait_for(process.communicate(), 120)
+            assert process.returncode == 0
+            assert output.decode().splitlines()[-1] == "finished"
+            assert (await client.get(f"/api/v1/runs/{run_id}")).status_code == 503  # still cut
+            proxy.restore()
+
+            stop = asyncio.Event()
+            worker = asyncio.create_task(run_worker(settings, stop))
+            try:
+                run = await replayed(client, f"/api/v1/runs/{run_id}", {})
+                deadline = time.monotonic() + 30
+                while (steps := await stored_steps(client, run_id)) != list(range(POINTS)):
+                    assert time.monotonic() < deadline, f"{len(steps)} points stored"
+                    await asyncio.sleep(0.2)
+            finally:
+                stop.set()
+                await asyncio.wait_for(worker, 30)
+            assert run["params"] == {"lr": "0.01", "layers": "4"}
+            assert run["tags"]["team"] == "ops"
+            assert run["tags"]["phase"] == "done"
+    finally:
+        await proxy.close()
+
+
+async def stored_steps(client: httpx.AsyncClient, run_id: str) -> list[int]:
+    history = await client.get(f"/api/v1/runs/{run_id}/metrics/loss", params={"format": "columns"})
+    if history.status_code != 200:
+        return []
+    steps: list[int] = history.json()["steps"]
+    return steps

@@ -291,6 +291,7 @@ def start_run(
     )
     experiment_id: int | None = None
     first_record: Record | None = None
+    creation_queued = False  # answered 202: the server replays it once its database is back
     if settings.mode == "online":
         try:
             experiment_id, created = _create_online(transport, experiment, body, settings)
@@ -307,6 +308,7 @@ def start_run(
             raise
         else:
             run_id, name = str(created["id"]), str(created.get("name") or name)
+            creation_queued = bool(created.get("queued"))
     else:
         first_record = create_run_record(experiment, body)
 
@@ -314,7 +316,7 @@ def start_run(
     sender = Sender(
         settings,
         buffer,
-        RunDelivery(transport, None if first_record else run_id),
+        RunDelivery(transport, None if first_record else run_id, creation_queued),
         spool_path(settings.spool_dir, run_id),
         first_record,
         network=settings.mode == "online",
