@@ -11,11 +11,14 @@ import contextlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from trackboard.server.accounts import service as accounts
 from trackboard.server.accounts.roles import Role
 from trackboard.server.backends.cache import Cache, CacheUnavailableError
+from trackboard.server.backends.cache_aside import ReadThroughCache
 from trackboard.server.backends.database import Database
 from trackboard.server.errors import InvalidParameter, NotFound
 from trackboard.server.gateway.access_policy import Access, Decision, decide
@@ -60,7 +63,23 @@ async def _store(cache: Cache, key: str, value: int) -> None:
         await cache.set(key, str(value).encode(), OWNER_TTL_S)
 
 
-async def resolve(database: Database, cache: Cache, targets: Targets) -> Resolved:
+async def experiments_named(
+    reads: ReadThroughCache, session: AsyncSession, name: str
+) -> list[tuple[int, int | None]]:
+    """The experiments called `name` with their projects; with the database unreachable,
+    the last known answer, so that MLflow's `experiments/get-by-name` is authorized and
+    answered degraded as `experiments/get` is. (A stale answer grants nothing new: the
+    caller's role is checked on the experiments it names.)"""
+
+    async def compute() -> bytes:
+        return orjson.dumps(await accounts.experiments_named(session, name))
+
+    cached = await reads.last_known_or_compute("owner_named", name, compute)
+    return [(int(e), None if p is None else int(p)) for e, p in orjson.loads(cached.body)]
+
+
+async def resolve(database: Database, reads: ReadThroughCache, targets: Targets) -> Resolved:
+    cache = reads.cache
     runs: dict[str, int] = {}
     run_ids = sorted(targets.run_ids)
     for run_id, experiment_id in zip(
@@ -92,7 +111,7 @@ async def resolve(database: Database, cache: Cache, targets: Targets) -> Resolve
                 )
         named: dict[str, list[int | None]] = {}
         for name in targets.experiment_names:
-            found_named = await accounts.experiments_named(session, name)
+            found_named = await experiments_named(reads, session, name)
             named[name] = [owner for _, owner in found_named]
             experiments.update(found_named)
         rules: dict[int, int | None] = {}
@@ -181,7 +200,7 @@ async def authorize(connection: HTTPConnection) -> None:
         return
     state = connection.scope.setdefault("state", {})
     if enforce:
-        resolved = await resolve(gateway.database, gateway.reads.cache, targets)
+        resolved = await resolve(gateway.database, gateway.reads, targets)
         enforce_roles(principal, decision, targets, resolved)
     if writes and targets.empty:
         project = creation_project(principal, targets) if gateway.auth else None
@@ -246,5 +265,5 @@ async def check_read_access(
     if principal.unrestricted:
         return
     targets = Targets(experiment_ids=set(experiment_ids), run_ids=set(run_ids))
-    resolved = await resolve(gateway.database, gateway.reads.cache, targets)
+    resolved = await resolve(gateway.database, gateway.reads, targets)
     enforce_roles(principal, Decision(Access.READ), targets, resolved)
