@@ -1,7 +1,8 @@
 """Saved views in Chromium against a real server: set a filter, a sort, columns (one hidden,
-one pinned) and a grouping on the runs page, save them as a view, open the view's link in a
-fresh browser context and see the same page; then update, rename and delete the view, each
-change checked through the API. Compare opens with the view's grouping."""
+one pinned), a grouping and chart panels on the runs page, save them as a view, open the
+view's link in a fresh browser context and see the same page; then update, rename and delete
+the view, each change checked through the API. Compare opens with the view's grouping and
+panels."""
 
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -54,6 +55,7 @@ async def test_a_saved_view_opens_from_its_link_in_a_fresh_browser_and_is_edited
             experiment_id, f"run-{i}", {"lr": str(i / 100), "optimizer": ["adam", "sgd"][i % 2]}
         )
         await api.log(run_id, "acc", [0, 1], [0.1, i / 10])
+        await api.log(run_id, "loss", [0, 1], [1.0, 1 - i / 10])
 
     await page.goto(f"{server.base_url}/experiments/{experiment_id}")
     grid = page.get_by_role("table", name="Runs")
@@ -74,6 +76,15 @@ async def test_a_saved_view_opens_from_its_link_in_a_fresh_browser_and_is_edited
     await page.mouse.click(5, 5)
     await page.get_by_label("Group by").select_option("params.optimizer")
     await shows_the_view(page)
+    # Charts: acc on its own, then acc and loss together (loss's own chart removed).
+    charts = page.get_by_test_id("panel-chooser")
+    await charts.locator("summary").click()
+    await charts.get_by_label("Own chart for loss").uncheck()
+    await charts.get_by_label("Keys for a new chart").select_option(["acc", "loss"])
+    await charts.get_by_role("button", name="Add chart").click()
+    await expect(charts.locator("summary")).to_have_text("Charts (2)")
+    await charts.locator("summary").click()
+    assert query(page.url)["panels"] == ["acc;acc,loss"]
 
     await page.get_by_test_id("views-button").click()
     panel = page.get_by_role("dialog", name="Saved views")
@@ -88,6 +99,7 @@ async def test_a_saved_view_opens_from_its_link_in_a_fresh_browser_and_is_edited
     assert state["hidden"] == ["attributes.status"]
     assert state["pinned"] == ["params.lr"]
     assert state["group"] == "params.optimizer"
+    assert state["panels"] == [["acc"], ["acc", "loss"]]
     view_id = views[0]["id"]
     link = await panel.get_by_label("Link to best lr").input_value()
     assert link == f"{server.base_url}/experiments/{experiment_id}?view={view_id}"
@@ -115,6 +127,13 @@ async def test_a_saved_view_opens_from_its_link_in_a_fresh_browser_and_is_edited
         await other.get_by_role("button", name="Compare (2)").click()
         await other.wait_for_url("**/compare?**")
         assert query(other.url)["group"] == ["params.optimizer"]
+        assert query(other.url)["panels"] == ["acc;acc,loss"]
+        cards = other.locator(".charts > div")
+        await expect(cards).to_have_count(2, timeout=TIMEOUT_MS)
+        await cards.nth(1).scroll_into_view_if_needed()
+        for key in ("acc", "acc + loss"):
+            drawn = other.locator(f'[data-testid="metric-chart"][data-key="{key}"]')
+            await expect(drawn).to_have_count(1, timeout=TIMEOUT_MS)
         legend = other.get_by_test_id("group-legend")
         await expect(legend.locator('[data-group="sgd"]')).to_contain_text(
             "optimizer=sgd", timeout=TIMEOUT_MS

@@ -168,6 +168,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/runs/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare Series
+         * @description One metric key over many runs (of any experiments), for one compare chart: per run its
+         *     series downsampled to `max_points` (`lines`: always when ungrouped, else when asked),
+         *     and per group the mean, min, max and population std of its runs on a common x grid of
+         *     at most `max_points` values (each run interpolated inside its own range, gaps kept).
+         *     Every run id is authorized, and one the caller may not read refuses the request.
+         */
+        post: operations["compare_series_post_/api/v1/runs/compare"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/experiments/{experiment_id}/runs": {
         parameters: {
             query?: never;
@@ -1569,6 +1593,69 @@ export interface components {
              */
             band: "minmax" | "std";
         };
+        /**
+         * CompareGroup
+         * @description Runs drawn as one mean line with bands; `name` is handed back as it came.
+         */
+        CompareGroup: {
+            /** Name */
+            name: string;
+            /** Run Ids */
+            run_ids: string[];
+        };
+        /** CompareSeries */
+        CompareSeries: {
+            /** Key */
+            key: string;
+            /**
+             * X
+             * @enum {string}
+             */
+            x: "step" | "time" | "relative";
+            /** Lines */
+            lines: components["schemas"]["RunLine"][];
+            /** Groups */
+            groups: components["schemas"]["GroupBand"][];
+        };
+        /** CompareSeriesQuery */
+        CompareSeriesQuery: {
+            /** Run Ids */
+            run_ids: string[];
+            /** Key */
+            key: string;
+            /**
+             * X
+             * @default step
+             * @enum {string}
+             */
+            x: "step" | "time" | "relative";
+            /** Groups */
+            groups?: components["schemas"]["CompareGroup"][] | null;
+            /**
+             * Lines
+             * @default false
+             */
+            lines: boolean;
+            /**
+             * Max Points
+             * @default 1000
+             */
+            max_points: number;
+            /** Start Step */
+            start_step?: number | null;
+            /** End Step */
+            end_step?: number | null;
+            /**
+             * Smoothing
+             * @default 0
+             */
+            smoothing: number;
+            /**
+             * Log
+             * @default false
+             */
+            log: boolean;
+        };
         /** DayCount */
         DayCount: {
             /** Day */
@@ -1700,6 +1787,31 @@ export interface components {
             tags?: {
                 [key: string]: string;
             } | null;
+        };
+        /**
+         * GroupBand
+         * @description A group on the common grid `x`: how many runs have a value at each x, their mean,
+         *     min, max and population std, and their mean step there; null where no run has one.
+         */
+        GroupBand: {
+            /** Name */
+            name: string;
+            /** Run Count */
+            run_count: number;
+            /** X */
+            x: number[];
+            /** Count */
+            count: number[];
+            /** Mean */
+            mean: (number | null)[];
+            /** Min */
+            min: (number | null)[];
+            /** Max */
+            max: (number | null)[];
+            /** Std */
+            std: (number | null)[];
+            /** Steps */
+            steps: (number | null)[];
         };
         /** HTTPValidationError */
         HTTPValidationError: {
@@ -2071,6 +2183,20 @@ export interface components {
             /** Truncated */
             truncated: boolean;
         };
+        /**
+         * RunLine
+         * @description A run's series downsampled (as GET /runs/{id}/metrics/{key}?format=columns).
+         */
+        RunLine: {
+            /** Run Id */
+            run_id: string;
+            /** Steps */
+            steps: number[];
+            /** Values */
+            values: (number | string)[];
+            /** Timestamps */
+            timestamps: number[];
+        };
         /** RunPage */
         RunPage: {
             /** Runs */
@@ -2314,6 +2440,8 @@ export interface components {
             /** Group */
             group?: string | null;
             chart?: components["schemas"]["ChartState"];
+            /** Panels */
+            panels?: string[][] | null;
         };
         /** WebhookChannel */
         WebhookChannel: {
@@ -2716,6 +2844,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["RunGroups"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "compare_series_post_/api/v1/runs/compare": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompareSeriesQuery"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompareSeries"];
                 };
             };
             /** @description Validation Error */

@@ -1,10 +1,13 @@
 // One chart panel (one metric key, or several) across the compared runs: a line per run
 // and key in the run's colour or, when the runs are grouped, a mean line per group and
 // key with its band (min–max or ±std) in the group's colour; the keys of a multi-key
-// panel are told apart by dashes and named in the legend. The x axis may be another
-// metric, whose history is then read too and joined on the step.
+// panel are told apart by dashes and named in the legend. On the step and time axes a
+// panel's data is one request per key (POST /runs/compare: the runs' series, or the
+// groups' means and bands computed by the server); on a metric axis each run's history
+// and its x metric's are read and joined on the step here.
 import { keepPreviousData, useQueries } from "@tanstack/react-query";
 import { useMemo } from "react";
+import { compareSeries, type CompareSeries, type CompareSeriesQuery } from "../../api/compare";
 import { historyQuery } from "../../api/queries";
 import type { MetricColumns, Run } from "../../api/types";
 import { seriesColor, withAlpha } from "../../charts/colors";
@@ -17,8 +20,11 @@ import type { BandKind, ChartView } from "../../state/urlState";
 import { bandOf, type RunGroup } from "../analysis/grouping";
 import { keyDash } from "../panels/keyDash";
 import { encodePanels, panelTitle, type Panel } from "../../state/panels";
+import { bandLines, bandStepRange } from "./serverBands";
 
 const MAX_POINTS = 1000;
+/** How often a chart of running runs is read again (its lines and bands). */
+const LIVE_REFRESH_MS = 2000;
 
 export interface ChartGroups {
   /** The column grouped by, as the legend names it ("lr"). */
@@ -102,6 +108,62 @@ function groupLines(
   return { data: alignSeries(xys), series, bands };
 }
 
+/** Group lines from the server's bands: one mean line and band per group and key. */
+function serverGroupLines(
+  answers: readonly (CompareSeries | undefined)[],
+  view: ChartView,
+  grouping: ChartGroups,
+  panel: Panel,
+): Shaped {
+  const xys: XY[] = [];
+  const series: ChartSeries[] = [];
+  const bands: ChartBand[] = [];
+  const edge = grouping.band === "std" ? (["+1σ", "−1σ"] as const) : (["max", "min"] as const);
+  const keep = view.log ? positiveOnly : (y: (number | null)[]) => y;
+  answers.forEach((answer, k) => {
+    if (!answer) return;
+    const keyIndex = panel.length > 1 ? k : -1;
+    grouping.groups.forEach((group, index) => {
+      const band = answer.groups.find((g) => g.name === group.name);
+      if (!band || band.run_count === 0) return;
+      const lines = bandLines(band, grouping.band);
+      const color = seriesColor(index);
+      const name = named(`${grouping.label}=${group.name}`, { key: answer.key, keyIndex });
+      const at = series.length;
+      xys.push(lines.mean, { x: lines.upper.x, y: keep(lines.upper.y) }, { x: lines.lower.x, y: keep(lines.lower.y) });
+      series.push(
+        { label: `${name} (${band.run_count} runs)`, color, width: 2, ...dashOf(keyIndex) },
+        { label: `${name} ${edge[0]}`, color: withAlpha(color, 0.35), width: 0.5 },
+        { label: `${name} ${edge[1]}`, color: withAlpha(color, 0.35), width: 0.5 },
+      );
+      bands.push({ upper: at + 1, lower: at + 2, fill: withAlpha(color, 0.15) });
+    });
+  });
+  return { data: alignSeries(xys), series, bands };
+}
+
+/** The request of one key's chart: its runs' lines, or its groups' bands. */
+export function compareQuery(
+  runIds: readonly string[],
+  key: string,
+  view: ChartView,
+  grouping: ChartGroups | null,
+  axis: "step" | "time" | "relative",
+): CompareSeriesQuery {
+  return {
+    run_ids: [...runIds],
+    key,
+    x: axis,
+    groups: grouping ? grouping.groups.map((g) => ({ name: g.name, run_ids: g.runIds })) : null,
+    lines: false,
+    max_points: MAX_POINTS,
+    ...(view.zoom ? { start_step: view.zoom[0], end_step: view.zoom[1] } : {}),
+    // Lines come back raw and are smoothed here; groups are smoothed before averaging.
+    smoothing: grouping ? view.smoothing : 0,
+    log: grouping ? view.log : false,
+  };
+}
+
 function shape(h: Loaded, view: ChartView): XY {
   return shapeSeries(h.data, {
     axis: view.x,
@@ -130,8 +192,27 @@ export function CompareChart({
   const poll = usePollInterval();
   const xKey = xMetricKey(view.x);
   const multi = panel.length > 1;
-  // Every (run, key) pair to draw; a history is the same query wherever it is charted.
-  const pairs = panel.flatMap((key, i) =>
+  const axis = xKey === null ? (view.x as "step" | "time" | "relative") : null;
+  const byId = new Map(runs.map((r) => [r.id, r]));
+  const running = runs.some((r) => r.status === "RUNNING");
+  // Step and time axes: one request per key of the panel, for all its runs.
+  const compared = useQueries({
+    queries: (axis === null ? [] : panel).map((key) => {
+      const runIds = runs.filter((r) => key in r.metrics).map((r) => r.id);
+      const body = compareQuery(runIds, key, view, grouping, axis ?? "step");
+      return {
+        queryKey: ["compare", body] as const,
+        queryFn: ({ signal }: { signal: AbortSignal }) => compareSeries(body, signal),
+        enabled: runIds.length > 0,
+        placeholderData: keepPreviousData,
+        // Live points are not merged into server-side bands: while a run is running the
+        // chart is read again every few seconds, live socket or not.
+        refetchInterval: running ? LIVE_REFRESH_MS : (false as const),
+      };
+    }),
+  });
+  // A metric axis: every (run, key) pair's history and each run's x metric, joined here.
+  const pairs = (axis === null ? panel : []).flatMap((key, i) =>
     runs
       .filter((r) => key in r.metrics && (xKey === null || xKey in r.metrics))
       .map((run) => ({ run, key, keyIndex: multi ? i : -1 })),
@@ -155,6 +236,16 @@ export function CompareChart({
   });
   const xByRun = new Map(pairRuns.map((run, i) => [run.id, xHistories[i]?.data]));
   const loaded: Loaded[] = [];
+  compared.forEach((answer, i) => {
+    const key = panel[i];
+    if (key === undefined) return;
+    for (const line of answer.data?.lines ?? []) {
+      const run = byId.get(line.runId);
+      if (!run) continue;
+      const context = { startTime: run.start_time };
+      loaded.push({ run, key, keyIndex: multi ? i : -1, data: line.data, context });
+    }
+  });
   histories.forEach((h, i) => {
     const pair = pairs[i];
     if (!pair || !h.data) return;
@@ -163,27 +254,40 @@ export function CompareChart({
     const context = { startTime: pair.run.start_time, ...(xMetric ? { xMetric } : {}) };
     loaded.push({ ...pair, data: h.data, context });
   });
-  const dataKey = [...histories, ...xHistories].map((h) => h.dataUpdatedAt).join(",");
+  const answers = compared.map((q) => q.data);
+  const serverGroups = axis !== null && grouping !== null;
+  const loggingRuns = axis === null ? pairRuns.length : runs.filter((r) => panel.some((k) => k in r.metrics)).length;
+  const drawnRuns = serverGroups
+    ? answers.reduce((n, a) => Math.max(n, a ? a.groups.reduce((m, g) => m + g.run_count, 0) : 0), 0)
+    : new Set(loaded.map((h) => h.run.id)).size;
+  const dataKey = [...compared, ...histories, ...xHistories].map((h) => h.dataUpdatedAt).join(",");
   // Pages parse a new panel array on every render; its encoding is what stays the same.
   const panelId = encodePanels([panel]);
   const title = panelTitle(panel);
 
   const shaped = useMemo(
     () =>
-      loaded.length === 0
-        ? null
-        : grouping
-          ? groupLines(loaded, view, grouping, panel)
-          : runLines(loaded, view, colors),
-    // dataKey changes whenever any history does, panelId whenever the panel does
+      serverGroups
+        ? answers.some((a) => a !== undefined)
+          ? serverGroupLines(answers, view, grouping, panel)
+          : null
+        : loaded.length === 0
+          ? null
+          : grouping
+            ? groupLines(loaded, view, grouping, panel)
+            : runLines(loaded, view, colors),
+    // dataKey changes whenever any answer or history does, panelId whenever the panel does
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [dataKey, panelId, view.x, view.smoothing, view.log, colors, grouping],
   );
 
   const first = loaded[0];
   const onZoom = (min: number, max: number) => {
-    if (!first) return;
-    const range = stepRangeFor(first.data, view.x, min, max, first.context);
+    const range = serverGroups
+      ? bandStepRange(answers.flatMap((a) => a?.groups ?? []), min, max)
+      : first
+        ? stepRangeFor(first.data, view.x, min, max, first.context)
+        : null;
     if (range) setView({ ...view, zoom: range });
   };
 
@@ -193,14 +297,14 @@ export function CompareChart({
       className="chart-card"
       data-testid="metric-chart"
       data-key={title}
-      data-runs={shaped ? new Set(loaded.map((h) => h.run.id)).size : 0}
+      data-runs={shaped ? drawnRuns : 0}
       data-points={shaped?.data[0].length ?? 0}
     >
       <div className="chart-title">
         <span>{title}</span>
         <span className="muted" data-testid="chart-summary">
           {view.smoothing > 0 ? `smoothed ${view.smoothing} · ` : ""}
-          {pairRuns.length} of {runs.length} runs log {multi ? "one of these keys" : "it"} · x: {xAxisLabel(view.x)}
+          {loggingRuns} of {runs.length} runs log {multi ? "one of these keys" : "it"} · x: {xAxisLabel(view.x)}
           {grouping
             ? ` · ${grouping.groups.length} groups by ${grouping.label}, mean and ${grouping.band === "std" ? "±1 std" : "min–max"}`
             : ""}
@@ -218,7 +322,7 @@ export function CompareChart({
         />
       ) : (
         <div className="chart-box placeholder">
-          {pairRuns.length === 0 ? `no run logs both ${title} and ${xKey ?? ""}` : "loading…"}
+          {loggingRuns === 0 ? (xKey ? `no run logs both ${title} and ${xKey}` : `no run logs ${title}`) : "loading…"}
         </div>
       )}
     </div>

@@ -75,6 +75,8 @@ import {
   writeRunsCharts,
   type RunsCharts,
 } from "../views/viewState";
+import { resolvePanels } from "../../state/panels";
+import { PanelChooser } from "../panels/PanelChooser";
 import { ViewsMenu } from "../views/ViewsMenu";
 import { FilterBox } from "./FilterBox";
 import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
@@ -626,6 +628,12 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
             ))}
           </select>
         </label>
+        <PanelChooser
+          keys={keys.metrics}
+          panels={resolvePanels(charts.panels, keys.metrics)}
+          isDefault={charts.panels === null}
+          onChange={(panels) => go(view, layout, false, { ...charts, panels })}
+        />
         <ViewsMenu
           experimentId={experimentId}
           pathname={location.pathname}

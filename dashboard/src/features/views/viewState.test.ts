@@ -19,6 +19,7 @@ const FULL: WireViewState = {
   pinned: ["attributes.run_name", "params.lr"],
   group: "params.optimizer",
   chart: { x: "metric:epoch", smoothing: 0.6, log: true, band: "std" },
+  panels: [["val loss"], ["train/loss", "a,b;c%"]],
 };
 
 describe("saved view state", () => {
@@ -38,8 +39,16 @@ describe("saved view state", () => {
     expect(search.get("x")).toBe("metric:epoch");
     expect(search.get("smooth")).toBe("0.6");
     expect(search.get("log")).toBe("1");
+    expect(search.get("panels")).toBe("val loss;train/loss,a%2Cb%3Bc%25");
     const empty = searchFromViewState({ version: 1, filter: "" });
     expect(empty.toString()).toBe("");
+  });
+
+  it("keeps no chosen panels apart from no panels at all", () => {
+    expect(viewStateFromSearch(new URLSearchParams("")).panels).toBeNull();
+    const none = viewStateFromSearch(new URLSearchParams("panels="));
+    expect(none.panels).toEqual([]);
+    expect(searchFromViewState(none).toString()).toBe("panels=");
   });
 
   it("keeps an empty column choice apart from no choice", () => {

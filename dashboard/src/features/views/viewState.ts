@@ -1,5 +1,6 @@
 // A saved view is the runs page's URL state as a JSON document: filter, sort, columns
-// (with hidden and pinned ones), the grouping and chart settings that Compare opens with.
+// (with hidden and pinned ones), the grouping, chart settings and chart panels that
+// Compare opens with.
 // What is transient is left out: the selection, expanded parents, the deleted-runs switch.
 // Pure functions, shared by the page, the Views menu and the tests.
 import type { WireViewState } from "../../api/views";
@@ -14,16 +15,19 @@ import {
   type ChartView,
 } from "../../state/urlState";
 import { parseXAxis } from "../../charts/xAxis";
+import { parsePanels, writePanels, type Panel } from "../../state/panels";
 import { parseColumnLayout, writeColumnLayout } from "../runs/columnState";
 
 /** The URL parameter naming the saved view the page was opened from. */
 export const VIEW_PARAM = "view";
 
-/** Grouping and chart settings on the runs page, handed on to Compare. */
+/** Grouping, chart settings and panels on the runs page, handed on to Compare. */
 export interface RunsCharts {
   group: ColumnRef | null;
   band: BandKind;
   chart: ChartView;
+  /** The charts Compare draws; null = one per metric key. */
+  panels: Panel[] | null;
 }
 
 export function parseRunsCharts(search: URLSearchParams): RunsCharts {
@@ -33,6 +37,7 @@ export function parseRunsCharts(search: URLSearchParams): RunsCharts {
     group: parseColumnId(search.get("group") ?? ""),
     band: search.get("band") === "std" ? "std" : "minmax",
     chart,
+    panels: parsePanels(search),
   };
 }
 
@@ -40,6 +45,7 @@ export function parseRunsCharts(search: URLSearchParams): RunsCharts {
 export function writeRunsCharts(out: URLSearchParams, charts: RunsCharts): URLSearchParams {
   if (charts.group) out.set("group", columnId(charts.group));
   if (charts.band !== "minmax") out.set("band", charts.band);
+  writePanels(out, charts.panels);
   return writeChartView(out, charts.chart);
 }
 
@@ -69,6 +75,7 @@ export function viewStateFromSearch(search: URLSearchParams): WireViewState {
       log: charts.chart.log,
       band: charts.band,
     },
+    panels: charts.panels ? charts.panels.map((p) => [...p]) : null,
   };
 }
 
@@ -97,6 +104,7 @@ export function searchFromViewState(state: WireViewState): URLSearchParams {
       log: chart?.log ?? false,
       zoom: null,
     },
+    panels: state.panels ?? null,
   });
 }
 
