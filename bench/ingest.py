@@ -289,8 +289,11 @@ async def storage_bytes_per_point(database_url: str) -> tuple[float, int]:
         # that deleted (compacted) rows leave for autovacuum to hand to later inserts.
         await connection.execute("VACUUM FULL metric_chunks, metric_summaries, applied_batches")
         size = await connection.fetchval(
-            "SELECT pg_total_relation_size('metric_chunks') + "
-            "pg_total_relation_size('metric_summaries') + pg_total_relation_size('applied_batches')"
+            # A partitioned table (metric_chunks, migration 0011) has no storage of its own.
+            "SELECT sum(pg_total_relation_size(t) + coalesce((SELECT sum("
+            "pg_total_relation_size(relid)) FROM pg_partition_tree(t) WHERE isleaf), 0)) "
+            "FROM unnest(ARRAY['metric_chunks', 'metric_summaries', 'applied_batches']"
+            "::regclass[]) AS t"
         )
         points = await connection.fetchval(
             "SELECT coalesce(sum(point_count), 0) FROM metric_chunks"

@@ -233,7 +233,16 @@ async def measure_storage(dsn: str, wal_start: str) -> dict[str, Any]:
     connection = await asyncpg.connect(dsn)
     try:
         sizes = {
-            table: int(await connection.fetchval("SELECT pg_total_relation_size($1)", table))
+            table: int(
+                await connection.fetchval(
+                    # A partitioned table's size is its partitions' (pg_partition_tree
+                    # lists none for a plain table).
+                    "SELECT pg_total_relation_size($1::text::regclass) + coalesce(("
+                    "SELECT sum(pg_total_relation_size(relid)) "
+                    "FROM pg_partition_tree($1::text::regclass) WHERE isleaf), 0)",
+                    table,
+                )
+            )
             for table in (*POINT_TABLES, *RUN_TABLES)
         }
         return {

@@ -147,9 +147,12 @@ async def select_chunk_sizes_for_update(
     return (await session.execute(query)).all()
 
 
-async def select_chunk_data(session: AsyncSession, ids: Sequence[int]) -> Sequence[bytes]:
-    """The data of these chunks (any order: callers sort the decoded points)."""
-    query = select(MetricChunk.data).where(MetricChunk.id.in_(ids))
+async def select_chunk_data(
+    session: AsyncSession, run_id: str, ids: Sequence[int]
+) -> Sequence[bytes]:
+    """The data of these chunks of the run (any order: callers sort the decoded points).
+    The run lets PostgreSQL read one partition by its key (run_id, id)."""
+    query = select(MetricChunk.data).where(MetricChunk.run_id == run_id, MetricChunk.id.in_(ids))
     return (await session.scalars(query)).all()
 
 
@@ -174,8 +177,11 @@ async def delete_applied_batches_before(session: AsyncSession, cutoff_ms: int) -
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def delete_chunks(session: AsyncSession, ids: Sequence[int]) -> None:
-    await session.execute(delete(MetricChunk).where(MetricChunk.id.in_(ids)))
+async def delete_chunks(session: AsyncSession, run_id: str, ids: Sequence[int]) -> None:
+    """These chunks of the run (named so that PostgreSQL goes to its partition by key)."""
+    await session.execute(
+        delete(MetricChunk).where(MetricChunk.run_id == run_id, MetricChunk.id.in_(ids))
+    )
 
 
 @functools.cache

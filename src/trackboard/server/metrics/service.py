@@ -266,11 +266,11 @@ async def downsample_stored_series(
         return total, total
     kept_total = 0
     for ids in _windows(sizes, window_points):
-        blobs = await repository.select_chunk_data(session, ids)
+        blobs = await repository.select_chunk_data(session, run_id, ids)
         points = Points.concat([decode_chunk(blob) for blob in blobs]).sorted_by_step()
         share = max(PICKS_PER_BUCKET, max_points * len(points) // total)
         kept = downsample(points, share)
-        await repository.delete_chunks(session, ids)
+        await repository.delete_chunks(session, run_id, ids)
         await repository.copy_metric_chunks(session, chunk_rows(run_id, key, kept))
         kept_total += len(kept)
     return total, kept_total

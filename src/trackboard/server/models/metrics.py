@@ -12,6 +12,13 @@ from trackboard.server.models.base import Base, BigIntId
 
 
 class MetricChunk(Base):
+    """Points of one series in step order, encoded (chunk_codec).
+
+    On PostgreSQL the table is hash-partitioned by `run_id` into 16 (migration 0011), with
+    the primary key (run_id, id): statements name the run so that one partition is read.
+    SQLite keeps one table keyed by `id`, as declared here.
+    """
+
     __tablename__ = "metric_chunks"
 
     id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)

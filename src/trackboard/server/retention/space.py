@@ -1,9 +1,10 @@
 """What the database takes on disk, and giving space back after a purge.
 
-PostgreSQL: `pg_total_relation_size` per table (heap, TOAST and indexes). A plain `VACUUM`
-makes the space of deleted rows reusable by later writes without blocking them; only
-`VACUUM FULL` returns it to the operating system, and it rewrites each table under an
-ACCESS EXCLUSIVE lock: no reads or writes of that table until it is done.
+PostgreSQL: `pg_total_relation_size` per table (heap, TOAST and indexes; of a partitioned
+table, its partitions'). A plain `VACUUM` makes the space of deleted rows reusable by later
+writes without blocking them; only `VACUUM FULL` returns it to the operating system, and it
+rewrites each table under an ACCESS EXCLUSIVE lock: no reads or writes of that table until
+it is done.
 SQLite: the file (with its WAL). Deleted pages go to the free list and are reused; `VACUUM`
 rewrites the file to return them, holding the write lock while it runs.
 """
@@ -49,9 +50,14 @@ async def storage_bytes(engine: AsyncEngine) -> dict[str, int]:
             "wal": wal.stat().st_size if wal.exists() else 0,
         }
     async with engine.connect() as connection:
+        # A partitioned table (metric_chunks, migration 0011) has no storage of its own:
+        # its size is its partitions' (pg_partition_tree lists none for a plain table).
         rows = await connection.execute(
             text(
-                "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname = ANY(:t)"
+                "SELECT name, pg_total_relation_size(to_regclass(name)) + coalesce(("
+                "SELECT sum(pg_total_relation_size(relid)) "
+                "FROM pg_partition_tree(to_regclass(name)) WHERE isleaf), 0) "
+                "FROM unnest(CAST(:t AS text[])) AS name WHERE to_regclass(name) IS NOT NULL"
             ),
             {"t": list(TABLES)},
         )

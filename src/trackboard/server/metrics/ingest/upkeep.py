@@ -42,7 +42,7 @@ async def compact_series(
     if len(rows) < 2:
         return 0
     points = Points.concat([decode_chunk(row[1]) for row in rows]).sorted_by_step()
-    await repository.delete_chunks(session, [row[0] for row in rows])
+    await repository.delete_chunks(session, run_id, [row[0] for row in rows])
     await repository.copy_metric_chunks(session, chunk_rows(run_id, key, points))
     return len(rows)
 
