@@ -240,3 +240,30 @@ async def test_dataset_inputs_over_mlflow_limits_are_refused(client: httpx.Async
     assert error(response) == (400, "INVALID_PARAMETER_VALUE")
     run = (await mlflow_call(client, "GET", "/runs/get", {"run_id": run_id}))["run"]
     assert run["inputs"] == {}
+
+
+async def test_an_import_keeps_a_models_id_and_times_in_its_experiment_only(
+    client: httpx.AsyncClient,
+) -> None:
+    """Trackboard's own fields of create and finalize (`trackboard import mlflow` sends
+    them; MLflow's client never does)."""
+    experiment_id, _ = await new_run(client)
+    model_id = "m-" + "ab" * 16
+    kept = {"model_id": model_id, "creation_timestamp_ms": 1000, "last_updated_timestamp_ms": 2000}
+    info = (await create_model(client, experiment_id, name="kept", **kept))["info"]
+    assert {name: info[name] for name in kept} == kept
+    again = await create_model(client, experiment_id, name="other", **kept)
+    assert again["info"] == info  # the same id again: the model as it is
+    finalized = await client.patch(
+        f"{MODELS}/{model_id}",
+        json={"model_id": model_id, "status": 2, "last_updated_timestamp_ms": 3000},
+    )
+    assert finalized.json()["model"]["info"]["last_updated_timestamp_ms"] == 3000
+
+    other_experiment, _ = await new_run(client, "other")
+    taken = await client.post(MODELS, json={"experiment_id": other_experiment, **kept})
+    assert error(taken) == (400, "INVALID_PARAMETER_VALUE")
+    assert "exists in another experiment" in taken.json()["message"]
+    for bad in ({"model_id": "m/../x"}, {"creation_timestamp_ms": -1}):
+        refused = await client.post(MODELS, json={"experiment_id": experiment_id, **bad})
+        assert error(refused) == (400, "INVALID_PARAMETER_VALUE")

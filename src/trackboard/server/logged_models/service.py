@@ -58,8 +58,15 @@ async def create_model(
     source_run_id: str | None = None,
     params: dict[str, str] | None = None,
     tags: dict[str, str] | None = None,
+    model_id: str | None = None,
+    creation_time: int | None = None,
+    last_update_time: int | None = None,
 ) -> ModelView:
-    """A new PENDING model; its files go under `<experiment location>/models/<id>/artifacts`."""
+    """A new PENDING model; its files go under `<experiment location>/models/<id>/artifacts`.
+
+    An importer may choose the id and times (as a run's id and start time): creating that
+    id again in the same experiment returns the model as it is, in another one is refused.
+    """
     if name is not None:
         check_name(name)
     check_params(params or {})
@@ -70,15 +77,21 @@ async def create_model(
             f"The experiment {experiment_id} must be in the 'active' state. "
             f"Current state is {experiment.lifecycle_stage}."
         )
-    model_id = f"m-{uuid.uuid4().hex}"
-    created = now_ms()
+    if model_id is not None:
+        existing = await repository.select_model(session, model_id)
+        if existing is not None:
+            if existing.experiment_id != experiment_id:
+                raise InvalidParameter(f"model {model_id!r} exists in another experiment")
+            return (await describe_models(session, [existing]))[0]
+    model_id = model_id or f"m-{uuid.uuid4().hex}"
+    created = creation_time if creation_time is not None else now_ms()
     model = LoggedModel(
         id=model_id,
         experiment_id=experiment_id,
         name=name or random_run_name(),
         artifact_location=f"{experiment_artifact_location(experiment)}/models/{model_id}/artifacts",
         creation_time=created,
-        last_update_time=created,
+        last_update_time=last_update_time if last_update_time is not None else created,
         model_type=model_type or None,
         status=PENDING,
         lifecycle_stage="active",
@@ -128,12 +141,16 @@ async def describe_model(
     return (await describe_models(session, [model]))[0]
 
 
-async def finalize_model(session: AsyncSession, model_id: str, status: str) -> ModelView:
+async def finalize_model(
+    session: AsyncSession, model_id: str, status: str, *, last_update_time: int | None = None
+) -> ModelView:
+    """The model's final status; `last_update_time` (ms) is now unless an importer keeps
+    the source's."""
     if status not in STATUSES:
         raise InvalidParameter(f"Invalid logged model status {status!r}; one of {STATUSES}")
     model = await get_model(session, model_id)
     model.status = status
-    model.last_update_time = now_ms()
+    model.last_update_time = last_update_time if last_update_time is not None else now_ms()
     return await describe_model(session, model_id)
 
 

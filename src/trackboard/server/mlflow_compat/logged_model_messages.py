@@ -1,5 +1,6 @@
 """MLflow 3's logged-model request messages (field names as in `service.proto`)."""
 
+from trackboard.server.json_types import Millis
 from trackboard.server.mlflow_compat.schemas import Int64, KeyValue, Message
 
 # LoggedModelStatus by number, as protobuf's JSON parsing also takes them.
@@ -17,6 +18,10 @@ class CreateLoggedModel(Message):
     source_run_id: str | None = None
     params: list[KeyValue] = []
     tags: list[KeyValue] = []
+    # Not MLflow's: what `trackboard import mlflow` keeps of a source model.
+    model_id: str | None = None
+    creation_timestamp_ms: Millis | None = None
+    last_updated_timestamp_ms: Millis | None = None
 
 
 class GetLoggedModel(Message):
@@ -26,6 +31,8 @@ class GetLoggedModel(Message):
 class FinalizeLoggedModel(Message):
     model_id: str | None = None
     status: str | Int64 | None = None
+    # Not MLflow's: an imported model keeps its source's last update time.
+    last_updated_timestamp_ms: Millis | None = None
 
 
 class LogLoggedModelParams(Message):

@@ -60,6 +60,9 @@ async def create_logged_model(request: Request, session: WriteSession) -> Respon
         source_run_id=source_run_id,
         params=_key_values(message.params, "params", "param"),
         tags=_key_values(message.tags, "tags", "tag"),
+        model_id=parse_model_id(message.model_id) if message.model_id else None,
+        creation_time=message.creation_timestamp_ms,
+        last_update_time=message.last_updated_timestamp_ms,
     )
     return _model_response(view)
 
@@ -85,7 +88,12 @@ async def finalize_logged_model(model_id: str, request: Request, session: WriteS
         raise InvalidParameter(missing_value("status"))
     status = schemas.enum_name(message.status, messages.MODEL_STATUSES, "status")
     assert status is not None
-    view = await logged_models.finalize_model(session, parse_model_id(model_id), status)
+    view = await logged_models.finalize_model(
+        session,
+        parse_model_id(model_id),
+        status,
+        last_update_time=message.last_updated_timestamp_ms,
+    )
     return _model_response(view)
 
 
