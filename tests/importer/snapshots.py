@@ -8,15 +8,15 @@ from pathlib import Path
 from typing import Any
 
 from trackboard.importer.mlflow_store import MlflowStoreSource
-from trackboard.importer.model_transfer import SOURCE_MODEL_TAG
-from trackboard.importer.records import SourceArtifact
-
-# Ids the target gives: compared through what they point at, never as values.
-OWN_IDS = {SOURCE_MODEL_TAG}
+from trackboard.importer.records import ModelMetric, SourceArtifact
 
 
 def _value(value: float) -> Any:
     return "nan" if math.isnan(value) else value
+
+
+def _model_metric(m: ModelMetric) -> tuple[Any, ...]:
+    return (m.run_id, m.key, m.step, m.timestamp, _value(m.value), m.dataset_name, m.dataset_digest)
 
 
 def _files(
@@ -35,7 +35,8 @@ def _files(
 def snapshot(source: MlflowStoreSource, names: list[str], scratch: Path) -> dict[str, Any]:
     """Experiments `names` with every run's fields, params, tags, full histories, dataset
     inputs, artifact files and model links, keyed by run id; and their logged models with
-    params, tags, status, source run and files, keyed by name (the target gives new ids)."""
+    id, times, params, tags, linked metric values, status, source run and files, keyed by
+    name."""
     view: dict[str, Any] = {}
     model_names: dict[str, str] = {}
     for name in names:
@@ -47,8 +48,12 @@ def snapshot(source: MlflowStoreSource, names: list[str], scratch: Path) -> dict
                 "type": model.model_type,
                 "status": model.status,
                 "source_run_id": model.source_run_id,
+                "id": model.id,
+                "created": model.creation_time,
+                "last_updated": model.last_update_time,
                 "params": model.params,
-                "tags": {k: v for k, v in model.tags.items() if k not in OWN_IDS},
+                "tags": model.tags,
+                "metrics": sorted(map(_model_metric, model.metrics), key=repr),
                 "files": _files(
                     list(source.model_artifacts(model)),
                     partial(source.download_model_artifact, model),

@@ -2,8 +2,9 @@
 
 Every store gets the same data through `MlflowClient(tracking_uri=...)`: experiments
 PREFIX-a (two runs, FINISHED and FAILED, with several-step histories, NaN, a dataset input
-and artifacts; a logged model with files, made by the first run and used by the second, and
-a FAILED one) and PREFIX-b (a parent, its nested child and a deleted run).
+and artifacts; a logged model with files and metric values linked to it, made by the first
+run and used by the second, and a FAILED one) and PREFIX-b (a parent, its nested child and
+a deleted run).
 """
 
 import math
@@ -129,6 +130,20 @@ def _write_models(client: MlflowClient, experiment: str, run_ids: list[str], fil
     client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
     client.log_outputs(run_ids[0], [LoggedModelOutput(model.model_id, step=99)])
     client.log_inputs(run_ids[1], models=[LoggedModelInput(model.model_id)])
+    # Values measured for the model (as autolog logs them): a key of their own and one point
+    # among a run's other `loss` points, on the training run; an eval score on the other.
+    on_digits = {"dataset_name": DATASET.name, "dataset_digest": DATASET.digest}
+    client.log_batch(
+        run_ids[0],
+        metrics=[
+            Metric("model_acc", 0.9, 1_000_200, 0, model_id=model.model_id, **on_digits),
+            Metric("model_acc", 0.95, 1_000_201, 1, model_id=model.model_id, **on_digits),
+            Metric("loss", 0.004, 1_000_150, 100, model_id=model.model_id),
+        ],
+    )
+    client.log_batch(
+        run_ids[1], metrics=[Metric("eval_acc", math.nan, 1_000_300, 0, model_id=model.model_id)]
+    )
     failed = client.create_logged_model(experiment, name="broken", source_run_id=run_ids[1])
     client.finalize_logged_model(failed.model_id, LoggedModelStatus.FAILED)
 

@@ -40,7 +40,8 @@ def _summary_lines(summary: "ImportSummary", url: str, seconds: float) -> list[s
         f"({summary.artifact_bytes_sent:,} bytes), "
         f"{summary.artifacts_already_there:,} already there",
         f"  models       {summary.models_sent:,} sent, "
-        f"{summary.models_already_there:,} already there",
+        f"{summary.models_already_there:,} already there, "
+        f"{summary.linked_points_sent:,} linked points sent",
     ]
 
 
@@ -133,6 +134,8 @@ def import_with_progress(
             target.close()
     for line in _summary_lines(summary, url, time.monotonic() - started):
         typer.echo(line)
+    for note in summary.notes:
+        typer.secho(f"note: {note}", fg=typer.colors.YELLOW, err=True)
     if summary.errors:
         for error in summary.errors:
             typer.secho(f"not imported: {error}", fg=typer.colors.YELLOW, err=True)

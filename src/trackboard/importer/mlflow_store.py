@@ -3,9 +3,11 @@
 `MlflowClient(tracking_uri=...)` picks MLflow's store class for the URI (SQLAlchemy for
 `sqlite:`/`postgresql:`/`mysql:`/`mssql:`, the file store for `file:` and folders, REST for
 `http(s):`, and any store a plugin registers), so every store MLflow can read is covered
-by one reader, artifacts included (MLflow resolves each run's artifact repository).
+by one reader, artifacts included (MLflow resolves each run's artifact repository). The
+extra brings the PostgreSQL (psycopg2) and MySQL (PyMySQL) drivers.
 """
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +18,7 @@ from urllib.request import url2pathname
 from trackboard.importer.mlflow_rest import MlflowRestSource
 from trackboard.importer.records import (
     MetricSeries,
+    ModelMetric,
     SourceArtifact,
     SourceDatasetInput,
     SourceError,
@@ -63,6 +66,10 @@ def tracking_uri(location: str) -> str:
         if not folder.is_dir() or not any(folder.glob("*/meta.yaml")):
             raise SourceError(f"{folder} is not an MLflow folder (no <experiment>/meta.yaml)")
         return folder.as_uri()
+    if scheme == "mysql" and importlib.util.find_spec("MySQLdb") is None:
+        # SQLAlchemy's default MySQL driver (mysqlclient) builds from C; the extra brings
+        # PyMySQL, a driver in pure Python that reads the same URIs.
+        return "mysql+pymysql" + location[len(scheme) :]
     if scheme == "sqlite":
         from sqlalchemy.engine import make_url
 
@@ -217,8 +224,11 @@ class MlflowStoreSource:
                 model_type=model.model_type or "",
                 status=str(getattr(model.status, "name", model.status)),
                 source_run_id=model.source_run_id or None,
+                creation_time=int(model.creation_timestamp or 0),
+                last_update_time=int(model.last_updated_timestamp or 0),
                 params=dict(model.params),
                 tags=dict(model.tags),
+                metrics=tuple(_model_metric(metric) for metric in model.metrics or []),
             )
 
     def model_artifacts(self, model: SourceModel) -> Iterator[SourceArtifact]:
@@ -248,6 +258,18 @@ class MlflowStoreSource:
 
 def _experiment(experiment: Any) -> SourceExperiment:
     return SourceExperiment(experiment.experiment_id, experiment.name, dict(experiment.tags))
+
+
+def _model_metric(metric: Any) -> ModelMetric:
+    return ModelMetric(
+        key=metric.key,
+        value=float(metric.value),
+        timestamp=int(metric.timestamp),
+        step=int(metric.step or 0),
+        run_id=metric.run_id or "",
+        dataset_name=metric.dataset_name or "",
+        dataset_digest=metric.dataset_digest or "",
+    )
 
 
 def _dataset_input(item: Any) -> SourceDatasetInput:

@@ -57,8 +57,22 @@ class SourceRun:
 
 
 @dataclass(frozen=True)
+class ModelMetric:
+    """A metric value logged with a model's id (MLflow 3): it is also a point of the run
+    `run_id`'s history, measured on dataset `dataset_name`/`dataset_digest` if named."""
+
+    key: str
+    value: float
+    timestamp: int
+    step: int
+    run_id: str
+    dataset_name: str = ""
+    dataset_digest: str = ""
+
+
+@dataclass(frozen=True)
 class SourceModel:
-    """An MLflow 3 logged model; `status` is READY, FAILED or PENDING."""
+    """An MLflow 3 logged model; `status` is READY, FAILED or PENDING; times in ms."""
 
     id: str
     experiment_id: str
@@ -66,8 +80,11 @@ class SourceModel:
     model_type: str
     status: str
     source_run_id: str | None
+    creation_time: int = 0
+    last_update_time: int = 0
     params: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
+    metrics: tuple[ModelMetric, ...] = ()
 
 
 @dataclass(frozen=True)

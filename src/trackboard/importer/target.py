@@ -2,18 +2,21 @@
 
 Going through the API (not the database) makes the importer work against any server,
 embedded or distributed, with the same validation and the same ingestion path as clients.
-Runs, params, tags and metrics go through v1; dataset inputs and artifact files through
-the MLflow door (`/api/2.0/mlflow`, `/api/2.0/mlflow-artifacts`), the one way the server
-takes them.
+Runs, params, tags and metrics go through v1; dataset inputs, logged models, metric points
+linked to a model and artifact files through the MLflow door (`/api/2.0/mlflow`,
+`/api/2.0/mlflow-artifacts`), the one way the server takes them.
 """
 
 import math
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
+from trackboard.importer.linked_points import LinkedPoint
 from trackboard.importer.records import MetricSeries, SourceDatasetInput
 
 MLFLOW_API = "/api/2.0/mlflow"
@@ -21,6 +24,12 @@ ARTIFACT_PROXY = "/api/2.0/mlflow-artifacts/artifacts"
 PROXY_SCHEME = "mlflow-artifacts:"
 # MLflow's entity status of a finished logged model, as its REST API spells it.
 _MODEL_STATUS = {"READY": "READY", "FAILED": "UPLOAD_FAILED"}
+# MLflow's limit of metrics in one log-batch request.
+LOG_BATCH_METRICS = 1000
+# A 503 (the server's queue is full, or its database away) is retried after its
+# Retry-After: every write the importer makes is safe to repeat.
+ATTEMPTS_ON_503 = 5
+MAX_RETRY_WAIT_S = 30.0
 
 
 class TargetError(Exception):
@@ -33,6 +42,13 @@ def _wire_value(value: float) -> float | str:
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+def _retry_after(response: httpx.Response) -> float:
+    try:
+        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), MAX_RETRY_WAIT_S)
+    except ValueError:
+        return 1.0
 
 
 def proxied_folder(artifact_uri: str) -> str:
@@ -66,10 +82,15 @@ class TrackboardTarget:
     def _request(
         self, method: str, path: str, ok: tuple[int, ...] = (200, 201, 202), **kw: Any
     ) -> httpx.Response:
-        try:
-            response = self._http.request(method, path, **kw)
-        except httpx.HTTPError as exc:
-            raise TargetError(f"cannot reach Trackboard at {self.url}: {exc}") from exc
+        for attempt in range(1, ATTEMPTS_ON_503 + 1):
+            try:
+                response = self._http.request(method, path, **kw)
+            except httpx.HTTPError as exc:
+                raise TargetError(f"cannot reach Trackboard at {self.url}: {exc}") from exc
+            # A streamed upload (`content`) cannot be sent again: the next import sends it.
+            if response.status_code != 503 or attempt == ATTEMPTS_ON_503 or "content" in kw:
+                break
+            time.sleep(_retry_after(response))
         if response.status_code not in ok:
             raise TargetError(
                 f"Trackboard answered {method} {path} with {response.status_code}: "
@@ -141,6 +162,27 @@ class TrackboardTarget:
         self._call(
             "POST", f"/runs/{run_id}/metrics", json={"batch_id": batch_id, "columns": [column]}
         )
+
+    def log_linked_points(self, run_id: str, points: Sequence[LinkedPoint]) -> None:
+        """Points linked to a model, through MLflow's log-batch: the server stores each in
+        the run's series and among the model's metrics, once (a repeated request too)."""
+        for start in range(0, len(points), LOG_BATCH_METRICS):
+            metrics = []
+            for point in points[start : start + LOG_BATCH_METRICS]:
+                m = point.metric
+                body: dict[str, Any] = {
+                    "key": m.key,
+                    "value": _wire_value(m.value),
+                    "timestamp": m.timestamp,
+                    "step": m.step,
+                    "model_id": point.model_id,
+                }
+                if m.dataset_name:
+                    body["dataset_name"] = m.dataset_name
+                if m.dataset_digest:
+                    body["dataset_digest"] = m.dataset_digest
+                metrics.append(body)
+            self._mlflow("POST", "/runs/log-batch", json={"run_id": run_id, "metrics": metrics})
 
     def _mlflow(self, method: str, path: str, **kw: Any) -> Any:
         # An absolute URL: httpx then leaves the client's /api/v1 base aside.
@@ -218,8 +260,14 @@ class TrackboardTarget:
         source_run_id: str | None,
         params: dict[str, str],
         tags: dict[str, str],
+        model_id: str | None = None,
+        creation_time: int | None = None,
+        last_update_time: int | None = None,
     ) -> dict[str, Any]:
-        """A new PENDING model; its id and artifact location are the server's."""
+        """A new PENDING model (or the one with `model_id` in this experiment, as it is).
+
+        The id and times are the server's unless given: Trackboard's create request also
+        takes them (MLflow's does not), for imports."""
         body: dict[str, Any] = {
             "experiment_id": str(experiment_id),
             "name": name,
@@ -229,12 +277,26 @@ class TrackboardTarget:
         }
         if source_run_id:
             body["source_run_id"] = source_run_id
+        if model_id:
+            body["model_id"] = model_id
+        if creation_time:
+            body["creation_timestamp_ms"] = creation_time
+        if last_update_time:
+            body["last_updated_timestamp_ms"] = last_update_time
         model: dict[str, Any] = self._mlflow("POST", "/logged-models", json=body)["model"]
         return model
 
-    def finalize_logged_model(self, model_id: str, status: str) -> None:
-        """`status` as MLflow's entity names it: READY or FAILED."""
-        body = {"model_id": model_id, "status": f"LOGGED_MODEL_{_MODEL_STATUS[status]}"}
+    def finalize_logged_model(
+        self, model_id: str, status: str, last_update_time: int | None = None
+    ) -> None:
+        """`status` as MLflow's entity names it: READY or FAILED; the model's last update
+        time is `last_update_time` (ms) if given, else the server's clock."""
+        body: dict[str, Any] = {
+            "model_id": model_id,
+            "status": f"LOGGED_MODEL_{_MODEL_STATUS[status]}",
+        }
+        if last_update_time:
+            body["last_updated_timestamp_ms"] = last_update_time
         self._mlflow("PATCH", f"/logged-models/{quote(model_id)}", json=body)
 
     def link_models(self, run_id: str, inputs: list[str], outputs: list[tuple[str, int]]) -> None:

@@ -1,24 +1,33 @@
 """Copy experiments and runs from a source into a Trackboard target, idempotently.
 
-Re-running adds nothing twice: a run keeps its MLflow id (or a stable id derived from it),
-params and tags are set to the same values, metric points go in fixed-size batches whose
-ids are derived from their content, skipping what the target already counts, a dataset
-input the run already has is not sent again, an artifact file already there with the same
-size is not uploaded again, and an imported logged model is found by its source id
-(`model_transfer`).
+Re-running adds nothing twice: a run keeps its MLflow id (or a stable id derived from it)
+and times, params and tags are set to the same values, metric points go in fixed-size
+batches whose ids are derived from their content, skipping what the target already counts,
+points MLflow linked to a logged model go in linked to the imported model unless the model
+already has them (`linked_points`), a dataset input the run already has is not sent again,
+an artifact file already there with the same size is not uploaded again, and an imported
+logged model is found by its id (`model_transfer`).
 """
 
 import hashlib
 import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from trackboard.importer.artifact_copy import FilesCopied, copy_files
-from trackboard.importer.model_transfer import ModelSource, copy_models
+from trackboard.importer.linked_points import Identity, LinkedPoint, links_there, plan_key
+from trackboard.importer.model_transfer import (
+    ImportedModel,
+    ModelsCopied,
+    ModelSource,
+    ensure_models,
+    finish_models,
+    linked_by_run,
+)
 from trackboard.importer.records import (
     MetricSeries,
     SourceArtifact,
@@ -68,7 +77,9 @@ class ImportSummary:
     artifacts_already_there: int = 0
     models_sent: int = 0
     models_already_there: int = 0
-    errors: list[str] = field(default_factory=list)
+    linked_points_sent: int = 0
+    errors: list[str] = field(default_factory=list)  # what was not copied (a retry may)
+    notes: list[str] = field(default_factory=list)  # what a retry does not change
 
     def add_files(self, copied: FilesCopied) -> None:
         self.artifacts_sent += copied.sent
@@ -124,14 +135,26 @@ def copy_series(
     return sent
 
 
+@dataclass
+class RunCopied:
+    is_new: bool
+    points_sent: int = 0
+    points_already_there: int = 0
+    linked_points_sent: int = 0  # of `points_sent`
+    left_unlinked: int = 0  # model-linked points the target holds unlinked
+
+
 def copy_run(
     source: Source,
     target: TrackboardTarget,
     experiment_id: int,
     run: SourceRun,
     on_points: Callable[[int], None] = _ignore,
-) -> tuple[bool, int, int]:
-    """One run with its params, tags and histories; (was new, points sent, points skipped)."""
+    linked: Sequence[LinkedPoint] = (),
+    links: set[tuple[str, str, str, Identity]] | None = None,
+) -> RunCopied:
+    """One run with its params, tags and histories; `linked` are its points MLflow linked
+    to a model (with the target's model ids), `links` those the target already has."""
     run_id = target_run_id(source.description, run.id)
     tags = dict(run.tags)
     if run_id != run.id:
@@ -148,15 +171,27 @@ def copy_run(
     target.log_params(run_id, run.params)
     target.set_tags(run_id, tags)
     counts = {key: summary.get("count", 0) for key, summary in existing.get("metrics", {}).items()}
-    sent = skipped = 0
+    by_key: dict[str, list[LinkedPoint]] = {}
+    for point in linked:
+        by_key.setdefault(point.metric.key, []).append(point)
+    copied = RunCopied(is_new)
     for key in run.metric_keys:
         series = source.history(run, key)
-        already = min(int(counts.get(key, 0)), len(series))
-        sent += copy_series(target, run_id, series, already, on_points)
-        skipped += already
+        plan = plan_key(series, by_key.get(key, []), links or set(), int(counts.get(key, 0)))
+        # The linked points first: the run's count then tells how much of the rest is there.
+        if plan.linked:
+            target.log_linked_points(run_id, plan.linked)
+            on_points(len(plan.linked))
+        sent = len(plan.linked) + copy_series(
+            target, run_id, plan.unlinked, plan.unlinked_there, on_points
+        )
+        copied.points_sent += sent
+        copied.points_already_there += len(series) - sent
+        copied.linked_points_sent += len(plan.linked)
+        copied.left_unlinked += plan.left_unlinked
     if run.status != "RUNNING" or run.end_time is not None:
         target.finish_run(run_id, run.status, run.end_time)
-    return is_new, sent, skipped
+    return copied
 
 
 def copy_inputs(
@@ -202,8 +237,9 @@ def import_from_mlflow(
 ) -> ImportSummary:
     """Import every active experiment (or only `experiment_name`) and its active runs:
     params, tags, metric histories, dataset inputs, and the artifacts and logged models
-    (after all runs: a model names the run it came from) when the source reads them.
-    `on_points` hears each stored batch's size (for a points/s display)."""
+    when the source reads them (models before the histories, which link points to them;
+    their files and run links after the runs). `on_points` hears each stored batch's size
+    (for a points/s display)."""
     summary = ImportSummary()
     experiments: list[tuple[SourceExperiment, int]] = []
     work: list[tuple[int, SourceRun]] = []
@@ -213,10 +249,37 @@ def import_from_mlflow(
         experiments.append((experiment, experiment_id))
         work += [(experiment_id, run) for run in source.runs(experiment)]
     on_runs_found(len(work))
-    run_ids: dict[str, str] = {}
+    run_ids = {run.id: target_run_id(source.description, run.id) for _, run in work}
+    models: list[ImportedModel] = []
+    models_copied = ModelsCopied()
+    there: list[dict[str, Any]] = []
+    if isinstance(source, ModelSource):
+        for experiment, experiment_id in experiments:
+            found, there_models = ensure_models(
+                source, target, experiment, experiment_id, run_ids, models_copied
+            )
+            models += found
+            there += there_models
+    linked = linked_by_run(models)
+    links = links_there(there)
     for experiment_id, run in work:
-        is_new, sent, skipped = copy_run(source, target, experiment_id, run, on_points)
-        run_id = run_ids[run.id] = target_run_id(source.description, run.id)
+        run_id = run_ids[run.id]
+        copied = copy_run(
+            source,
+            target,
+            experiment_id,
+            run,
+            on_points,
+            linked.get(run.id, ()),
+            links.get(run_id, set()),
+        )
+        if copied.left_unlinked:
+            summary.notes.append(
+                f"{copied.left_unlinked} points of run {run.id} are in its history but not "
+                "linked to their logged model: they were imported before the model was "
+                "(e.g. from a server without MLflow installed), and linking them now would "
+                "store them twice"
+            )
         copy_inputs(target, run_id, run, summary)
         if isinstance(source, ArtifactSource):
             try:
@@ -225,16 +288,15 @@ def import_from_mlflow(
                 # One run's unreadable files (e.g. behind a server's proxy) stop no other run.
                 summary.errors.append(f"artifacts of run {run.id} not copied: {exc}")
         summary.runs += 1
-        summary.new_runs += int(is_new)
-        summary.points_sent += sent
-        summary.points_already_there += skipped
+        summary.new_runs += int(copied.is_new)
+        summary.points_sent += copied.points_sent
+        summary.points_already_there += copied.points_already_there
+        summary.linked_points_sent += copied.linked_points_sent
         on_run_done(run)
     if isinstance(source, ModelSource):
-        runs = [run for _, run in work]
-        for experiment, experiment_id in experiments:
-            models = copy_models(source, target, experiment, experiment_id, runs, run_ids)
-            summary.models_sent += models.sent
-            summary.models_already_there += models.already_there
-            summary.add_files(models.files)
-            summary.errors += models.errors
+        finish_models(source, target, models, [run for _, run in work], run_ids, models_copied)
+    summary.models_sent += models_copied.sent
+    summary.models_already_there += models_copied.already_there
+    summary.add_files(models_copied.files)
+    summary.errors += models_copied.errors
     return summary
