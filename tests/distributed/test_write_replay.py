@@ -28,7 +28,7 @@ SCRIPT = textwrap.dedent(
 
     run = trackboard.init(experiment="replayed", config={{"lr": 0.01}}, tags={{"team": "ops"}})
     run.log({{"loss": 1.0}}, step=0)
-    run.flush(timeout=30)  # the API's run check has read the run (it uses that meanwhile)
+    run.flush(timeout=30)  # the API's run check has read the run (and uses it meanwhile)
     print(run.id, flush=True)
     sys.stdin.readline()  # the test has cut the database
     for step in range(1, {POINTS}):
@@ -76,7 +76,9 @@ async def test_run_writes_during_a_database_cut_are_replayed_once_in_order(
 ) -> None:
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
-    settings = proxied_settings(pg_url, proxy.port, amqp_url=amqp_url, ingest_commit_timeout_s=2.0)
+    settings = proxied_settings(
+        pg_url, proxy.port, amqp_url=amqp_url, ingest_commit_timeout_s=2.0, worker_metrics_port=0
+    )
     try:
         async with running_app(settings) as (app, client):
             world = await seed_world(app, client)
@@ -151,7 +153,9 @@ async def test_a_python_client_script_finishes_while_the_database_is_still_cut(
     done before the database returns, and everything is stored once the worker replayed."""
     proxy = TcpProxy("127.0.0.1", 5432)
     await proxy.start()
-    settings = proxied_settings(pg_url, proxy.port, amqp_url=amqp_url, auth=False)
+    settings = proxied_settings(
+        pg_url, proxy.port, amqp_url=amqp_url, auth=False, worker_metrics_port=0
+    )
     env = {
         **os.environ,
         "TRACKBOARD_HOME": str(tmp_path / "client"),
@@ -160,30 +164,34 @@ async def test_a_python_client_script_finishes_while_the_database_is_still_cut(
     }
     try:
         async with running_app(settings) as (app, client), serving(app) as url:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-c",
-                SCRIPT,
-                env={**env, "TRACKBOARD_URL": url},
-                cwd=tmp_path,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-            )
-            assert process.stdin is not None
-            assert process.stdout is not None
-            run_id = (await asyncio.wait_for(process.stdout.readline(), 120)).decode().strip()
-            proxy.cut()
-            process.stdin.write(b"go\n")
-            await process.stdin.drain()
-            output, _ = await asyncio.wait_for(process.communicate(), 120)
-            assert process.returncode == 0
-            assert output.decode().splitlines()[-1] == "finished"
-            assert (await client.get(f"/api/v1/runs/{run_id}")).status_code == 503  # still cut
-            proxy.restore()
-
+            # A worker all along: through the cut it holds the queued writes, unacked, and
+            # retries them until the database takes them.
             stop = asyncio.Event()
             worker = asyncio.create_task(run_worker(settings, stop))
             try:
+                process = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-c",
+                    SCRIPT,
+                    env={**env, "TRACKBOARD_URL": url},
+                    cwd=tmp_path,
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                )
+                assert process.stdin is not None
+                assert process.stdout is not None
+                line = await asyncio.wait_for(process.stdout.readline(), 120)
+                run_id = line.decode().strip()
+                proxy.cut()
+                process.stdin.write(b"go\n")
+                await process.stdin.drain()
+                output, _ = await asyncio.wait_for(process.communicate(), 120)
+                assert process.returncode == 0
+                assert output.decode().splitlines()[-1] == "finished"
+                still_cut = await client.get(f"/api/v1/runs/{run_id}")
+                assert still_cut.status_code == 503
+                proxy.restore()
+
                 run = await replayed(client, f"/api/v1/runs/{run_id}", {})
                 deadline = time.monotonic() + 30
                 while (steps := await stored_steps(client, run_id)) != list(range(POINTS)):

@@ -68,8 +68,8 @@ from trackboard.server.observability.notifier_metrics import outbox_backlog_gaug
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
 from trackboard.server.process_loop import open_broker_relay
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
-from trackboard.server.route_table import install_route_table
 from trackboard.server.replay.connection import open_replay_queue
+from trackboard.server.route_table import install_route_table
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.saved_views.routes import router as saved_views_router
 from trackboard.server.search.export_routes import router as export_router
@@ -224,6 +224,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
         def guarded() -> dict[str, CircuitBreaker]:
             found = {} if artifacts_guard is None else {"artifacts": artifacts_guard.breaker}
+            if replay_queue is not None:  # its publishes have a breaker of their own
+                found["rabbitmq:replay"] = replay_queue.guard.breaker
             return {**found, **senders.breakers.breakers()}
 
         rabbit = queue.queue if isinstance(queue, EncodedQueue) else None
