@@ -48,7 +48,8 @@ def mlflow_installed() -> bool:
 
 
 def tracking_uri(location: str) -> str:
-    """`location` as an MLflow tracking URI: a plain folder becomes a `file://` URI.
+    """`location` as an MLflow tracking URI: a plain folder becomes a `file://` URI, and
+    `mysql://` names PyMySQL when mysqlclient is not installed.
 
     Checked first so that a typo is an error, not a new empty store: MLflow would create
     a missing SQLite file or folder and then find nothing in it.
