@@ -12,11 +12,13 @@ import logging
 
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
 from trackboard.server.metrics.ingest.loop import build_ingest_loop
 from trackboard.server.metrics.ingest.message import EncodedQueue
+from trackboard.server.observability.dependency_metrics import BreakerCollector
 from trackboard.server.observability.logging import configure_logging
 from trackboard.server.observability.prometheus import Instruments, serve_exposition
 from trackboard.server.process_loop import (
@@ -41,6 +43,10 @@ async def watch_depth(queue: Queue[bytes], instruments: Instruments) -> None:
         await asyncio.sleep(DEPTH_POLL_S)
 
 
+def breaker_settings(settings: Settings) -> BreakerSettings:
+    return BreakerSettings(settings.breaker_failure_threshold, settings.breaker_reset_s)
+
+
 async def connect_queue(settings: Settings) -> RabbitQueue:
     amqp_url = settings.amqp_url
     assert amqp_url
@@ -51,6 +57,7 @@ async def connect_queue(settings: Settings) -> RabbitQueue:
             settings.ingest_queue_name,
             max_length=settings.ingest_max_queue_depth,
             prefetch=settings.ingest_prefetch,
+            breaker=breaker_settings(settings),
         ),
     )
 
@@ -65,6 +72,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     if settings.worker_metrics_port:
         serve_exposition(instruments, settings.worker_metrics_host, settings.worker_metrics_port)
     database = Database.connect(settings.resolved_database_url(), pool_size=2)
+    # As on the API servers: with PostgreSQL stalled a write waits at most the deadline for
+    # a connection, and once the breaker is open it fails at once and is retried later (its
+    # messages stay unacked) instead of waiting out asyncpg's 60 s connect each time.
+    database.guard_primary(breaker_settings(settings), settings.database_deadline_s)
     queue = await connect_queue(settings)
     assert settings.amqp_url
     amqp_url, live_exchange = settings.amqp_url, settings.live_exchange_name
@@ -82,6 +93,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     # replays them (the queue has a single active consumer), in the order they came.
     replay_queue = await connect_with_retry("replay queue", lambda: open_replay_queue(settings))
     replayer = Replayer(replay_queue, database)
+    guards = {
+        "database": database.guard,
+        "rabbitmq": queue.guard,
+        "rabbitmq:replay": replay_queue.guard,
+    }
+    instruments.registry.register(
+        BreakerCollector(lambda: {n: g.breaker for n, g in guards.items() if g is not None})
+    )
     log.info("worker consuming %s and %s", settings.ingest_queue_name, settings.replay_queue_name)
     try:
         await run_until_stopped(
