@@ -36,24 +36,13 @@ async def compare_series(session: AsyncSession, query: CompareSeriesQuery) -> Co
     """The chart of `query.key` over `query.run_ids` (a run that does not exist is
     `NotFound`). Runs that do not log the key are left out of lines and groups alike."""
     check_key("metric", query.key)
-    start_times: dict[str, int] = {}
-    for run_id in dict.fromkeys(query.run_ids):
-        run = await runs.get_run(session, run_id)
-        start_times[run_id] = run.start_time
-    series: dict[str, Points] = {}
-    for run_id in start_times:
-        page = await metrics.read_history(
-            session,
-            run_id,
-            query.key,
-            start_step=query.start_step,
-            end_step=query.end_step,
-            max_points=query.max_points,
-        )
-        if len(page.points):
-            series[run_id] = page.points
+    run_ids = list(dict.fromkeys(query.run_ids))
+    start_times = {r.id: r.start_time for r in (await runs.get_runs(session, run_ids)).values()}
+    series = await metrics.read_downsampled(
+        session, run_ids, query.key, query.max_points, query.start_step, query.end_step
+    )
     lines = (
-        [RunSeries(run_id, points) for run_id, points in series.items()]
+        [RunSeries(run_id, series[run_id]) for run_id in run_ids if run_id in series]
         if query.lines or query.groups is None
         else []
     )

@@ -226,15 +226,19 @@ async def upsert_metric_summaries(session: AsyncSession, summaries: list[dict[st
         await session.execute(statement, summaries)
 
 
-def _chunks_in_range(
-    query: Any, run_id: str, key: str, start_step: int | None, end_step: int | None
-) -> Any:
-    query = query.where(MetricChunk.run_id == run_id, MetricChunk.key == key)
+def _key_in_range(query: Any, key: str, start_step: int | None, end_step: int | None) -> Any:
+    query = query.where(MetricChunk.key == key)
     if start_step is not None:
         query = query.where(MetricChunk.max_step >= start_step)
     if end_step is not None:
         query = query.where(MetricChunk.min_step <= end_step)
     return query
+
+
+def _chunks_in_range(
+    query: Any, run_id: str, key: str, start_step: int | None, end_step: int | None
+) -> Any:
+    return _key_in_range(query.where(MetricChunk.run_id == run_id), key, start_step, end_step)
 
 
 async def select_chunks(
@@ -250,6 +254,47 @@ async def select_chunks(
     column = MetricChunk.overview if overviews else MetricChunk.data
     query = _chunks_in_range(select(column), run_id, key, start_step, end_step)
     return (await session.scalars(query.order_by(MetricChunk.min_step, MetricChunk.id))).all()
+
+
+async def select_chunks_of_runs(
+    session: AsyncSession,
+    run_ids: Sequence[str],
+    key: str,
+    start_step: int | None,
+    end_step: int | None,
+    *,
+    overviews: bool = False,
+) -> Sequence[Row[str, bytes]]:
+    """(run_id, points or overview) of one key's chunks of several runs, in one query."""
+    column = MetricChunk.overview if overviews else MetricChunk.data
+    query = _key_in_range(
+        select(MetricChunk.run_id, column).where(
+            one_of(session, MetricChunk.__table__.c.run_id, run_ids)
+        ),
+        key,
+        start_step,
+        end_step,
+    )
+    return (await session.execute(query.order_by(MetricChunk.min_step, MetricChunk.id))).all()
+
+
+async def count_points_of_runs(
+    session: AsyncSession,
+    run_ids: Sequence[str],
+    key: str,
+    start_step: int | None,
+    end_step: int | None,
+) -> dict[str, int]:
+    """Points of one key per run (runs without any are absent), in one query."""
+    query = _key_in_range(
+        select(MetricChunk.run_id, func.sum(MetricChunk.point_count))
+        .where(one_of(session, MetricChunk.__table__.c.run_id, run_ids))
+        .group_by(MetricChunk.run_id),
+        key,
+        start_step,
+        end_step,
+    )
+    return {str(run_id): int(count) for run_id, count in (await session.execute(query)).all()}
 
 
 async def count_points(

@@ -191,7 +191,12 @@ async def read_series(
     rows = await repository.select_chunks(
         session, run_id, key, start_step, end_step, overviews=overviews
     )
-    points = Points.concat([decode_chunk(blob) for blob in rows]).sorted_by_step()
+    return _within(rows, start_step, end_step)
+
+
+def _within(blobs: Sequence[bytes], start_step: int | None, end_step: int | None) -> Points:
+    """A series' chunks decoded, in step order, limited to [start_step, end_step]."""
+    points = Points.concat([decode_chunk(blob) for blob in blobs]).sorted_by_step()
     lo = 0 if start_step is None else int(np.searchsorted(points.steps, start_step, "left"))
     hi = len(points) if end_step is None else int(np.searchsorted(points.steps, end_step, "right"))
     if lo > 0 or hi < len(points):
@@ -219,6 +224,35 @@ async def read_history(
     end = offset + HISTORY_PAGE_POINTS
     next_offset = end if end < len(points) else None
     return HistoryPage(points.take(slice(offset, end)), next_offset)
+
+
+async def read_downsampled(
+    session: AsyncSession,
+    run_ids: Sequence[str],
+    key: str,
+    max_points: int,
+    start_step: int | None = None,
+    end_step: int | None = None,
+) -> dict[str, Points]:
+    """One key's series of several runs, each as `read_history(max_points=…)` gives it,
+    in three queries whatever the number of runs (runs without points are absent)."""
+    counts = await repository.count_points_of_runs(session, run_ids, key, start_step, end_step)
+    coarse = [r for r, total in counts.items() if total >= OVERVIEW_FACTOR * max_points]
+    fine = [r for r in counts if r not in set(coarse)]
+    blobs: dict[str, list[bytes]] = defaultdict(list)
+    for ids, overviews in ((coarse, True), (fine, False)):
+        if not ids:
+            continue
+        rows = await repository.select_chunks_of_runs(
+            session, ids, key, start_step, end_step, overviews=overviews
+        )
+        for run_id, blob in rows:
+            blobs[run_id].append(blob)
+    return {
+        run_id: downsample(_within(blobs[run_id], start_step, end_step), max_points)
+        for run_id in counts
+        if blobs[run_id]
+    }
 
 
 # Thinning decodes a series this many points at a time: a 10M-point series never sits

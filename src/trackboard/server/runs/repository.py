@@ -13,6 +13,13 @@ async def select_run(session: AsyncSession, run_id: str) -> Run | None:
     return await session.get(Run, run_id)
 
 
+async def select_runs(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[Run]:
+    """These runs (any order; ids without a run are absent), in one query."""
+    return (
+        await session.scalars(select(Run).where(one_of(session, Run.__table__.c.id, run_ids)))
+    ).all()
+
+
 async def select_run_and_project(
     session: AsyncSession, run_id: str
 ) -> tuple[Run, int | None] | None:

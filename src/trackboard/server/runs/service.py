@@ -41,6 +41,15 @@ async def get_run(session: AsyncSession, run_id: str) -> Run:
     return run
 
 
+async def get_runs(session: AsyncSession, run_ids: Sequence[str]) -> dict[str, Run]:
+    """These runs by id, read in one query; `NotFound` names the first id without a run."""
+    found = {run.id: run for run in await repository.select_runs(session, run_ids)}
+    for run_id in run_ids:
+        if run_id not in found:
+            raise NotFound(f"run {run_id!r} does not exist")
+    return found
+
+
 async def get_active_run(session: AsyncSession, run_id: str) -> Run:
     """The run, if it can take writes (MLflow refuses writes to deleted runs)."""
     run = await get_run(session, run_id)
