@@ -26,6 +26,7 @@ from trackboard.server.backends.event_relay import (
     EventPublisher,
     HandlerEventPublisher,
     OutboxRelay,
+    RabbitEventPublisher,
     attach_outbox_relay,
 )
 from trackboard.server.backends.queue import RabbitQueue
@@ -226,6 +227,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             found = {} if artifacts_guard is None else {"artifacts": artifacts_guard.breaker}
             if replay_queue is not None:  # its publishes have a breaker of their own
                 found["rabbitmq:replay"] = replay_queue.guard.breaker
+            if relay is not None and isinstance(relay.publisher, RabbitEventPublisher):
+                found["rabbitmq:events"] = relay.publisher.guard.breaker
             return {**found, **senders.breakers.breakers()}
 
         rabbit = queue.queue if isinstance(queue, EncodedQueue) else None

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from prometheus_client import CollectorRegistry
 
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.backends.event_relay import (
     OutboxRelay,
     RabbitEventPublisher,
@@ -73,7 +74,12 @@ async def open_broker_relay(
     amqp_url, exchange = settings.amqp_url, settings.events_exchange_name
     assert amqp_url
     publisher = await connect_with_retry(
-        "events", lambda: RabbitEventPublisher.connect(amqp_url, exchange)
+        "events",
+        lambda: RabbitEventPublisher.connect(
+            amqp_url,
+            exchange,
+            breaker=BreakerSettings(settings.breaker_failure_threshold, settings.breaker_reset_s),
+        ),
     )
     relay = attach_outbox_relay(
         database,

@@ -13,6 +13,7 @@ import logging
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.dependency_guard import BreakerSettings
+from trackboard.server.backends.event_relay import RabbitEventPublisher
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
 from trackboard.server.live.service import LiveService
@@ -97,6 +98,9 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         "database": database.guard,
         "rabbitmq": queue.guard,
         "rabbitmq:replay": replay_queue.guard,
+        "rabbitmq:events": (
+            relay.publisher.guard if isinstance(relay.publisher, RabbitEventPublisher) else None
+        ),
     }
     instruments.registry.register(
         BreakerCollector(lambda: {n: g.breaker for n, g in guards.items() if g is not None})

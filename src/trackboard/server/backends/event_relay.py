@@ -40,6 +40,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import Database, one_of
+from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 from trackboard.server.events import Event
 from trackboard.server.models import EventOutbox
 
@@ -81,16 +82,38 @@ class EventPublisher(Protocol):
 
 
 class RabbitEventPublisher:
-    """Publishes event bodies to the `trackboard.events` topic exchange, confirmed."""
+    """Publishes event bodies to the `trackboard.events` topic exchange, confirmed, behind
+    its breaker (`rabbitmq:events`): with the broker stalled a pass waits at most
+    `timeout_s`, and while the breaker is open a pass fails at once (the events wait in the
+    outbox); the next pass after the breaker's reset time is its probe."""
 
-    def __init__(self, connection: Any, exchange: Any, timeout_s: float) -> None:
+    def __init__(
+        self,
+        connection: Any,
+        exchange: Any,
+        timeout_s: float,
+        breaker: BreakerSettings = BreakerSettings(),
+    ) -> None:
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
         self._connection = connection
         self._exchange = exchange
         self._timeout_s = timeout_s
+        self.guard = DependencyGuard(
+            breaker.breaker("rabbitmq:events"),
+            deadline_s=timeout_s,
+            unavailable=EventsUnavailableError,
+            is_failure=lambda error: isinstance(error, CONNECTION_EXCEPTIONS),
+        )
 
     @classmethod
     async def connect(
-        cls, url: str, exchange_name: str = EVENTS_EXCHANGE, *, timeout_s: float = 10.0
+        cls,
+        url: str,
+        exchange_name: str = EVENTS_EXCHANGE,
+        *,
+        timeout_s: float = 10.0,
+        breaker: BreakerSettings = BreakerSettings(),
     ) -> "RabbitEventPublisher":
         import aio_pika
 
@@ -103,34 +126,39 @@ class RabbitEventPublisher:
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, exchange, timeout_s)
+        return cls(connection, exchange, timeout_s, breaker)
 
     async def publish(self, messages: Sequence[tuple[str, str, bytes]]) -> None:
         """Publish (event id, type, body) triples; returns once the broker confirmed all."""
         import aio_pika
         from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError
 
-        confirms = [
-            self._exchange.publish(
-                aio_pika.Message(
-                    body,
-                    message_id=event_id,
-                    type=event_type,
-                    content_type="application/json",
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key=event_type,
-                mandatory=False,
-                timeout=self._timeout_s,
+        async def confirmed() -> None:
+            await asyncio.gather(
+                *(
+                    self._exchange.publish(
+                        aio_pika.Message(
+                            body,
+                            message_id=event_id,
+                            type=event_type,
+                            content_type="application/json",
+                            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                        ),
+                        routing_key=event_type,
+                        mandatory=False,
+                        timeout=self._timeout_s,
+                    )
+                    for event_id, event_type, body in messages
+                )
             )
-            for event_id, event_type, body in messages
-        ]
+
         try:
-            await asyncio.gather(*confirms)
+            await self.guard.call(confirmed)  # EventsUnavailableError past the deadline
         except (DeliveryError, TimeoutError, *CONNECTION_EXCEPTIONS) as error:
             raise EventsUnavailableError(f"events not confirmed: {error!r}") from error
 
     async def close(self) -> None:
+        self.guard.close()
         await self._connection.close()
 
 
