@@ -7,7 +7,7 @@ import hmac
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,10 @@ import pytest
 from tests.distributed.conftest import WorkerProcess
 from tests.live_server import live_server
 from tests.notifications.receivers import HttpReceiver, http_receiver, smtp_receiver
+from trackboard.server.backends.event_relay import RabbitEventPublisher
+from trackboard.server.config import Settings
+from trackboard.server.events import Event
+from trackboard.server.notifier import watch_rule_changes
 
 ALLOW_LOOPBACK = {
     "TRACKBOARD_NOTIFY_ALLOW_HTTP": "true",
@@ -235,3 +239,32 @@ async def test_a_loopback_target_is_refused_at_creation_and_at_send(
                 deliveries = await client.get(f"/api/v1/notification-rules/{rule['id']}/deliveries")
     assert receiver.requests == []
     assert "loopback" in deliveries.json()["deliveries"][0]["last_error"]
+
+
+async def test_every_notifier_hears_of_every_rule_change(amqp_url: str) -> None:
+    """The shared queue hands a rule's change to one notifier; each notifier's own queue
+    (`watch_rule_changes`) tells every one of them."""
+    settings = Settings(amqp_url=amqp_url)
+    forgotten = [0, 0]
+
+    def counter(index: int) -> Callable[[], None]:
+        def forget() -> None:
+            forgotten[index] += 1
+
+        return forget
+
+    watchers = [await watch_rule_changes(settings, counter(index)) for index in range(2)]
+    publisher = await RabbitEventPublisher.connect(amqp_url, settings.events_exchange_name)
+    try:
+        assert forgotten == [1, 1]  # once bound: what changed before went unheard
+        events = [
+            Event("run.finished", {}, run_id="r"),
+            Event("notification_rule.changed", {"rule_id": 1, "change": "updated"}),
+            Event("notification_rule.changed", {"rule_id": 1, "change": "deleted"}),
+        ]
+        await publisher.publish([(event.id, event.type, event.body) for event in events])
+        await wait_for(lambda: forgotten == [3, 3], 5.0)
+    finally:
+        await publisher.close()
+        for watcher in watchers:
+            await watcher.close()

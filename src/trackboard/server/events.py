@@ -1,6 +1,6 @@
 """Domain events: what changed, recorded by services on the unit of work, sent after commit.
 
-A service that changes something calls `record(session, Event.of(...))`. The event waits in
+A service that changes something calls `record(session, Event(...))`. The event waits in
 `session.info` until `Database.transaction` ends: after a successful commit the list goes
 to the database's `EventDispatch` (see `backends.event_bus`), after a rollback it is
 dropped with the session, so nobody ever hears of a change that did not happen. In the
@@ -50,6 +50,9 @@ EventType = Literal[
     "project.member_changed",
     # `data["key_id"]`; the key's hash rides in `local`, for the credential cache only.
     "api_key.revoked",
+    # A notification rule was created, changed or deleted: `data["rule_id"]` and
+    # `data["change"]` (`created`, `updated`, `deleted`). Notifiers reload their rules.
+    "notification_rule.changed",
 ]
 EVENT_TYPES: tuple[str, ...] = get_args(EventType)
 

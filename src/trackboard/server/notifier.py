@@ -1,7 +1,7 @@
 """Composition root of the notifier: `trackboard notifier`, or inside the embedded server.
 
 Distributed: each `trackboard notifier` consumes the durable quorum queue
-`notifier_queue_name`, bound to the run and metric events of the `trackboard.events`
+`notifier_queue_name`, bound to the run, metric and rule events of the `trackboard.events`
 exchange, records the deliveries each event owes and acks after that commit; a message
 that is not an event goes to the queue's dead-letter queue with the reason. Any number
 may run: deliveries are unique per (rule, channel, dedupe key) and claimed before sending.
@@ -11,6 +11,8 @@ Embedded: the server's outbox relay hands committed events to the same engine in
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry
 
@@ -20,7 +22,7 @@ from trackboard.server.backends.queue import Queue, QueueUnavailableError, Rabbi
 from trackboard.server.config import Settings
 from trackboard.server.events import Event
 from trackboard.server.notifications.engine import NotificationEngine
-from trackboard.server.notifications.intake import WATCHED_EVENTS
+from trackboard.server.notifications.intake import RULE_EVENTS, WATCHED_EVENTS
 from trackboard.server.notifications.senders import Senders
 from trackboard.server.observability.dependency_metrics import BreakerCollector
 from trackboard.server.observability.logging import configure_logging
@@ -49,7 +51,10 @@ def build_notification_engine(
 
 
 async def open_notifier_queue(settings: Settings) -> RabbitQueue:
-    """The notifier's queue, bound to every event type a trigger can fire on."""
+    """The notifier's queue, bound to every event type a trigger can fire on, and to rule
+    changes: a notifier inside a server with a broker (`TRACKBOARD_NOTIFIER_IN_PROCESS`)
+    hears of those only here, one notifier per change, so it is up to date only when it is
+    the sole notifier; `trackboard notifier` also runs `watch_rule_changes`."""
     import aio_pika
 
     assert settings.amqp_url
@@ -59,13 +64,47 @@ async def open_notifier_queue(settings: Settings) -> RabbitQueue:
             await bind_event_queue(
                 await connection.channel(),
                 settings.notifier_queue_name,
-                sorted(WATCHED_EVENTS),
+                sorted(WATCHED_EVENTS | RULE_EVENTS),
                 settings.events_exchange_name,
             )
     except BaseException:
         await queue.close()
         raise
     return queue
+
+
+async def watch_rule_changes(settings: Settings, forget_rules: Callable[[], None]) -> Any:
+    """Call `forget_rules` after every rule change; returns the connection to close.
+
+    A queue of this process's own (exclusive, deleted with its connection) bound to the
+    rule events: every notifier hears of every change, where the shared queue hands each
+    event to one notifier. It is called once the queue is bound (changes made before went
+    unheard) and after each reconnection (changes made meanwhile did too)."""
+    import aio_pika
+
+    assert settings.amqp_url
+    connection = await aio_pika.connect_robust(
+        settings.amqp_url, reconnect_interval=1.0, timeout=10.0
+    )
+    try:
+        channel = await connection.channel()
+        exchange = await channel.declare_exchange(
+            settings.events_exchange_name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+        for key in sorted(RULE_EVENTS):
+            await queue.bind(exchange, routing_key=key)
+
+        async def on_change(_message: Any) -> None:
+            forget_rules()
+
+        await queue.consume(on_change, no_ack=True)
+        connection.reconnect_callbacks.add(lambda *_: forget_rules())
+    except BaseException:
+        await connection.close()
+        raise
+    forget_rules()
+    return connection
 
 
 async def consume_events(queue: Queue[bytes], engine: NotificationEngine) -> None:
@@ -114,6 +153,9 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
     # The breaker of each notification target host, on this process's /metrics.
     instruments.registry.register(BreakerCollector(senders.breakers.breakers))
     engine = build_notification_engine(settings, database, senders, instruments.registry)
+    rule_changes = await connect_with_retry(
+        "rule changes", lambda: watch_rule_changes(settings, engine.intake.forget_rules)
+    )
     queue = await connect_with_retry("notifier queue", lambda: open_notifier_queue(settings))
     log.info("notifier consuming %s", settings.notifier_queue_name)
     try:
@@ -123,6 +165,7 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
         )
     finally:
         await queue.close()
+        await rule_changes.close()
         await senders.aclose()
         await database.dispose()
 

@@ -18,8 +18,9 @@ A subscriber's failure is logged and never raised: its change is committed alrea
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from typing import cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.events import Event
@@ -30,11 +31,17 @@ log = logging.getLogger(__name__)
 Subscriber = Callable[[Sequence[Event]], Awaitable[None]]
 
 
+# The table, not the mapped class: an ORM insert goes through the ORM's bulk-insert path,
+# which doubled the outbox's cost per write transaction (+1.0 ms of CPU against +0.5 ms for
+# two rows on PostgreSQL, measured by timing the transaction with either and without).
+OUTBOX = cast(Table, EventOutbox.__table__)
+
+
 async def write_outbox(session: AsyncSession, events: Sequence[Event]) -> None:
     """Insert the events into `event_outbox`, in the caller's transaction."""
     now = time.time_ns() // 1_000_000
     await session.execute(
-        insert(EventOutbox),
+        insert(OUTBOX),
         [
             {
                 "event_id": event.id,

@@ -7,6 +7,14 @@ marks the events sent after it returns. Either way the deliveries are committed 
 event is let go, and a redelivered event inserts nothing new: each delivery is unique by
 (rule, channel, dedupe key), the dedupe key being the event id or, for triggers reported
 once per run, the trigger and the run.
+
+The enabled rules are read once and kept in memory until a `notification_rule.changed`
+event (recorded by the rules service, so it arrives after the change committed) comes
+through this handler: then they are read again before the batch that carries it is
+matched. Events reach a notifier in the order one process committed them, so a run event
+committed after a rule change in the same server process is matched against the changed
+rules; an event from another process (a worker, a second server) may overtake the rule's
+event by the time its relay takes, and be matched against the rules as they were.
 """
 
 import hashlib
@@ -23,7 +31,7 @@ from trackboard.server.clock import now_ms
 from trackboard.server.events import Event
 from trackboard.server.notifications import repository
 from trackboard.server.notifications.notification import Notification
-from trackboard.server.notifications.service import RuleSpec, rules_for_event
+from trackboard.server.notifications.service import RuleSpec, all_enabled_rules
 from trackboard.server.notifications.triggers import Match, event_matches
 from trackboard.server.runs import service as runs
 from trackboard.server.search import service as search
@@ -34,6 +42,8 @@ log = logging.getLogger(__name__)
 WATCHED_EVENTS = frozenset(
     {"run.finished", "run.failed", "run.killed", "run.alert", "metrics.stored"}
 )
+# The events after which the rules kept in memory are read again.
+RULE_EVENTS = frozenset({"notification_rule.changed"})
 # (rule id, dedupe key) pairs this process recorded lately: a threshold crossed for the
 # rest of a run matches every write, and should cost no query after the first.
 RECENT_LIMIT = 50_000
@@ -60,6 +70,9 @@ class NotificationIntake:
         self.database = database
         self.dashboard_url = dashboard_url
         self._recent: OrderedDict[tuple[int, str], None] = OrderedDict()
+        # The enabled rules, None until read (again): one query per rule change, not one
+        # per batch of events (in the embedded mode every metric write is a batch).
+        self._rules: list[RuleSpec] | None = None
 
     def run_url(self, run_id: str) -> str:
         return f"{self.dashboard_url}/runs/{run_id}"
@@ -69,8 +82,19 @@ class NotificationIntake:
         while len(self._recent) > RECENT_LIMIT:
             self._recent.popitem(last=False)
 
+    def forget_rules(self) -> None:
+        """Read the rules again before matching the next event."""
+        self._rules = None
+
+    async def enabled_rules(self, session: AsyncSession) -> list[RuleSpec]:
+        if self._rules is None:
+            self._rules = await all_enabled_rules(session)
+        return self._rules
+
     async def handle(self, events: Sequence[Event]) -> int:
         """Record the deliveries `events` owe; the number of new delivery rows."""
+        if any(event.type in RULE_EVENTS for event in events):
+            self.forget_rules()
         watched = [event for event in events if event.type in WATCHED_EVENTS and event.run_id]
         if not watched:
             return 0
@@ -80,13 +104,9 @@ class NotificationIntake:
         # Matching only reads; the write lock (one writer at a time on SQLite) is taken
         # only when there is something to record.
         async with self.database.transaction(write=False) as session:
-            rules_by_project: dict[int | None, list[RuleSpec]] = {}
+            rules = await self.enabled_rules(session)
             for event in watched:
-                if event.project_id not in rules_by_project:
-                    rules_by_project[event.project_id] = await rules_for_event(
-                        session, event.project_id
-                    )
-                for rule in rules_by_project[event.project_id]:
+                for rule in rules:
                     if rule.watches(event.project_id, event.experiment_id):
                         rows.extend(await self._rows_for(session, rule, event, taken))
         if rows:

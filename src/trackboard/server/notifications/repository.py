@@ -3,7 +3,7 @@
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,18 +28,6 @@ async def select_rules(
     if project_ids is not None:
         query = query.where(NotificationRule.project_id.in_(list(project_ids)))
     return (await session.scalars(query)).all()
-
-
-async def select_enabled_rules(
-    session: AsyncSession, project_id: int | None
-) -> Sequence[NotificationRule]:
-    """Enabled rules that may apply to something in `project_id` (rules without a project
-    watch everything: they exist only in the open single-user mode)."""
-    owner: ColumnElement[bool] = NotificationRule.project_id.is_(None)
-    if project_id is not None:
-        owner = or_(owner, NotificationRule.project_id == project_id)
-    query = select(NotificationRule).where(NotificationRule.enabled, owner)
-    return (await session.scalars(query.order_by(NotificationRule.id))).all()
 
 
 async def select_all_enabled_rules(session: AsyncSession) -> Sequence[NotificationRule]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trackboard.server.accounts import service as accounts
 from trackboard.server.clock import now_ms
 from trackboard.server.errors import InvalidParameter, NotFound
+from trackboard.server.events import Event, record
 from trackboard.server.models import NotificationDelivery, NotificationRule
 from trackboard.server.notifications import repository
 from trackboard.server.notifications.notification import (
@@ -58,6 +59,8 @@ class RuleSpec:
     channels: list[Channel]
 
     def watches(self, project_id: int | None, experiment_id: int | None) -> bool:
+        # A rule without a project watches everything: such rules exist only in the open
+        # single-user mode.
         if self.project_id is not None and self.project_id != project_id:
             return False
         return self.experiment_ids is None or experiment_id in self.experiment_ids
@@ -159,6 +162,7 @@ async def create_rule(
     )
     session.add(rule)
     await session.flush()
+    rule_changed(session, rule.id, rule.project_id, "created")
     return rule
 
 
@@ -199,21 +203,26 @@ async def update_rule(session: AsyncSession, rule_id: int, body: RuleUpdate) -> 
         rule.channels = CHANNELS.dump_json(body.channels).decode()
     rule.updated_at = now_ms()
     await session.flush()
+    rule_changed(session, rule.id, rule.project_id, "updated")
     return rule
 
 
 async def delete_rule(session: AsyncSession, rule_id: int) -> None:
-    await get_rule(session, rule_id)
+    rule = await get_rule(session, rule_id)
     await repository.delete_rule(session, rule_id)
+    rule_changed(session, rule_id, rule.project_id, "deleted")
+
+
+def rule_changed(session: AsyncSession, rule_id: int, project_id: int | None, change: str) -> None:
+    """Record `notification_rule.changed`: after the commit, notifiers drop the rules they
+    keep in memory (`intake.NotificationIntake`) and read them again."""
+    data = {"rule_id": rule_id, "change": change}
+    record(session, Event("notification_rule.changed", data, project_id=project_id))
 
 
 async def rule_projects(session: AsyncSession, rule_ids: Collection[int]) -> dict[int, int | None]:
     """The project (or None) of each of these rules that exists: for authorization."""
     return await repository.select_rule_projects(session, rule_ids)
-
-
-async def rules_for_event(session: AsyncSession, project_id: int | None) -> list[RuleSpec]:
-    return [to_spec(rule) for rule in await repository.select_enabled_rules(session, project_id)]
 
 
 async def all_enabled_rules(session: AsyncSession) -> list[RuleSpec]:
