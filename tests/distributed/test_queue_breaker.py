@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.distributed.tcp_proxy import TcpProxy
+from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.circuit_breaker import BreakerState
 from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.backends.event_relay import EventsUnavailableError, RabbitEventPublisher
@@ -98,4 +99,45 @@ async def test_a_stalled_broker_refuses_event_publishes_at_once_after_the_thresh
         assert publisher.guard.breaker.state is BreakerState.CLOSED
     finally:
         await publisher.close()
+        await proxy.close()
+
+
+async def test_a_stalled_broker_drops_live_messages_without_holding_the_publisher(
+    amqp_url: str,
+) -> None:
+    """Live messages announce commits already made: with the broker stalled a publish costs
+    at most its deadline, then nothing (dropped, counted), and none raises."""
+    proxy = TcpProxy("127.0.0.1", urlsplit(amqp_url).port or 5672)
+    port = await proxy.start()
+    proxied = amqp_url.replace(f":{urlsplit(amqp_url).port}/", f":{port}/")
+    breaker = BreakerSettings(failure_threshold=3, reset_after_s=0.5)
+    broadcast = await RabbitBroadcast.connect(
+        proxied,
+        f"tb-live-{uuid.uuid4().hex[:8]}",
+        breaker=breaker,
+        publish_timeout_s=DEADLINE_S,
+    )
+    try:
+        proxy.stall()
+        costs_s = []
+        # Frames of a stalled socket first fill its buffers: big messages get there soon.
+        message = b"x" * 1_000_000
+        for _ in range(breaker.failure_threshold + 30):
+            started = time.perf_counter()
+            await broadcast.publish("run.1", message)
+            costs_s.append(time.perf_counter() - started)
+            if broadcast.guard.breaker.state is BreakerState.OPEN:
+                break
+        print(
+            "stalled broker: live publishes cost " + ", ".join(f"{c * 1000:.0f}" for c in costs_s)
+        )
+        assert broadcast.guard.breaker.state is BreakerState.OPEN
+        assert max(costs_s) < DEADLINE_S + 0.3
+        started = time.perf_counter()
+        await broadcast.publish("run.1", b"refused at once")
+        assert time.perf_counter() - started < 0.05
+        assert broadcast.dropped >= breaker.failure_threshold + 1
+    finally:
+        proxy.restore()
+        await broadcast.close()
         await proxy.close()

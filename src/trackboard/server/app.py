@@ -16,7 +16,7 @@ from trackboard.server.accounts.routes import router as accounts_router
 from trackboard.server.artifacts.dependencies import artifact_store_guard
 from trackboard.server.artifacts.routes import router as artifacts_router
 from trackboard.server.artifacts.run_routes import router as run_artifacts_router
-from trackboard.server.backends.broadcast import open_broadcast
+from trackboard.server.backends.broadcast import RabbitBroadcast, open_broadcast
 from trackboard.server.backends.cache import open_cache
 from trackboard.server.backends.cache_aside import CacheStats, ReadThroughCache
 from trackboard.server.backends.circuit_breaker import CircuitBreaker
@@ -151,7 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.should_migrate_on_start():
             await upgrade_database(database.engine)
         app.state.database = database
-        broadcast = await open_broadcast(settings.amqp_url, settings.live_exchange_name)
+        broadcast = await open_broadcast(settings.amqp_url, settings.live_exchange_name, breaker)
         app.state.live = LiveService(broadcast)
         cache = open_cache(settings.redis_url, settings.redis_key_prefix, breaker)
         artifacts_guard = None
@@ -229,6 +229,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 found["rabbitmq:replay"] = replay_queue.guard.breaker
             if relay is not None and isinstance(relay.publisher, RabbitEventPublisher):
                 found["rabbitmq:events"] = relay.publisher.guard.breaker
+            if isinstance(broadcast, RabbitBroadcast):
+                found["rabbitmq:live"] = broadcast.guard.breaker
             return {**found, **senders.breakers.breakers()}
 
         rabbit = queue.queue if isinstance(queue, EncodedQueue) else None

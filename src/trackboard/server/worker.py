@@ -81,7 +81,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     assert settings.amqp_url
     amqp_url, live_exchange = settings.amqp_url, settings.live_exchange_name
     broadcast = await connect_with_retry(
-        "live fan-out", lambda: RabbitBroadcast.connect(amqp_url, live_exchange)
+        "live fan-out",
+        lambda: RabbitBroadcast.connect(
+            amqp_url, live_exchange, breaker=breaker_settings(settings)
+        ),
     )
     messages = EncodedQueue(queue, instruments)
     ingest_loop = build_ingest_loop(settings, messages, database, instruments)
@@ -98,6 +101,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         "database": database.guard,
         "rabbitmq": queue.guard,
         "rabbitmq:replay": replay_queue.guard,
+        "rabbitmq:live": broadcast.guard,
         "rabbitmq:events": (
             relay.publisher.guard if isinstance(relay.publisher, RabbitEventPublisher) else None
         ),

@@ -14,7 +14,17 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
+
 log = logging.getLogger(__name__)
+
+# How long a live publish may take before it is dropped (see `RabbitBroadcast`).
+PUBLISH_TIMEOUT_S = 1.0
+
+
+class BroadcastUnavailableError(ConnectionError):
+    """The broker did not take a live message in time, or its breaker is open."""
+
 
 DEFAULT_MAX_PENDING = 1_000
 
@@ -203,7 +213,21 @@ class RabbitBroadcast:
         exchange: Any,
         queue: Any,
         max_pending: int = DEFAULT_MAX_PENDING,
+        breaker: BreakerSettings = BreakerSettings(),
+        publish_timeout_s: float = PUBLISH_TIMEOUT_S,
     ) -> None:
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
+
+        # Live messages are disposable (browsers also poll): a publish the broker does not
+        # take within the deadline, or any while the breaker is open, is dropped, so a
+        # stalled broker never holds the write whose commit it announces.
+        self.guard = DependencyGuard(
+            breaker.breaker("rabbitmq:live"),
+            deadline_s=publish_timeout_s,
+            unavailable=BroadcastUnavailableError,
+            is_failure=lambda error: isinstance(error, CONNECTION_EXCEPTIONS),
+        )
+        self.dropped = 0
         self._connection = connection
         self._channel = channel
         self._exchange = exchange
@@ -223,6 +247,8 @@ class RabbitBroadcast:
         max_pending: int = DEFAULT_MAX_PENDING,
         queue_max_length: int = 10_000,
         timeout_s: float = 10.0,
+        breaker: BreakerSettings = BreakerSettings(),
+        publish_timeout_s: float = PUBLISH_TIMEOUT_S,
     ) -> "RabbitBroadcast":
         import aio_pika
 
@@ -239,7 +265,9 @@ class RabbitBroadcast:
                 auto_delete=True,
                 arguments={"x-max-length": queue_max_length, "x-overflow": "drop-head"},
             )
-            broadcast = cls(connection, channel, exchange, queue, max_pending)
+            broadcast = cls(
+                connection, channel, exchange, queue, max_pending, breaker, publish_timeout_s
+            )
             broadcast._consumer_tag = await queue.consume(broadcast._on_message, no_ack=True)
         except BaseException:
             await connection.close()
@@ -251,14 +279,22 @@ class RabbitBroadcast:
 
     async def publish(self, topic: str, message: bytes) -> None:
         import aio_pika
+        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
-        # Not mandatory: a topic nobody watches is dropped by the broker quietly, instead
-        # of coming back as a Basic.Return that the AMQP client logs with its whole body.
-        await self._exchange.publish(
-            aio_pika.Message(message, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT),
-            routing_key=topic,
-            mandatory=False,
-        )
+        async def send() -> None:
+            # Not mandatory: a topic nobody watches is dropped by the broker quietly, instead
+            # of coming back as a Basic.Return that the AMQP client logs with its whole body.
+            await self._exchange.publish(
+                aio_pika.Message(message, delivery_mode=aio_pika.DeliveryMode.NOT_PERSISTENT),
+                routing_key=topic,
+                mandatory=False,
+            )
+
+        try:
+            await self.guard.call(send)
+        except (BroadcastUnavailableError, *CONNECTION_EXCEPTIONS) as error:
+            self.dropped += 1
+            log.debug("live message on %s dropped: %r", topic, error)
 
     def subscribe(self, topic: str) -> RabbitSubscription:
         return RabbitSubscription(self, topic, self._max_pending)
@@ -284,12 +320,17 @@ class RabbitBroadcast:
                     log.debug("unbinding %s failed", topic, exc_info=True)
 
     async def close(self) -> None:
+        self.guard.close()
         await self._local.close()
         await self._connection.close()
 
 
-async def open_broadcast(amqp_url: str | None, exchange_name: str = "trackboard.live") -> Broadcast:
+async def open_broadcast(
+    amqp_url: str | None,
+    exchange_name: str = "trackboard.live",
+    breaker: BreakerSettings = BreakerSettings(),
+) -> Broadcast:
     """RabbitMQ fan-out across instances when a broker is configured, else in-process."""
     if amqp_url is None:
         return LocalBroadcast()
-    return await RabbitBroadcast.connect(amqp_url, exchange_name)
+    return await RabbitBroadcast.connect(amqp_url, exchange_name, breaker=breaker)
