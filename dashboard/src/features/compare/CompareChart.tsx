@@ -178,6 +178,7 @@ export function CompareChart({
   runs,
   colors,
   grouping,
+  ready,
   view,
   setView,
 }: {
@@ -186,6 +187,8 @@ export function CompareChart({
   runs: Run[];
   colors: Map<string, string>;
   grouping: ChartGroups | null;
+  /** Whether every compared run has loaded (or failed): the step/time data waits for it. */
+  ready: boolean;
   view: ChartView;
   setView: (v: ChartView) => void;
 }) {
@@ -203,7 +206,7 @@ export function CompareChart({
       return {
         queryKey: ["compare", body] as const,
         queryFn: ({ signal }: { signal: AbortSignal }) => compareSeries(body, signal),
-        enabled: runIds.length > 0,
+        enabled: ready && runIds.length > 0,
         placeholderData: keepPreviousData,
         // Live points are not merged into server-side bands: while a run is running the
         // chart is read again every few seconds, live socket or not.

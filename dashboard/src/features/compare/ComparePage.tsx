@@ -5,7 +5,7 @@
 // keeps one colour everywhere (legend, charts, scatter, diff, table, parallel
 // coordinates); each group one colour on every chart. Runs, metric, axes, grouping,
 // scatter axes, the diff switch, chart options and panels are in the URL.
-import { useQueries, useQueryClient } from "@tanstack/react-query";
+import { useQueries, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { getRun } from "../../api/client";
 import type { Run } from "../../api/types";
@@ -34,6 +34,7 @@ import { ScatterPanel } from "../analysis/ScatterPanel";
 import { drawnPanels, encodePanels, resolvePanels } from "../../state/panels";
 import { PanelChooser } from "../panels/PanelChooser";
 import { CompareChart, type ChartGroups } from "./CompareChart";
+import { preloadRuns } from "./preloadRuns";
 import { RunDiff } from "./RunDiff";
 
 /** What runs can be grouped by: every param, every user tag, status and user. */
@@ -82,11 +83,24 @@ export default function ComparePage() {
     [view, setCompare],
   );
   const poll = usePollInterval();
+  const queryClient = useQueryClient();
 
+  // Most runs arrive through a few searches first; each run's query then finds its data
+  // fresh in the cache, and only fetches those the searches did not bring.
+  const preload = useQuery({
+    queryKey: ["compare-preload", view.runs.join(",")],
+    queryFn: async ({ signal }) => {
+      await preloadRuns(queryClient, view.runs, signal);
+      return true;
+    },
+    staleTime: Number.POSITIVE_INFINITY,
+    retry: false,
+  });
   const runQueries = useQueries({
     queries: view.runs.map((id) => ({
       queryKey: queryKeys.run(id),
       queryFn: ({ signal }: { signal: AbortSignal }) => getRun(id, signal),
+      enabled: !preload.isPending,
       refetchInterval: poll,
     })),
   });
@@ -98,6 +112,9 @@ export default function ComparePage() {
     [runsKey],
   );
   const errors = runQueries.filter((q) => q.error).map((q) => q.error?.message ?? "");
+  // Charts ask for their data once every run is known: each answer covers all the runs
+  // (and their groups), so asking as runs arrive would ask again for each one.
+  const runsSettled = runQueries.every((q) => !q.isPending);
   const colors = useMemo(
     () => new Map(view.runs.map((id, i) => [id, seriesColor(i)])),
     [view.runs],
@@ -286,6 +303,7 @@ export default function ComparePage() {
               runs={runs}
               colors={colors}
               grouping={grouping}
+              ready={runsSettled}
               view={view}
               setView={setView}
             />
