@@ -133,6 +133,34 @@ async def test_long_series_come_on_a_grid_of_max_points(client: httpx.AsyncClien
         assert group["min"][i] == pytest.approx(min(values))
 
 
+async def test_bands_of_long_series_hold_when_read_from_overviews(
+    client: httpx.AsyncClient,
+) -> None:
+    experiment: int = (await make_experiment(client))["id"]
+    run_ids = []
+    for offset in (0.0, 1.0):
+        run = await make_run(client, experiment)
+        run_ids.append(run["id"])
+        body = [{"key": "acc", "step": s, "value": offset + s / 100} for s in range(1000)]
+        await log_points(client, run["id"], body)
+    # 1,000 points for 10 output points: the members come from their chunks' overviews.
+    answer = await compare(
+        client,
+        run_ids=run_ids,
+        key="acc",
+        groups=[{"name": "g", "run_ids": run_ids}],
+        max_points=10,
+    )
+    (group,) = answer["groups"]
+    assert group["x"][0] == 0
+    assert group["x"][-1] == 999
+    assert len(group["x"]) <= 10
+    # Two straight lines one apart: mean halfway and std a half at any x, however thinned.
+    for x, mean, std in zip(group["x"], group["mean"], group["std"], strict=True):
+        assert mean == pytest.approx(0.5 + x / 100)
+        assert std == pytest.approx(0.5)
+
+
 async def test_relative_time_axis_counts_from_each_runs_start(client: httpx.AsyncClient) -> None:
     experiment: int = (await make_experiment(client))["id"]
     run_ids = []

@@ -233,11 +233,13 @@ async def read_downsampled(
     max_points: int,
     start_step: int | None = None,
     end_step: int | None = None,
+    overview_factor: int = OVERVIEW_FACTOR,
 ) -> dict[str, Points]:
-    """One key's series of several runs, each as `read_history(max_points=…)` gives it,
+    """One key's series of several runs, each downsampled as `read_history(max_points=…)`
+    does (from chunk overviews from `overview_factor` stored points per output point on),
     in three queries whatever the number of runs (runs without points are absent)."""
     counts = await repository.count_points_of_runs(session, run_ids, key, start_step, end_step)
-    coarse = [r for r, total in counts.items() if total >= OVERVIEW_FACTOR * max_points]
+    coarse = [r for r, total in counts.items() if total >= overview_factor * max_points]
     fine = [r for r in counts if r not in set(coarse)]
     blobs: dict[str, list[bytes]] = defaultdict(list)
     for ids, overviews in ((coarse, True), (fine, False)):
