@@ -113,6 +113,8 @@ async def run_stages(
         await stage("queries_before", queries("queries_before"))
         await stage("vacuum", vacuum)
         await stage("queries_after", queries("queries_after"))
+    state.measures.setdefault("load_end", os.getloadavg()[0])
+    state.save()
 
 
 # ---------------------------------------------------------------- the report
@@ -163,12 +165,12 @@ def report(plan: Plan, state: State, args: argparse.Namespace) -> str:
     run_bytes = sum(tables[t] for t in RUN_TABLES)
     seconds = measures["stage_seconds"]
     points = stored["points"]
+    end = f", {measures['load_end']:.1f} at the end" if "load_end" in measures else ""
     lines = [
         f"Command: `nice -n 10 python -m bench.scale --scale {plan.scale:g} --api-workers "
         f"{args.api_workers} --workers {args.workers} --clients {args.clients} --repeats "
-        f"{args.repeats}` (load average {state.extra['load_start']:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end: a shared machine; PostgreSQL 15, autovacuum "
-        "off on this server).",
+        f"{args.repeats}` (load average {state.extra['load_start']:.1f} at the start{end}: "
+        "a shared machine; PostgreSQL 15, autovacuum off on this server).",
         "",
         f"Scale {plan.scale:g} of the seed: {len(plan.experiment_runs):,} experiments "
         f"(the largest {plan.experiment_runs[0]:,} runs, the smallest "
@@ -179,7 +181,9 @@ def report(plan: Plan, state: State, args: argparse.Namespace) -> str:
         "the body, created with their final status), points as batches of at most 10,000 "
         "(one a run; the long series in 10,000-point pieces) to "
         "`POST /api/v1/runs/{id}/metrics` → RabbitMQ → the workers → PostgreSQL, from "
-        f"{args.clients} concurrent clients in one process (a 503 waits its Retry-After).",
+        f"{args.clients} concurrent clients in one process (a 503 waits its Retry-After). "
+        "The database is migrated to the head: `metric_chunks` is hash-partitioned by run "
+        "(migration 0011).",
         "",
         "| stage | time | rate |",
         "|---|---:|---:|",
@@ -202,7 +206,8 @@ def report(plan: Plan, state: State, args: argparse.Namespace) -> str:
         "|---|---:|---:|",
         *rate_rows(state.accepted_over_time),
         "",
-        "Storage after the load (`pg_total_relation_size`: table, indexes, TOAST):",
+        "Storage after the load (`pg_total_relation_size`: table, indexes, TOAST; of "
+        "metric_chunks, the sum over its partitions):",
         "",
         "| table | size |",
         "|---|---:|",
