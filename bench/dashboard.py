@@ -2,13 +2,15 @@
 
     python bench/dashboard.py [--repeats 5] [--points 100000] [--keys 4]
         [--compare-runs 100] [--compare-points 10000] [--runs 100000] [--fling-rows 10000]
-        [--images 100]
+        [--images 100] [--only compare]
 
 Starts a real `trackboard server` (embedded SQLite) on loopback, fills it (metrics through
 the v1 batch API, images through the client's `log_image`, the 100k-run table straight
 into SQLite), drives Debian's Chromium (/usr/bin/chromium) with Playwright, prints the
 figures and writes them to docs/benchmarks-dashboard.md. Needs a built dashboard
 (make dashboard). Smaller options shrink it (e.g. --runs 10000 --compare-runs 20).
+`--only compare` seeds and measures the compare page alone and rewrites only its two rows
+of the report (with a line saying when, and at what load, they were measured).
 
 - run page: navigation start → every one of `--keys` charts of `--points` points drawn;
 - compare: `--compare-runs` runs x 4 keys x `--compare-points` points grouped by a param
@@ -158,6 +160,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--fling-rows", type=int, default=10_000)
     parser.add_argument("--images", type=int, default=100)
+    parser.add_argument("--only", choices=["compare"], default=None)
     return parser.parse_args()
 
 
@@ -183,6 +186,56 @@ def run_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
             server.stop()
 
 
+def run_compare_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
+    """Seeds the compare runs alone and measures the compare page."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        server = ServerProcess(home, home / "server.log")
+        try:
+            started = time.perf_counter()
+            with httpx.Client(base_url=server.base_url + "/api/v1", timeout=120) as client:
+                compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
+            print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                measured = measure_drawn(
+                    browser,
+                    compare_url(server.base_url, compared),
+                    COMPARE_KEYS,
+                    len(compared),
+                    args.repeats,
+                )
+                version = str(browser.version)
+                browser.close()
+        finally:
+            server.stop()
+    return compare_rows(args, compared, *measured), version
+
+
+def compare_url(base: str, compared: list[str]) -> str:
+    return f"{base}/compare?runs={','.join(compared)}&group=params.{GROUP_PARAM}&metric=val/acc"
+
+
+def compare_rows(
+    args: argparse.Namespace,
+    compared: list[str],
+    cold: list[float],
+    warm: list[float],
+    requests: list[dict[str, float]],
+) -> list[Row]:
+    return chart_rows(
+        f"Compare, {len(compared)} runs x {COMPARE_KEYS} keys x "
+        f"{args.compare_points:,} points in 5 groups with min-max bands, "
+        "navigation → all charts drawn with every run",
+        cold,
+        warm,
+        requests,
+        COMPARE_BUDGET_MS,
+    )
+
+
 def measure_all(
     args: argparse.Namespace,
     base: str,
@@ -193,17 +246,14 @@ def measure_all(
 ) -> tuple[list[Row], str]:
     from playwright.sync_api import sync_playwright
 
-    compare_url = (
-        f"{base}/compare?runs={','.join(compared)}&group=params.{GROUP_PARAM}&metric=val/acc"
-    )
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         run_cold, run_warm, run_requests = measure_drawn(
             browser, f"{base}/runs/{run_id}", args.keys, 0, args.repeats
         )
         print("run page measured", flush=True)
-        compare_cold, compare_warm, compare_requests = measure_drawn(
-            browser, compare_url, COMPARE_KEYS, len(compared), args.repeats
+        compare_measured = measure_drawn(
+            browser, compare_url(base, compared), COMPARE_KEYS, len(compared), args.repeats
         )
         print("compare measured", flush=True)
         scrubs = measure_scrub(
@@ -234,15 +284,7 @@ def measure_all(
             run_requests,
             CHART_BUDGET_MS,
         ),
-        *chart_rows(
-            f"Compare, {len(compared)} runs x {COMPARE_KEYS} keys x "
-            f"{args.compare_points:,} points in 5 groups with min-max bands, "
-            "navigation → all charts drawn with every run",
-            compare_cold,
-            compare_warm,
-            compare_requests,
-            COMPARE_BUDGET_MS,
-        ),
+        *compare_rows(args, compared, *compare_measured),
         *scroll_rows(
             f"scrolled at {FLING_ROWS_PER_FRAME} rows a frame while pages load", args.runs, flings
         ),
@@ -256,10 +298,44 @@ def measure_all(
     return rows, version
 
 
+def update_compare_rows(rows: list[Row], note: str) -> None:
+    """Replaces the report's compare rows (and the note of a previous partial run)."""
+    old = REPORT.read_text().split("\n")
+    table = [f"| {m} | {r} | {t} | {'yes' if ok else 'NO'} |" for m, r, t, ok in rows]
+    kept: list[str] = []
+    for line in old:
+        if line.startswith(PARTIAL_NOTE):
+            kept.pop()  # the blank line written before it
+        else:
+            kept.append(line)
+    at = next(i for i, line in enumerate(kept) if line.startswith("| Compare,"))
+    others = [line for line in kept if not line.startswith("| Compare,")]
+    end = next(i for i, line in enumerate(others) if i > at and not line.startswith("|"))
+    lines = [*others[:at], *table, *others[at:end], "", note, *others[end:]]
+    REPORT.write_text("\n".join(lines))
+
+
+PARTIAL_NOTE = "The compare rows were measured alone"
+
+
 def main() -> None:
     args = parse_args()
     if not (STATIC / "index.html").exists():
         sys.exit("build the dashboard first: make dashboard")
+    if args.only == "compare":
+        load = os.getloadavg()
+        rows, version = run_compare_bench(args)
+        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        note = (
+            f"{PARTIAL_NOTE} (`--only compare`, {options(args)}) at {stamp}, headless"
+            f" Chromium {version}; load average (1 min) at the start {load[0]:.1f}, at the"
+            f" end {os.getloadavg()[0]:.1f}."
+        )
+        for m, r, t, ok in rows:
+            print(f"| {m} | {r} | {t} | {'yes' if ok else 'NO'} |")
+        print(note)
+        update_compare_rows(rows, note)
+        return
     js = initial_js()
     load = os.getloadavg()
     rows, version = run_bench(args)
