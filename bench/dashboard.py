@@ -23,12 +23,14 @@ of the report (with a line saying when, and at what load, they were measured).
 """
 
 import argparse
+import contextlib
 import datetime
 import os
 import re
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -168,49 +170,50 @@ def options(args: argparse.Namespace) -> str:
     return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items())
 
 
-def run_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
-    """Seeds one server, measures every page; the table's rows and Chromium's version."""
+@contextlib.contextmanager
+def running_server() -> Iterator[tuple[ServerProcess, Path, httpx.Client]]:
+    """A server on a fresh home, with an API client; stopped at the end."""
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         server = ServerProcess(home, home / "server.log")
         try:
-            started = time.perf_counter()
             with httpx.Client(base_url=server.base_url + "/api/v1", timeout=120) as client:
-                run_id = seed_long_run(client, args.keys, args.points)
-                compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
-            media_run = seed_image_series(server.base_url, home / "client", args.images)
-            experiment_id = seed_many_runs(home, args.runs)
-            print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-            return measure_all(args, server.base_url, run_id, compared, media_run, experiment_id)
+                yield server, home, client
         finally:
             server.stop()
+
+
+def run_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
+    """Seeds one server, measures every page; the table's rows and Chromium's version."""
+    with running_server() as (server, home, client):
+        started = time.perf_counter()
+        run_id = seed_long_run(client, args.keys, args.points)
+        compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
+        media_run = seed_image_series(server.base_url, home / "client", args.images)
+        experiment_id = seed_many_runs(home, args.runs)
+        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        return measure_all(args, server.base_url, run_id, compared, media_run, experiment_id)
 
 
 def run_compare_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
     """Seeds the compare runs alone and measures the compare page."""
     from playwright.sync_api import sync_playwright
 
-    with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp)
-        server = ServerProcess(home, home / "server.log")
-        try:
-            started = time.perf_counter()
-            with httpx.Client(base_url=server.base_url + "/api/v1", timeout=120) as client:
-                compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
-            print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                measured = measure_drawn(
-                    browser,
-                    compare_url(server.base_url, compared),
-                    COMPARE_KEYS,
-                    len(compared),
-                    args.repeats,
-                )
-                version = str(browser.version)
-                browser.close()
-        finally:
-            server.stop()
+    with running_server() as (server, _, client):
+        started = time.perf_counter()
+        compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
+        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            measured = measure_drawn(
+                browser,
+                compare_url(server.base_url, compared),
+                COMPARE_KEYS,
+                len(compared),
+                args.repeats,
+            )
+            version = str(browser.version)
+            browser.close()
     return compare_rows(args, compared, *measured), version
 
 

@@ -20,7 +20,7 @@ import type { BandKind, ChartView } from "../../state/urlState";
 import { bandOf, type RunGroup } from "../analysis/grouping";
 import { keyDash } from "../panels/keyDash";
 import { encodePanels, panelTitle, type Panel } from "../../state/panels";
-import { bandLines, bandStepRange } from "./serverBands";
+import { bandLines, bandStepRange, type BandLines } from "./serverBands";
 
 const MAX_POINTS = 1000;
 /** How often a chart of running runs is read again (its lines and bands). */
@@ -70,42 +70,67 @@ function runLines(loaded: readonly Loaded[], view: ChartView, colors: Map<string
   };
 }
 
+/** One group's mean line and band (its two edges), as the chart draws them. */
+interface GroupDrawn {
+  lines: BandLines;
+  /** Legend name: the group and, in a multi-key panel, the key. */
+  name: string;
+  runCount: number;
+  /** The group's place in the legend, which picks its colour. */
+  index: number;
+  keyIndex: number;
+}
+
+/** Mean lines in the groups' colours with their shaded bands; a log axis drops the ≤ 0
+ * edge values a wide ±std band may reach. */
+function drawGroups(drawn: readonly GroupDrawn[], grouping: ChartGroups, log: boolean): Shaped {
+  const xys: XY[] = [];
+  const series: ChartSeries[] = [];
+  const bands: ChartBand[] = [];
+  const edge = grouping.band === "std" ? (["+1σ", "−1σ"] as const) : (["max", "min"] as const);
+  const keep = log ? positiveOnly : (y: (number | null)[]) => y;
+  for (const { lines, name, runCount, index, keyIndex } of drawn) {
+    const color = seriesColor(index);
+    const at = series.length;
+    xys.push(lines.mean, { x: lines.upper.x, y: keep(lines.upper.y) }, { x: lines.lower.x, y: keep(lines.lower.y) });
+    series.push(
+      { label: `${name} (${runCount} runs)`, color, width: 2, ...dashOf(keyIndex) },
+      { label: `${name} ${edge[0]}`, color: withAlpha(color, 0.35), width: 0.5 },
+      { label: `${name} ${edge[1]}`, color: withAlpha(color, 0.35), width: 0.5 },
+    );
+    bands.push({ upper: at + 1, lower: at + 2, fill: withAlpha(color, 0.15) });
+  }
+  return { data: alignSeries(xys), series, bands };
+}
+
+/** Group lines computed here from the runs' histories (a metric x axis). */
 function groupLines(
   loaded: readonly Loaded[],
   view: ChartView,
   grouping: ChartGroups,
   panel: Panel,
 ): Shaped {
-  const xys: XY[] = [];
-  const series: ChartSeries[] = [];
-  const bands: ChartBand[] = [];
-  const edge = grouping.band === "std" ? (["+1σ", "−1σ"] as const) : (["max", "min"] as const);
   const keyIndexes = panel.length > 1 ? panel.map((_, i) => i) : [-1];
-  const drawGroup = (keyIndex: number, group: RunGroup, index: number) => {
-    const members = loaded.filter((h) => h.keyIndex === keyIndex && group.runIds.includes(h.run.id));
-    const first = members[0];
-    if (!first) return;
-    const band = bandOf(
-      members.map((h) => shape(h, view)),
-      grouping.band,
-    );
-    // A log axis cannot show the ≤ 0 edge a wide ±std band may reach.
-    const keep = view.log ? positiveOnly : (y: (number | null)[]) => y;
-    const color = seriesColor(index);
-    const name = named(`${grouping.label}=${group.name}`, first);
-    const at = series.length;
-    xys.push({ x: band.x, y: band.mean }, { x: band.x, y: keep(band.upper) }, { x: band.x, y: keep(band.lower) });
-    series.push(
-      { label: `${name} (${members.length} runs)`, color, width: 2, ...dashOf(keyIndex) },
-      { label: `${name} ${edge[0]}`, color: withAlpha(color, 0.35), width: 0.5 },
-      { label: `${name} ${edge[1]}`, color: withAlpha(color, 0.35), width: 0.5 },
-    );
-    bands.push({ upper: at + 1, lower: at + 2, fill: withAlpha(color, 0.15) });
-  };
+  const drawn: GroupDrawn[] = [];
   for (const keyIndex of keyIndexes) {
-    grouping.groups.forEach((group, index) => drawGroup(keyIndex, group, index));
+    grouping.groups.forEach((group, index) => {
+      const members = loaded.filter((h) => h.keyIndex === keyIndex && group.runIds.includes(h.run.id));
+      const first = members[0];
+      if (!first) return;
+      const band = bandOf(
+        members.map((h) => shape(h, view)),
+        grouping.band,
+      );
+      const lines = {
+        mean: { x: band.x, y: band.mean },
+        upper: { x: band.x, y: band.upper },
+        lower: { x: band.x, y: band.lower },
+      };
+      const name = named(`${grouping.label}=${group.name}`, first);
+      drawn.push({ lines, name, runCount: members.length, index, keyIndex });
+    });
   }
-  return { data: alignSeries(xys), series, bands };
+  return drawGroups(drawn, grouping, view.log);
 }
 
 /** Group lines from the server's bands: one mean line and band per group and key. */
@@ -115,31 +140,18 @@ function serverGroupLines(
   grouping: ChartGroups,
   panel: Panel,
 ): Shaped {
-  const xys: XY[] = [];
-  const series: ChartSeries[] = [];
-  const bands: ChartBand[] = [];
-  const edge = grouping.band === "std" ? (["+1σ", "−1σ"] as const) : (["max", "min"] as const);
-  const keep = view.log ? positiveOnly : (y: (number | null)[]) => y;
+  const drawn: GroupDrawn[] = [];
   answers.forEach((answer, k) => {
     if (!answer) return;
     const keyIndex = panel.length > 1 ? k : -1;
     grouping.groups.forEach((group, index) => {
       const band = answer.groups.find((g) => g.name === group.name);
       if (!band || band.run_count === 0) return;
-      const lines = bandLines(band, grouping.band);
-      const color = seriesColor(index);
       const name = named(`${grouping.label}=${group.name}`, { key: answer.key, keyIndex });
-      const at = series.length;
-      xys.push(lines.mean, { x: lines.upper.x, y: keep(lines.upper.y) }, { x: lines.lower.x, y: keep(lines.lower.y) });
-      series.push(
-        { label: `${name} (${band.run_count} runs)`, color, width: 2, ...dashOf(keyIndex) },
-        { label: `${name} ${edge[0]}`, color: withAlpha(color, 0.35), width: 0.5 },
-        { label: `${name} ${edge[1]}`, color: withAlpha(color, 0.35), width: 0.5 },
-      );
-      bands.push({ upper: at + 1, lower: at + 2, fill: withAlpha(color, 0.15) });
+      drawn.push({ lines: bandLines(band, grouping.band), name, runCount: band.run_count, index, keyIndex });
     });
   });
-  return { data: alignSeries(xys), series, bands };
+  return drawGroups(drawn, grouping, view.log);
 }
 
 /** The request of one key's chart: its runs' lines, or its groups' bands. */
