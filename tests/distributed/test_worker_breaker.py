@@ -1,6 +1,7 @@
-"""The worker's database access behind the breaker: with PostgreSQL stalled (a TCP proxy
-that stops moving bytes) its writes fail within the deadline, the breaker opens and its
-`/metrics` says so; once PostgreSQL moves again the queued points are stored, once."""
+"""The worker's and the notifier's database access behind the breaker: with PostgreSQL
+stalled (a TCP proxy that stops moving bytes) their queries fail within the deadline, the
+breaker opens and their `/metrics` say so; once PostgreSQL moves again the breaker closes
+and the worker stores the queued points, once."""
 
 import asyncio
 import time
@@ -13,6 +14,7 @@ from tests.distributed.conftest import distributed_settings, with_port
 from tests.distributed.tcp_proxy import TcpProxy
 from tests.gateway.harness import running_app
 from tests.live_server import free_port
+from trackboard.server.notifier import run_notifier
 from trackboard.server.worker import run_worker
 
 STATE = 'trackboard_circuit_breaker_state{dependency="database"}'
@@ -84,4 +86,43 @@ async def test_a_stalled_database_opens_the_workers_breaker_and_loses_nothing(
                 stop.set()
                 await asyncio.wait_for(worker, 30)
     finally:
+        await proxy.close()
+
+
+async def test_a_stalled_database_opens_the_notifiers_breaker_until_it_is_back(
+    tmp_path: Path, pg_url: str, amqp_url: str
+) -> None:
+    """The notifier polls its due deliveries every second: with PostgreSQL stalled each
+    poll costs at most the deadline until the breaker opens, and it closes once PostgreSQL
+    answers again."""
+    proxy = TcpProxy("127.0.0.1", 5432)
+    await proxy.start()
+    metrics_port = free_port()
+    settings = distributed_settings(tmp_path, pg_url, amqp_url).model_copy(
+        update={
+            "database_url": with_port(pg_url, proxy.port),
+            "database_deadline_s": 1.0,
+            "notifier_metrics_port": metrics_port,
+        }
+    )
+    stop = asyncio.Event()
+    notifier = asyncio.create_task(run_notifier(settings, stop))
+    try:
+        deadline = time.monotonic() + 30
+        while await breaker_state(metrics_port) != 0.0:  # serving, closed
+            assert time.monotonic() < deadline, "the notifier did not start"
+            await asyncio.sleep(0.2)
+        proxy.stall()
+        deadline = time.monotonic() + 30
+        while await breaker_state(metrics_port) != 2.0:
+            assert time.monotonic() < deadline, "the notifier's breaker never opened"
+            await asyncio.sleep(0.2)
+        proxy.restore()
+        deadline = time.monotonic() + 30
+        while await breaker_state(metrics_port) != 0.0:
+            assert time.monotonic() < deadline, "the notifier's breaker never closed"
+            await asyncio.sleep(0.2)
+    finally:
+        stop.set()
+        await asyncio.wait_for(notifier, 30)
         await proxy.close()

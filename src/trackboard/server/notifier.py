@@ -16,7 +16,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
+from trackboard.server.backends.circuit_breaker import CircuitBreaker
 from trackboard.server.backends.database import Database
+from trackboard.server.backends.dependency_guard import BreakerSettings
 from trackboard.server.backends.event_relay import bind_event_queue
 from trackboard.server.backends.queue import Queue, QueueUnavailableError, RabbitQueue
 from trackboard.server.config import Settings
@@ -136,6 +138,10 @@ async def consume_events(queue: Queue[bytes], engine: NotificationEngine) -> Non
         await queue.ack(readable)
 
 
+def database_breaker(database: Database) -> dict[str, CircuitBreaker]:
+    return {} if database.guard is None else {"database": database.guard.breaker}
+
+
 async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Consume and send until `stop` is set (or SIGTERM/SIGINT)."""
     if not settings.amqp_url:
@@ -147,11 +153,18 @@ async def run_notifier(settings: Settings, stop: asyncio.Event | None = None) ->
     instruments = Instruments()
     if settings.notifier_metrics_port:
         serve_exposition(instruments, settings.worker_metrics_host, settings.notifier_metrics_port)
-    # The consumer and up to 16 concurrent sends each hold a connection briefly.
+    # The consumer, the sender's claims and batch markings, and failed sends' records each
+    # hold a connection briefly.
     database = Database.connect(settings.resolved_database_url(), pool_size=8)
+    # As on the API servers and workers: with PostgreSQL stalled, intake and sends wait at
+    # most the deadline for a connection, then fail at once (and are retried) while open.
+    breaker = BreakerSettings(settings.breaker_failure_threshold, settings.breaker_reset_s)
+    database.guard_primary(breaker, settings.database_deadline_s)
     senders = Senders.from_settings(settings)
     # The breaker of each notification target host, on this process's /metrics.
-    instruments.registry.register(BreakerCollector(senders.breakers.breakers))
+    instruments.registry.register(
+        BreakerCollector(lambda: {**database_breaker(database), **senders.breakers.breakers()})
+    )
     engine = build_notification_engine(settings, database, senders, instruments.registry)
     rule_changes = await connect_with_retry(
         "rule changes", lambda: watch_rule_changes(settings, engine.intake.forget_rules)
