@@ -213,12 +213,19 @@ export function CompareChart({
   // Step and time axes: one request per key of the panel, for all its runs.
   const compared = useQueries({
     queries: (axis === null ? [] : panel).map((key) => {
-      const runIds = runs.filter((r) => key in r.metrics).map((r) => r.id);
-      const body = compareQuery(runIds, key, view, grouping, axis ?? "step");
+      // Every run (the server leaves out those without the key): a group names its runs
+      // among these, whichever of them log this key.
+      const body = compareQuery(
+        runs.map((r) => r.id),
+        key,
+        view,
+        grouping,
+        axis ?? "step",
+      );
       return {
         queryKey: ["compare", body] as const,
         queryFn: ({ signal }: { signal: AbortSignal }) => compareSeries(body, signal),
-        enabled: ready && runIds.length > 0,
+        enabled: ready && runs.some((r) => key in r.metrics),
         placeholderData: keepPreviousData,
         // Live points are not merged into server-side bands: while a run is running the
         // chart is read again every few seconds, live socket or not.
