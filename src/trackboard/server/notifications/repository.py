@@ -1,9 +1,9 @@
 """SQL for notification rules and deliveries."""
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -85,6 +85,29 @@ async def claim_due_deliveries(
         delivery.claimed_until = lease_until
     await session.flush()
     return claimed
+
+
+DELIVERIES = cast(Table, NotificationDelivery.__table__)
+# One statement for a batch of sent deliveries, run once per delivery in one round trip.
+_MARK_SENT = (
+    update(DELIVERIES)
+    .where(DELIVERIES.c.id == bindparam("delivery_id"))
+    .values(
+        status="sent",
+        sent_at=bindparam("sent_at_ms"),
+        attempts=bindparam("attempt_count"),
+        last_error=None,
+    )
+)
+
+
+async def mark_sent(session: AsyncSession, sent: Sequence[tuple[int, int, int]]) -> None:
+    """Mark deliveries sent: (delivery id, attempts so far, when it was sent) each."""
+    rows = [
+        {"delivery_id": delivery_id, "attempt_count": attempts, "sent_at_ms": sent_at}
+        for delivery_id, attempts, sent_at in sent
+    ]
+    await session.execute(_MARK_SENT, rows)
 
 
 async def update_delivery(session: AsyncSession, delivery_id: int, **values: Any) -> None:

@@ -2,8 +2,10 @@
 
 A delivery is claimed for a lease (a notifier killed mid-send lets it go when the lease
 ends, and another or the restarted one sends it again), sent through its rule's channel,
-then marked `sent` in its own small transaction, so at most the sends in flight at a
-crash are repeated (receivers dedupe by `Trackboard-Delivery-Id`). A retryable failure
+then marked `sent` with the rest of its claimed batch in one transaction once the batch's
+sends have ended (a transaction per send cost more than the send), so at most the sends of
+the batch in progress at a crash are repeated (receivers dedupe by
+`Trackboard-Delivery-Id`). A retryable failure
 is tried again with exponential backoff (or the target's `Retry-After`) until the
 delivery is older than `max_age_s`; a permanent one (4xx, refused target) is given up at
 once. Given-up deliveries stay in the table with their reason: the dead letters of the
@@ -97,12 +99,20 @@ class DeliverySender:
                 rule.id: to_spec(rule)
                 for rule in await repository.select_rules_by_id(session, rule_ids)
             }
-        await asyncio.gather(
+        outcomes = await asyncio.gather(
             *(self._send_one(delivery, target_for(delivery, rules)) for delivery in claimed)
         )
+        sent = [outcome for outcome in outcomes if outcome is not None]
+        if sent:
+            async with self.database.transaction() as session:
+                await repository.mark_sent(session, sent)
         return len(claimed)
 
-    async def _send_one(self, delivery: NotificationDelivery, target: Target | None) -> None:
+    async def _send_one(
+        self, delivery: NotificationDelivery, target: Target | None
+    ) -> tuple[int, int, int] | None:
+        """Send one delivery: (its id, its attempts, when) to be marked sent with the batch,
+        or None when it failed (recorded here, with its retry or the reason it was given up)."""
         async with self._slots:
             notification = notification_from_payload(delivery.payload)
             channel = type(target).__name__.removesuffix("Target").lower() if target else "none"
@@ -119,23 +129,12 @@ class DeliverySender:
                 log.exception("notification %s: unexpected send error", delivery.id)
                 await self._failed(delivery, channel, SendError(repr(error), retryable=True))
             else:
-                await self._sent(delivery, channel, notification)
-
-    async def _sent(
-        self, delivery: NotificationDelivery, channel: str, notification: Notification
-    ) -> None:
-        now = now_ms()
-        async with self.database.transaction() as session:
-            await repository.update_delivery(
-                session,
-                delivery.id,
-                status="sent",
-                sent_at=now,
-                attempts=delivery.attempts + 1,
-                last_error=None,
-            )
-        self.instruments.sent.labels(channel).inc()
-        self.instruments.lag.labels(channel).observe(max(0, now - notification.occurred_at) / 1000)
+                now = now_ms()
+                self.instruments.sent.labels(channel).inc()
+                lag_s = max(0, now - notification.occurred_at) / 1000
+                self.instruments.lag.labels(channel).observe(lag_s)
+                return delivery.id, delivery.attempts + 1, now
+            return None
 
     async def _failed(self, delivery: NotificationDelivery, channel: str, error: SendError) -> None:
         now = now_ms()
