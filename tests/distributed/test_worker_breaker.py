@@ -20,13 +20,17 @@ from trackboard.server.worker import run_worker
 STATE = 'trackboard_circuit_breaker_state{dependency="database"}'
 
 
-async def breaker_state(port: int) -> float | None:
+async def scraped(port: int) -> str:
+    """The process's `/metrics`, or "" while it does not answer."""
     async with httpx.AsyncClient() as scraper:
         try:
-            text = (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
+            return (await scraper.get(f"http://127.0.0.1:{port}/metrics")).text
         except httpx.TransportError:
-            return None
-    for line in text.splitlines():
+            return ""
+
+
+async def breaker_state(port: int) -> float | None:
+    for line in (await scraped(port)).splitlines():
         if line.startswith(STATE):
             return float(line.split()[-1])
     return None
@@ -82,6 +86,9 @@ async def test_a_stalled_database_opens_the_workers_breaker_and_loses_nothing(
                     await asyncio.sleep(0.2)
                 assert history.json()["steps"] == [0, 1, 2, 3, 4]
                 assert await breaker_state(metrics_port) == 0.0  # closed again
+                exported = await scraped(metrics_port)
+                assert "trackboard_replay_queue_depth 0.0" in exported
+                assert "trackboard_replay_dead_letter_depth 0.0" in exported
             finally:
                 stop.set()
                 await asyncio.wait_for(worker, 30)

@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import logging
 
+from prometheus_client import Gauge
+
 from trackboard.server.backends.broadcast import RabbitBroadcast
 from trackboard.server.backends.database import Database
 from trackboard.server.backends.dependency_guard import BreakerSettings
@@ -36,11 +38,12 @@ log = logging.getLogger(__name__)
 DEPTH_POLL_S = 1.0
 
 
-async def watch_depth(queue: Queue[bytes], instruments: Instruments) -> None:
+async def watch_depth(queue: Queue[bytes], ready: Gauge, dead: Gauge) -> None:
+    """Export `queue`'s depth and its dead-letter queue's (every `DEPTH_POLL_S`)."""
     while True:
         with contextlib.suppress(QueueUnavailableError):
-            instruments.ingest_queue_depth.set(await queue.depth())
-            instruments.ingest_dead_letter_depth.set(await queue.dead_letter_depth())
+            ready.set(await queue.depth())
+            dead.set(await queue.dead_letter_depth())
         await asyncio.sleep(DEPTH_POLL_S)
 
 
@@ -115,7 +118,14 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             stop,
             {
                 "ingest-consumer": ingest_loop.run(),
-                "ingest-depth": watch_depth(queue, instruments),
+                "ingest-depth": watch_depth(
+                    queue, instruments.ingest_queue_depth, instruments.ingest_dead_letter_depth
+                ),
+                "replay-depth": watch_depth(
+                    replay_queue,
+                    instruments.replay_queue_depth,
+                    instruments.replay_dead_letter_depth,
+                ),
                 "event-relay": relay.run(),
                 "replayer": replayer.run(),
             },

@@ -74,6 +74,16 @@ class Instruments:
             "Messages waiting in the dead-letter queue for someone to look at them.",
             registry=self.registry,
         )
+        self.replay_queue_depth = Gauge(
+            "trackboard_replay_queue_depth",
+            "Run writes taken while the database was unreachable, waiting to be replayed.",
+            registry=self.registry,
+        )
+        self.replay_dead_letter_depth = Gauge(
+            "trackboard_replay_dead_letter_depth",
+            "Queued run writes that could not be applied, waiting for someone to look at them.",
+            registry=self.registry,
+        )
         self.ingest_write_messages = Histogram(
             "trackboard_ingest_write_batch_messages",
             "Queue messages merged into one database write.",
