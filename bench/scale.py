@@ -3,14 +3,15 @@ ingestion path and measure the load, the storage and the query table.
 
     nice -n 10 .venv/bin/python -m bench.scale --scale 0.001 [--resume .bench/scale/state.json]
 
-`--scale 1.0` is the seed's size: 10,000 experiments, 1,000,000 runs, 1,000,000,000 points
-(see bench/scale_plan.py). Starts on loopback a database and a RabbitMQ vhost of its own,
-`trackboard server` (`--api-workers` processes) and `--workers` `trackboard worker`
-processes; clients post runs and 10,000-point batches to the v1 API, which queues them for
-the workers to write. Stages (experiments, runs, points, drain, storage, queries before
-VACUUM/ANALYZE, VACUUM/ANALYZE, queries after) save their progress to the state file; after
-an interruption `--resume` picks up at the last checkpoint with the same database. The
-database and vhost are dropped at the end unless `--keep`; an interrupted load keeps them.
+`--scale 1.0` is the seed's size: 10,000 experiments, 1,000,000 runs, about 1,000,000,000
+points (see bench/scale_plan.py). Starts on loopback a database and a RabbitMQ vhost of its
+own, `trackboard server` (`--api-workers` processes) and `--workers` `trackboard worker`
+processes; clients post runs and batches of up to 10,000 points to the v1 API, which queues
+them for the workers to write. Stages (experiments, runs, points, drain, storage, queries
+before VACUUM/ANALYZE, VACUUM/ANALYZE, queries after) save their progress to the state
+file; after an interruption `--resume` picks up at the last checkpoint with the same
+database. The database and vhost are dropped at the end unless `--keep`; an interrupted
+load keeps them.
 Writes the "Scale load" section of docs/benchmarks-scale.md (unless --no-write).
 """
 
