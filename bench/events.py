@@ -4,11 +4,16 @@ One command (`python bench/events.py`) starts what it needs on loopback (a datab
 RabbitMQ vhost of its own, `trackboard server`, `trackboard worker`, `trackboard notifier`,
 and a webhook receiver in this process), measures, stops it all and writes its section of
 docs/benchmarks.md:
-- event → webhook delivered: runs are finished through the API at a paced 100 per second;
-  the latency of each is from the PATCH's answer (the commit) to the receiver's arrival;
+- event → webhook delivered: runs are finished through the API at a paced 100 per second
+  (and at a second, slower pace), at most 16 requests in flight; the latency of each is
+  from the event's time (stamped in the transaction that finished the run) to the
+  receiver's arrival, split at the notifier's recording of the delivery;
+- the ceiling of this process (the paced client and the webhook receiver share its loop):
+  its CPU time per completion, so that it is known not to be the bottleneck;
 - the outbox's cost on run creation: runs created by 4 concurrent clients for a few
-  seconds on the same PostgreSQL, by a server that writes every event to the outbox and
-  relays it to RabbitMQ, and by one without a broker and without a notifier (no outbox).
+  seconds on the same PostgreSQL and RabbitMQ by two servers of the distributed mode, one
+  as shipped and one started by this file with the outbox off (`--serve-without-outbox`:
+  no `event_outbox` row, no relay; live fan-out and everything else as shipped).
 """
 
 import argparse
@@ -23,6 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 import psutil  # type: ignore[import-untyped]
@@ -45,6 +51,8 @@ from bench.ingest import (  # noqa: E402
 from bench.report import median, percentile, write_section  # noqa: E402
 
 CREATORS = 4
+# Completions in flight at once, at most: fewer than the server's database connections.
+MAX_IN_FLIGHT = 16
 # Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
 # server is closing that very moment fails the request (httpx.ReadError).
 LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=64, keepalive_expiry=2.0)
@@ -90,12 +98,57 @@ class Receiver:
                 await asyncio.wait_for(self.changed.wait(), 0.5)
 
 
+class Round:
+    """What one paced round of completions measured."""
+
+    def __init__(self, per_s: float) -> None:
+        self.per_s = per_s
+        # Seconds from the event to the webhook's arrival, per run.
+        self.latency: list[float] = []
+        # The same split where the notifier recorded the delivery: event → recorded (the
+        # server's relay, RabbitMQ, the notifier's consumer), recorded → arrived (sending).
+        self.to_recorded: list[float] = []
+        self.to_arrived: list[float] = []
+        self.sustained = 0.0
+        self.server_cpu = 0.0
+        # CPU seconds of the notifier per notification (consume, record, send, mark sent).
+        self.notifier_cpu = 0.0
+        # CPU seconds of this process (paced client and receiver) per completion.
+        self.bench_cpu = 0.0
+
+
+async def recorded_at(database_url: str, run_ids: list[str]) -> list[float]:
+    """Seconds from each run's event to the notifier's recording of its delivery (the
+    delivery row's `created_at`, the notifier's clock: the same machine's)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT payload::json->>'run_id' AS run_id, "
+            "created_at - (payload::json->>'occurred_at')::bigint AS lag "
+            "FROM notification_deliveries WHERE payload::json->>'run_id' = ANY($1::text[])",
+            run_ids,
+        )
+    finally:
+        await connection.close()
+    lag = {row["run_id"]: row["lag"] / 1000 for row in rows}
+    return [lag[run_id] for run_id in run_ids]
+
+
 async def completion_latency(
-    url: str, receiver: Receiver, runs: int, per_s: float, cpu: CpuMeter
-) -> tuple[list[float], float, float]:
-    """Finish `runs` runs, paced at `per_s`; the event → webhook latency of each, the
-    completion rate the API sustained, and the server's CPU seconds per completion (its
-    relay's share of publishing them included)."""
+    url: str,
+    receiver: Receiver,
+    runs: int,
+    per_s: float,
+    cpu: CpuMeter,
+    notifier: CpuMeter,
+    database_url: str,
+) -> Round:
+    """Finish `runs` runs, paced at `per_s`: the event → webhook latency of each, the
+    completion rate the API sustained, the server's CPU seconds per completion (its relay's
+    share of publishing them included), and this process's."""
+    found = Round(per_s)
+    own = CpuMeter(os.getpid())
+    in_flight = asyncio.Semaphore(MAX_IN_FLIGHT)
     async with httpx.AsyncClient(base_url=url, timeout=120, limits=LIMITS) as client:
         ids = []
         for _ in range(runs):
@@ -103,10 +156,14 @@ async def completion_latency(
             ids.append(created.json()["id"])
 
         async def finish(run_id: str) -> None:
-            response = await client.patch(f"/api/v1/runs/{run_id}", json={"status": "FINISHED"})
+            # Requests wait here, not in the server: past its database pool (20) they would
+            # queue there until the pool's 30 s timeout fails them. The latency is counted
+            # from the event, stamped in the PATCH's transaction, so waiting here is not in it.
+            async with in_flight:
+                response = await client.patch(f"/api/v1/runs/{run_id}", json={"status": "FINISHED"})
             response.raise_for_status()
 
-        cpu_start = cpu.seconds()
+        cpu_start, own_start, notifier_start = cpu.seconds(), own.seconds(), notifier.seconds()
         start = time.monotonic()
         tasks = []
         for index, run_id in enumerate(ids):
@@ -115,13 +172,20 @@ async def completion_latency(
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(finish(run_id)))
         await asyncio.gather(*tasks)
-        sustained = runs / (time.monotonic() - start)
+        found.sustained = runs / (time.monotonic() - start)
         await receiver.wait_for(set(ids), 60.0)
-        cpu_per_op = (cpu.seconds() - cpu_start) / runs
+        found.server_cpu = (cpu.seconds() - cpu_start) / runs
+        found.bench_cpu = (own.seconds() - own_start) / runs
+        found.notifier_cpu = (notifier.seconds() - notifier_start) / runs
     missing = [run_id for run_id in ids if run_id not in receiver.latency]
     if missing:
         raise RuntimeError(f"{len(missing)} notifications did not arrive")
-    return [receiver.latency[run_id] for run_id in ids], sustained, cpu_per_op
+    found.latency = [receiver.latency[run_id] for run_id in ids]
+    found.to_recorded = await recorded_at(database_url, ids)
+    found.to_arrived = [
+        total - recorded for total, recorded in zip(found.latency, found.to_recorded, strict=True)
+    ]
+    return found
 
 
 async def creation_rate(url: str, seconds: float, cpu: CpuMeter) -> tuple[float, float]:
@@ -163,16 +227,63 @@ async def with_receiver(work: Any) -> Any:
         await runner.cleanup()
 
 
+def serve_without_outbox(port: int) -> None:
+    """`trackboard server` of the distributed mode with the outbox off: the composition root
+    gets no relay, so no transaction writes an `event_outbox` row and nothing is published
+    to `trackboard.events`. Everything else (live fan-out through RabbitMQ, the ingest
+    queue, the read cache) is as shipped: the difference is the outbox's cost alone."""
+    import trackboard.server.app as composition
+    from trackboard.cli.entry import main as trackboard
+
+    async def no_relay(*_args: Any) -> None:
+        return None
+
+    composition.open_broker_relay = no_relay  # type: ignore[attr-defined,assignment]
+    sys.argv = ["trackboard", "server", "--port", str(port)]
+    trackboard()
+
+
+def ms(samples: list[float], p: float) -> float:
+    return percentile(samples, p) * 1000
+
+
+def paced_rows(name: str, rounds: list[Round], runs: int) -> str:
+    """Table rows for the rounds at one pace: medians over the rounds."""
+
+    def at(samples: str, p: float) -> float:
+        return median([ms(getattr(found, samples), p) for found in rounds])
+
+    per_s = rounds[0].per_s
+    sustained = median([found.sustained for found in rounds])
+    return (
+        f"| {name}: {runs} completions paced at {per_s:g}/s, sustained | {sustained:.0f}/s | "
+        f"{per_s:g}/s: {verdict(sustained >= per_s - 0.5)} |\n"
+        f"| run finished → webhook, p50 | {at('latency', 50):.0f} ms | |\n"
+        f"| same, p99 | {at('latency', 99):.0f} ms | ≤ 2,000 ms: "
+        f"{verdict(at('latency', 99) <= 2000)} |\n"
+        f"| of which event → delivery recorded by the notifier, p50 / p99 | "
+        f"{at('to_recorded', 50):.0f} / {at('to_recorded', 99):.0f} ms | |\n"
+        f"| of which recorded → webhook arrived, p50 / p99 | "
+        f"{at('to_arrived', 50):.0f} / {at('to_arrived', 99):.0f} ms | |\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--per-s", type=float, default=100.0)
+    parser.add_argument("--slow-per-s", type=float, default=25.0, help="a second, slower pace")
+    parser.add_argument("--slow-runs", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument(
         "--no-write", action="store_true", help="print the figures, leave docs/benchmarks.md"
     )
+    parser.add_argument("--serve-without-outbox", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.serve_without_outbox:
+        serve_without_outbox(args.serve_without_outbox)
+        return
     load = os.getloadavg()[0]
     tag = uuid.uuid4().hex[:8]
     db, vhost = f"tb_bench_events_{tag}", f"tb-bench-events-{tag}"
@@ -183,8 +294,9 @@ def main() -> None:
     rabbitmqctl("add_vhost", vhost)
     rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
     trackboard = str(BIN / "trackboard")
-    base_env = {
+    distributed = {
         "TRACKBOARD_DATABASE_URL": database_url,
+        "TRACKBOARD_AMQP_URL": f"{AMQP}/{vhost}",
         "TRACKBOARD_LOG_LEVEL": "WARNING",
         "TRACKBOARD_WORKER_METRICS_PORT": "0",
         "TRACKBOARD_NOTIFIER_METRICS_PORT": "0",
@@ -192,11 +304,8 @@ def main() -> None:
         "TRACKBOARD_NOTIFY_ALLOW_PRIVATE_TARGETS": "true",
         "TRACKBOARD_HOME": str(logs),
     }
-    distributed = {**base_env, "TRACKBOARD_AMQP_URL": f"{AMQP}/{vhost}"}
-    no_outbox = {**base_env, "TRACKBOARD_NOTIFIER_IN_PROCESS": "false"}
-    latencies: list[list[float]] = []
-    sustained: list[float] = []
-    completion_cpu: list[float] = []
+    fast: list[Round] = []
+    slow: list[Round] = []
     rates: dict[str, list[float]] = {"outbox": [], "no outbox": []}
     creation_cpu: dict[str, list[float]] = {"outbox": [], "no outbox": []}
     loads = [load]
@@ -215,6 +324,7 @@ def main() -> None:
                 )
             }
             server_cpu = CpuMeter(children["server"].pid)
+            notifier_cpu = CpuMeter(children["notifier"].pid)
             wait_http(f"{url}/healthz", 300)
 
             async def measure_latency(receiver: Receiver, hook: str) -> None:
@@ -222,32 +332,42 @@ def main() -> None:
                     rule = {
                         "name": "bench",
                         "triggers": [{"type": "run.finished"}],
-                        "channels": [{"type": "webhook", "url": hook}],
+                        "channels": [{"type": "webhook", "url": hook, "secret": "bench"}],
                     }
                     (await client.post("/api/v1/notification-rules", json=rule)).raise_for_status()
-                await completion_latency(url, receiver, 50, args.per_s, server_cpu)  # warm up
+                await completion_latency(
+                    url, receiver, 50, args.per_s, server_cpu, notifier_cpu, database_url
+                )
                 for repeat in range(args.repeats):
-                    found, rate, cpu = await completion_latency(
-                        url, receiver, args.runs, args.per_s, server_cpu
-                    )
-                    latencies.append(found)
-                    sustained.append(rate)
-                    completion_cpu.append(cpu)
-                    loads.append(os.getloadavg()[0])
-                    print(
-                        f"round {repeat + 1}: {args.runs} completions paced at {args.per_s:g}/s "
-                        f"(sustained {rate:.0f}/s, server CPU {cpu * 1000:.2f} ms each) → "
-                        f"webhook p50 {percentile(found, 50) * 1000:.0f} ms, "
-                        f"p99 {percentile(found, 99) * 1000:.0f} ms; load {loads[-1]:.1f}",
-                        flush=True,
-                    )
+                    for rounds, runs, per_s in (
+                        (fast, args.runs, args.per_s),
+                        (slow, args.slow_runs, args.slow_per_s),
+                    ):
+                        found = await completion_latency(
+                            url, receiver, runs, per_s, server_cpu, notifier_cpu, database_url
+                        )
+                        rounds.append(found)
+                        loads.append(os.getloadavg()[0])
+                        print(
+                            f"round {repeat + 1}: {runs} completions paced at {per_s:g}/s "
+                            f"(sustained {found.sustained:.0f}/s, server CPU "
+                            f"{found.server_cpu * 1000:.2f} ms each, notifier "
+                            f"{found.notifier_cpu * 1000:.2f} ms, this process "
+                            f"{found.bench_cpu * 1000:.2f} ms) → webhook p50 "
+                            f"{ms(found.latency, 50):.0f} ms, p99 {ms(found.latency, 99):.0f} ms "
+                            f"(recorded p50 {ms(found.to_recorded, 50):.0f} ms, p99 "
+                            f"{ms(found.to_recorded, 99):.0f} ms); load {loads[-1]:.1f}",
+                            flush=True,
+                        )
 
             asyncio.run(with_receiver(measure_latency))
             plain_port = free_port()
             plain_url = f"http://127.0.0.1:{plain_port}"
             plain = stack.enter_context(
                 process(
-                    [trackboard, "server", "--port", str(plain_port)], no_outbox, logs / "plain.log"
+                    [sys.executable, __file__, "--serve-without-outbox", str(plain_port)],
+                    distributed,
+                    logs / "plain.log",
                 )
             )
             wait_http(f"{plain_url}/healthz", 300)
@@ -272,16 +392,20 @@ def main() -> None:
             shutil.rmtree(logs, ignore_errors=True)
         else:
             print(f"logs kept in {logs}", file=sys.stderr)
-    p50 = median([percentile(found, 50) for found in latencies]) * 1000
-    p99 = median([percentile(found, 99) for found in latencies]) * 1000
     with_outbox, without = median(rates["outbox"]), median(rates["no outbox"])
     cost = (1 - with_outbox / without) * 100
     cpu_outbox = median(creation_cpu["outbox"]) * 1000
     cpu_plain = median(creation_cpu["no outbox"]) * 1000
     cpu_cost = (cpu_outbox / cpu_plain - 1) * 100
-    completion_ms = median(completion_cpu) * 1000
-    completions = median(sustained)
-    met_rate, met_cpu = verdict(completions >= 99.5), verdict(cpu_cost <= 10)
+    # Each round pairs the two servers a few seconds apart: the ratio within a pair is less
+    # exposed to the machine's drift than the ratio of the medians.
+    pairs = zip(creation_cpu["outbox"], creation_cpu["no outbox"], strict=True)
+    paired = [on / off for on, off in pairs]
+    paired_cost = (median(paired) - 1) * 100
+    completion_ms = median([found.server_cpu for found in fast]) * 1000
+    bench_ms = median([found.bench_cpu for found in fast + slow]) * 1000
+    notifier_ms = median([found.notifier_cpu for found in fast + slow]) * 1000
+    met_cpu = verdict(cpu_cost <= 10)
     body = f"""`python bench/events.py` — PostgreSQL + RabbitMQ on loopback, one API server, one
 worker, one notifier. Medians of {args.repeats} rounds. The machine is shared with other
 work: load average {min(loads):.1f} to {max(loads):.1f} (at start and after each round).
@@ -290,23 +414,26 @@ The rates and latencies depend on that load; the API server's CPU time per opera
 
 | what | figure | target |
 |---|--:|--:|
-| run finished → webhook, {args.runs} completions paced at {args.per_s:g}/s, p50 | {p50:.0f} ms | |
-| same, p99 | {p99:.0f} ms | ≤ 2,000 ms: {verdict(p99 <= 2000)} |
-| completions/s the API sustained meanwhile | {completions:.0f} | 100: {met_rate} |
+{paced_rows("at the target pace", fast, args.runs)}\
 | server CPU per completion (PATCH, outbox row, its relay) | {completion_ms:.2f} ms | |
-| runs created/s, {CREATORS} clients, events through the outbox | {with_outbox:.0f} | |
-| runs created/s, same database, no broker, no notifier, no outbox | {without:.0f} | |
+| notifier CPU per notification (both paces) | {notifier_ms:.2f} ms | |
+{paced_rows("at a slower pace", slow, args.slow_runs)}\
+| this process's CPU per completion (paced client + webhook receiver) | {bench_ms:.2f} ms | |
+| its ceiling on one core | {1000 / bench_ms:.0f} completions/s | |
+| runs created/s, {CREATORS} clients, distributed server, outbox on | {with_outbox:.0f} | |
+| runs created/s, same stack, outbox off | {without:.0f} | |
 | cost of the outbox on run creation (rate) | {cost:.1f} % | ≤ 10 %: {verdict(cost <= 10)} |
-| server CPU per run creation, outbox / no outbox | {cpu_outbox:.2f} / {cpu_plain:.2f} ms | |
+| server CPU per run creation, outbox on / off | {cpu_outbox:.2f} / {cpu_plain:.2f} ms | |
 | cost of the outbox on run creation (server CPU) | {cpu_cost:.1f} % | ≤ 10 %: {met_cpu} |
+| same, median of the rounds' on/off ratios | {paired_cost:.1f} % | |
 
 The latency runs from the event's time (`occurred_at`, stamped in the transaction that
 finished the run) to the receiver's arrival, on one clock: outbox row committed → the
 server publishes it from memory → `trackboard.events` → the notifier's quorum queue →
-delivery row → signed POST. Run creation is measured in alternating rounds on the two
-servers. The server without outbox is the embedded mode on the same PostgreSQL: it has no
-broker at all, so the difference also holds the distributed mode's live fan-out through
-RabbitMQ, not only the outbox row and its publish.
+delivery row (the split) → signed POST. Run creation is measured in alternating rounds on
+the two servers, both of the distributed mode on the same PostgreSQL and RabbitMQ; the one
+without outbox is `trackboard server` started by `bench/events.py --serve-without-outbox`,
+which writes no `event_outbox` row and runs no relay (and so feeds no notifier).
 """
     print(body)
     if not args.no_write:
