@@ -109,3 +109,26 @@ async def test_senders_dispatch_each_target_to_its_channel() -> None:
     assert "Trackboard-Delivery-Id" in web.requests[0].headers
     assert "Trackboard-Delivery-Id" not in web.requests[1].headers
     assert len(mail.messages) == 1
+
+
+async def test_sends_to_one_target_reuse_its_connection() -> None:
+    """The answer's body is read, so the connection (checked, maybe TLS) serves the next
+    send: one address check for several sends."""
+    resolver = ScriptedResolver(["127.0.0.1"])
+    channels = Senders(
+        allow_http=True,
+        allow_private=True,
+        timeout_s=5,
+        smtp_url=None,
+        smtp_from="trackboard@example.com",
+        resolver=resolver,
+    )
+    try:
+        async with http_receiver() as receiver:
+            target = WebhookTarget(url=f"http://hooks.test:{receiver.port}/hook", secret="s")
+            for _ in range(3):
+                await channels.send(target, make_notification())
+        assert len(receiver.requests) == 3
+        assert len(resolver.calls) == 1
+    finally:
+        await channels.aclose()

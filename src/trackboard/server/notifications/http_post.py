@@ -18,6 +18,10 @@ from trackboard.server.notifications.notification import SendError
 from trackboard.server.notifications.target_guard import TargetRefused, check_url_shape
 
 USER_AGENT = f"Trackboard/{__version__}"
+# An answer's body is read up to this, so that its connection serves the next send (one
+# left unread is closed): no new connection, address check and TLS handshake per send. A
+# longer body is dropped with its connection.
+MAX_ANSWER_BYTES = 64 * 1024
 # Answers that say "not now" rather than "never".
 _RETRYABLE_STATUSES = frozenset({408, 429})
 
@@ -82,8 +86,13 @@ class JsonPoster:
                 asyncio.timeout(self._timeout_s),
                 self._client.stream("POST", url, content=body, headers=all_headers) as response,
             ):
-                # The body is never read: nothing in it changes the outcome.
                 error = status_error(response, host)
+                # Nothing in the body changes the outcome; it is read to keep the connection.
+                read = 0
+                async for chunk in response.aiter_raw():
+                    read += len(chunk)
+                    if read > MAX_ANSWER_BYTES:
+                        break
         except TargetRefused as exc:
             raise SendError(str(exc), retryable=False) from None
         except (TimeoutError, httpx.TimeoutException):
