@@ -138,6 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.database_random_page_cost,
             settings.replica_urls,
             settings.replica_max_lag_s,
+            pool_timeout_s=settings.db_pool_timeout_s,
         )
         breaker = BreakerSettings(settings.breaker_failure_threshold, settings.breaker_reset_s)
         database.guard_primary(breaker, settings.database_deadline_s)

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     auth: bool = False
     apply_migrations_on_start: bool | None = None
     db_pool_size: int = 10
+    # How long a request waits for one of the pool's connections when all are busy before it
+    # is answered 503 with Retry-After (SQLAlchemy's 30 s outlasts most clients and proxies).
+    db_pool_timeout_s: float = Field(default=10.0, gt=0)
     # PostgreSQL's default (4.0) prices an index probe as a disk seek; with the working set
     # in memory or on SSD that makes the planner scan whole tables to fetch the params,
     # tags and summaries of a page of 1,000 runs (10-20 ms) instead of probing the primary

@@ -44,6 +44,22 @@ def is_outage(error: BaseException) -> bool:
     return is_unreachable(error)
 
 
+def is_overloaded(error: BaseException) -> bool:
+    """Every pooled connection stayed busy for the pool's timeout: the database is there but
+    this process has more work than connections. Answered like an outage (503 with
+    `Retry-After`), but not counted by the breaker, which would then refuse every request
+    for its pause."""
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+
+    return isinstance(error, PoolTimeoutError)
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """What the API answers with 503 and `Retry-After` instead of a 500: an outage or an
+    overload."""
+    return is_outage(error) or is_overloaded(error)
+
+
 class DatabaseUnavailableError(ConnectionError):
     """The primary database's breaker is open, or no connection came within the deadline:
     an outage (`is_outage`), answered 503 with `Retry-After` without waiting on a socket."""
@@ -98,10 +114,12 @@ def create_engine(
     pool_size: int = 10,
     random_page_cost: float | None = None,
     connect_timeout_s: float | None = None,
+    pool_timeout_s: float = 30.0,
 ) -> AsyncEngine:
     """An engine for the URL. On PostgreSQL, `random_page_cost` (when given) is set for
     every connection: see `Settings.database_random_page_cost`; `connect_timeout_s` bounds
-    opening a connection (asyncpg's own default is 60 s)."""
+    opening a connection (asyncpg's own default is 60 s); `pool_timeout_s` bounds the wait
+    for a pooled connection when all are busy (then `is_overloaded`)."""
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
@@ -118,6 +136,7 @@ def create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout_s,
         pool_pre_ping=True,
         connect_args=connect_args,
     )
@@ -162,14 +181,17 @@ class Database:
         random_page_cost: float | None = None,
         replica_urls: Sequence[str] = (),
         replica_max_lag_s: float = 5.0,
+        pool_timeout_s: float = 30.0,
     ) -> "Database":
-        engine = create_engine(url, pool_size, random_page_cost)
+        engine = create_engine(url, pool_size, random_page_cost, pool_timeout_s=pool_timeout_s)
         writer = engine.execution_options(sqlite_begin="IMMEDIATE")
         replicas = None
         if replica_urls:
             members = []
             for index, replica_url in enumerate(replica_urls):
-                replica_engine = create_engine(replica_url, pool_size, random_page_cost)
+                replica_engine = create_engine(
+                    replica_url, pool_size, random_page_cost, pool_timeout_s=pool_timeout_s
+                )
                 sessions = async_sessionmaker(replica_engine, expire_on_commit=False)
                 members.append(Replica(f"replica-{index}", replica_engine, sessions))
             replicas = ReplicaSet(engine, members, max_lag_s=replica_max_lag_s)

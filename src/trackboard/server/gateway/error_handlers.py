@@ -5,7 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from trackboard.server.backends.database import is_outage
+from trackboard.server.backends.database import is_unavailable
 from trackboard.server.errors import (
     OUTAGE_MESSAGE,
     OUTAGE_RETRY_AFTER_S,
@@ -51,10 +51,10 @@ async def handle_http_error(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def handle_unreachable(request: Request, exc: Exception) -> JSONResponse:
-    """A backing service (the database above all) is unreachable: a 503 the client can
-    retry, never a bare 500. Any other database error is a bug, and goes on to the
-    server-error handler."""
-    if not is_outage(exc):
+    """A backing service (the database above all) is unreachable, or every pooled database
+    connection stayed busy: a 503 the client can retry, never a bare 500. Any other
+    database error is a bug, and goes on to the server-error handler."""
+    if not is_unavailable(exc):
         raise exc
     response = error_response(503, "TEMPORARILY_UNAVAILABLE", OUTAGE_MESSAGE)
     response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
@@ -63,10 +63,11 @@ async def handle_unreachable(request: Request, exc: Exception) -> JSONResponse:
 
 def install_error_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
     app.add_exception_handler(TrackboardError, handle_trackboard_error)
     # Connection errors only: a missing artifact file is an OSError too, and not an outage.
-    for unreachable in (DBAPIError, ConnectionError, TimeoutError):
+    for unreachable in (DBAPIError, ConnectionError, TimeoutError, PoolTimeoutError):
         app.add_exception_handler(unreachable, handle_unreachable)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(HTTPException, handle_http_error)

@@ -17,7 +17,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from trackboard.server.backends.database import is_outage
+from trackboard.server.backends.database import is_unavailable
 from trackboard.server.errors import OUTAGE_RETRY_AFTER_S
 from trackboard.server.gateway.access_policy import is_read_request
 from trackboard.server.gateway.client_address import bucket_address, client_address
@@ -88,13 +88,13 @@ class GatewayMiddleware:
             except CredentialsLockedError as locked:
                 raise DeniedError(429, locked.code, locked.message, locked.headers) from locked
             except Exception as error:
-                if not is_outage(error):
+                if not is_unavailable(error):
                     raise
                 # A key not in the credential cache needs the database to be checked.
                 raise DeniedError(
                     503,
                     "TEMPORARILY_UNAVAILABLE",
-                    "credentials cannot be checked while the database is unreachable",
+                    "credentials cannot be checked while the database is unreachable or busy",
                     [(b"retry-after", str(OUTAGE_RETRY_AFTER_S).encode())],
                 ) from error
             if principal is None:
@@ -110,13 +110,13 @@ class GatewayMiddleware:
             try:
                 found = await gateway.authenticator.from_session(token)
             except Exception as error:
-                if not is_outage(error):
+                if not is_unavailable(error):
                     raise
                 # A session not in the cache needs the database to be checked.
                 raise DeniedError(
                     503,
                     "TEMPORARILY_UNAVAILABLE",
-                    "the session cannot be checked while the database is unreachable",
+                    "the session cannot be checked while the database is unreachable or busy",
                     [(b"retry-after", str(OUTAGE_RETRY_AFTER_S).encode())],
                 ) from error
             if found is None:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from trackboard.server.backends.database import is_outage
+from trackboard.server.backends.database import is_unavailable
 from trackboard.server.errors import (
     OUTAGE_MESSAGE,
     OUTAGE_RETRY_AFTER_S,
@@ -47,7 +47,7 @@ def error_from_exception(exc: Exception) -> Response:
     if isinstance(exc, HTTPException):
         code = "ENDPOINT_NOT_FOUND" if exc.status_code == 404 else "BAD_REQUEST"
         return mlflow_error(exc.status_code, code, str(exc.detail))
-    if is_outage(exc):
+    if is_unavailable(exc):
         # MLflow's client retries a 503 with backoff: the training script rides it out.
         response = mlflow_error(503, "TEMPORARILY_UNAVAILABLE", OUTAGE_MESSAGE)
         response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
