@@ -2,7 +2,6 @@
 
 import asyncio
 import gc
-import io
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -67,7 +66,7 @@ from trackboard.server.observability.dependency_metrics import BreakerCollector
 from trackboard.server.observability.logging import RequestIdMiddleware, configure_logging
 from trackboard.server.observability.notifier_metrics import outbox_backlog_gauge
 from trackboard.server.observability.prometheus import Instruments, PrometheusMiddleware
-from trackboard.server.process_loop import open_broker_relay
+from trackboard.server.process_loop import open_broker_relay, stop_tasks
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.replay.connection import open_replay_queue
 from trackboard.server.route_table import install_route_table
@@ -85,32 +84,6 @@ def operation_id(route: APIRoute) -> str:
 
 
 log = logging.getLogger(__name__)
-
-# How long shutdown waits for the background loops to stop once cancelled.
-BACKGROUND_STOP_S = 10.0
-
-
-async def stop_background(tasks: list["asyncio.Task[object]"]) -> None:
-    """Cancel the loops beside the requests and wait for them, within a bound: a loop
-    caught in a call that does not give way to cancellation must not hang the shutdown."""
-    for task in tasks:
-        task.cancel()
-    if not tasks:
-        return
-    stopped, stuck = await asyncio.wait(tasks, timeout=BACKGROUND_STOP_S)
-    for task in stopped:
-        if not task.cancelled() and task.exception() is not None:
-            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
-    for task in stuck:
-        # Where it hangs is what whoever reads this needs to fix it.
-        where = io.StringIO()
-        task.print_stack(file=where)
-        log.warning(
-            "background task %s did not stop within %.0f s: %s",
-            task.get_name(),
-            BACKGROUND_STOP_S,
-            where.getvalue(),
-        )
 
 
 def breakers_of(app: FastAPI) -> dict[str, CircuitBreaker]:
@@ -270,7 +243,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             # Requests have finished (each waited for its commit): nothing is pending.
-            await stop_background(background)
+            await stop_tasks(background)
             await ingestor.stop()
             await queue.close()
             if replay_queue is not None:

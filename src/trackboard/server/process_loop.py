@@ -3,6 +3,7 @@ stopping on SIGTERM/SIGINT, running their loops until then, and the outbox relay
 
 import asyncio
 import contextlib
+import io
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
@@ -47,11 +48,39 @@ def stop_on_signals(stop: asyncio.Event) -> None:
             loop.add_signal_handler(signum, stop.set)
 
 
+# How long a stop waits for cancelled loops to end.
+STOP_TASKS_S = 10.0
+
+
+async def stop_tasks(tasks: list["asyncio.Task[Any]"]) -> None:
+    """Cancel the loops and wait for them, within a bound: a loop caught in a call that does
+    not give way to cancellation must not hang the shutdown (the server's, or a worker's
+    before it closes its connections). A stuck loop is logged with its stack."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    stopped, stuck = await asyncio.wait(tasks, timeout=STOP_TASKS_S)
+    for task in stopped:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed", task.get_name(), exc_info=task.exception())
+    for task in stuck:
+        # Where it hangs is what whoever reads this needs to fix it.
+        where = io.StringIO()
+        task.print_stack(file=where)
+        log.warning(
+            "background task %s did not stop within %.0f s: %s",
+            task.get_name(),
+            STOP_TASKS_S,
+            where.getvalue(),
+        )
+
+
 async def run_until_stopped(
     stop: asyncio.Event, loops: dict[str, Coroutine[Any, Any, Any]]
 ) -> None:
     """Run the named loops until `stop` is set or one of them ends (then say why: a loop
-    that ends on its own raised); cancel them all either way."""
+    that ends on its own raised); cancel them all either way (`stop_tasks`)."""
     tasks = [asyncio.create_task(loop, name=name) for name, loop in loops.items()]
     try:
         stopping = asyncio.create_task(stop.wait())
@@ -61,9 +90,7 @@ async def run_until_stopped(
             if task.done():
                 task.result()
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(tasks)
 
 
 async def open_broker_relay(
