@@ -325,11 +325,21 @@ class RabbitQueue:
     async def _message_count(self, name: str) -> int:
         from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 
+        # On a channel of its own, opened for this read and closed after it: aiormq closes
+        # a channel whose RPC times out or is cancelled, and on the publish channel that
+        # stopped publishes until aio_pika restored it, which under load could take the
+        # rest of the process's life (every metric batch answered 503).
         try:
-            channel = await asyncio.wait_for(
-                self._publish_channel.get_underlay_channel(), self._timeout_s
-            )
-            declared = await channel.queue_declare(name, passive=True, timeout=self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):
+                transport = self._connection.transport
+                if transport is None:
+                    raise ConnectionError("not connected to the broker")
+                channel = await transport.connection.channel()
+                try:
+                    declared = await channel.queue_declare(name, passive=True)
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
         except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
             raise QueueUnavailableError(f"cannot read the queue depth: {error!r}") from error
         return int(declared.message_count or 0)
