@@ -52,7 +52,7 @@ from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
 from trackboard.server.migrate import upgrade_database
-from trackboard.server.mlflow_compat.routes import HOT_PATHS as MLFLOW_HOT_PATHS
+from trackboard.server.mlflow_compat.routes import hot_router as mlflow_hot_router
 from trackboard.server.mlflow_compat.routes import router as mlflow_router
 from trackboard.server.notifications.routes import router as notifications_router
 from trackboard.server.notifications.senders import Senders
@@ -69,7 +69,6 @@ from trackboard.server.observability.prometheus import Instruments, PrometheusMi
 from trackboard.server.process_loop import open_broker_relay, stop_tasks
 from trackboard.server.read_your_writes import ReadYourWritesMiddleware
 from trackboard.server.replay.connection import open_replay_queue
-from trackboard.server.route_table import install_route_table
 from trackboard.server.runs.routes import router as runs_router
 from trackboard.server.saved_views.routes import router as saved_views_router
 from trackboard.server.search.export_routes import router as export_router
@@ -269,8 +268,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.instruments = instruments
     install_error_handlers(app)
+    # MLflow's one-point writes first: FastAPI tries routes in order (mlflow_compat.routes).
     # search before runs: /runs/search must not be taken for a run id.
     for router in (
+        mlflow_hot_router,
         health_router,
         experiments_router,
         search_router,
@@ -294,8 +295,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     mount_dashboard(app, STATIC_DIR)
-    # MLflow's one-point writes skip FastAPI's route search (same route, same dependencies).
-    install_route_table(app, MLFLOW_HOT_PATHS)
     # Innermost, behind the gateway: a cookie write without its CSRF token stays a 403.
     app.add_middleware(
         RequestGuardMiddleware,
