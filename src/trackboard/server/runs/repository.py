@@ -2,7 +2,7 @@
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import Row, delete, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.backends.database import one_of
@@ -50,6 +50,20 @@ async def select_tags(session: AsyncSession, run_ids: Sequence[str]) -> Sequence
     """(run_id, key, value) of every tag of these runs."""
     query = select(TAGS.c.run_id, TAGS.c.key, TAGS.c.value)
     return (await session.execute(query.where(one_of(session, TAGS.c.run_id, run_ids)))).all()
+
+
+async def select_params_and_tags(
+    session: AsyncSession, run_ids: Sequence[str]
+) -> Sequence[Row[str, str, str, str]]:
+    """("param" or "tag", run_id, key, value) of every param and tag of these runs, in one
+    round trip: a run's document needs both, and the run's own change event waits for it."""
+    params = select(literal("param"), PARAMS.c.run_id, PARAMS.c.key, PARAMS.c.value).where(
+        one_of(session, PARAMS.c.run_id, run_ids)
+    )
+    tags = select(literal("tag"), TAGS.c.run_id, TAGS.c.key, TAGS.c.value).where(
+        one_of(session, TAGS.c.run_id, run_ids)
+    )
+    return (await session.execute(union_all(params, tags))).all()
 
 
 async def select_param_values(

@@ -79,18 +79,26 @@ def describe_new_run(run: Run, params: dict[str, str], tags: dict[str, str]) -> 
     return RunChange(run, view, RunRead.model_validate(view))
 
 
+class _Unknown:
+    """The type of `UNKNOWN`."""
+
+
+# A project id not at hand: None is a known answer (an experiment outside any project).
+UNKNOWN = _Unknown()
+
+
 async def record_run_events(
     session: AsyncSession,
     run: Run,
     events: Sequence[tuple[EventType, dict[str, Any]]],
     *,
-    project_id: int | None = None,
+    project_id: int | _Unknown | None = UNKNOWN,
     change: RunChange | None = None,
 ) -> RunChange:
     """Record events of one change of `run`, each with the run's document after it; the
     run and that document (read even when there is no event: the caller answers with it).
-    `project_id`: the run's project when the caller has it at hand (else it is read);
-    `change`: the document when the caller knows it without reading (a new run).
+    `project_id`: the run's project (None: none) when the caller has it at hand, else it
+    is read; `change`: the document when the caller knows it without reading (a new run).
 
     The document travels as JSON data and, for subscribers in this process (the live
     fan-out), as the `RunRead` itself (`Event.local`)."""
@@ -101,7 +109,7 @@ async def record_run_events(
     document = change.document
     # JSON through the model: metric summaries may hold NaN/inf, which it spells as strings.
     data = orjson.loads(document.model_dump_json())
-    if project_id is None:
+    if isinstance(project_id, _Unknown):
         project_id = await experiments.project_of(session, run.experiment_id)
     for event_type, extra in events:
         record(
@@ -319,7 +327,7 @@ async def get_tags(session: AsyncSession, run_id: str) -> dict[str, str]:
 
 
 async def describe_runs(session: AsyncSession, runs: Sequence[RunFields]) -> list[RunView]:
-    """JSON-ready views of runs with params, tags and metric summaries, in three queries.
+    """JSON-ready views of runs with params, tags and metric summaries, in two queries.
 
     Plain dicts, not `RunRead` models: for a page of 1,000 runs, building and validating
     models cost more than reading the rows."""
@@ -327,11 +335,9 @@ async def describe_runs(session: AsyncSession, runs: Sequence[RunFields]) -> lis
     if not run_ids:
         return []
     params: dict[str, dict[str, str]] = defaultdict(dict)
-    for run_id, key, value in await repository.select_params(session, run_ids):
-        params[run_id][key] = value
     tags: dict[str, dict[str, str]] = defaultdict(dict)
-    for run_id, key, value in await repository.select_tags(session, run_ids):
-        tags[run_id][key] = value
+    for kind, run_id, key, value in await repository.select_params_and_tags(session, run_ids):
+        (params if kind == "param" else tags)[run_id][key] = value
     summaries = await metrics.get_summaries(session, run_ids)
     return [run_view(run, params[run.id], tags[run.id], summaries.get(run.id, {})) for run in runs]
 
