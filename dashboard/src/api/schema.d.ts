@@ -1753,10 +1753,36 @@ export interface components {
             /** Computed At */
             computed_at: number;
         };
+        /**
+         * ExperimentListItem
+         * @description An experiment in a list, with the run counts the experiments page shows.
+         */
+        ExperimentListItem: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Lifecycle Stage */
+            lifecycle_stage: string;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Creation Time */
+            creation_time: number;
+            /** Last Update Time */
+            last_update_time: number;
+            /** Project Id */
+            project_id?: number | null;
+            /** Run Count */
+            run_count: number;
+            /** Active Run Count */
+            active_run_count: number;
+        };
         /** ExperimentPage */
         ExperimentPage: {
             /** Experiments */
-            experiments: components["schemas"]["ExperimentRead"][];
+            experiments: components["schemas"]["ExperimentListItem"][];
             /** Next Page Token */
             next_page_token: string | null;
         };

@@ -1,8 +1,8 @@
-// Experiments list with name search; run counts and last activity when the API gives them.
+// Experiments list with name search, run counts (from the list) and last activity.
 // `?deleted=1` lists the deleted experiments instead, each with a Restore button.
-import { keepPreviousData, useInfiniteQuery, useQuery } from "@tanstack/react-query";
+import { keepPreviousData, useInfiniteQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useState } from "react";
-import { getExperimentStats, listExperiments } from "../../api/client";
+import { listExperiments } from "../../api/client";
 import type { Experiment } from "../../api/types";
 import { formatRelative, formatTime } from "../../components/format";
 import { usePollInterval } from "../../live/LiveProvider";
@@ -10,20 +10,12 @@ import { Link, navigate, useLocation } from "../../router";
 import { useRestoreExperiment } from "../editing/experimentEdits";
 import { useEditPermission } from "../editing/permissions";
 
-/** Run counts: from the list when the server includes them, else the per-experiment aggregate. */
+/** Run counts, as the list gives them: one request for the page, not one per experiment. */
 function RunCount({ experiment }: { experiment: Experiment }) {
-  const inline = experiment.run_count !== undefined;
-  const stats = useQuery({
-    queryKey: ["experiment-stats", experiment.id],
-    queryFn: ({ signal }) => getExperimentStats(experiment.id, signal),
-    enabled: !inline,
-    staleTime: 30_000,
-  });
-  const total = inline ? experiment.run_count : stats.data?.total_runs;
-  const running = inline ? experiment.active_run_count : stats.data?.runs_by_status.RUNNING;
+  const running = experiment.active_run_count;
   return (
     <td className="mono" data-testid="run-count">
-      {total ?? "…"}
+      {experiment.run_count ?? "…"}
       {running ? <span className="muted"> ({running} running)</span> : null}
     </td>
   );

@@ -2,10 +2,16 @@
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import column, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from trackboard.server.models import Experiment, ExperimentTag, Run
+
+# Kept by the triggers of migration 0012 on every change of `runs`; no code writes it, so it
+# has no ORM model.
+RUN_COUNTS = table(
+    "experiment_run_counts", column("experiment_id"), column("runs"), column("running")
+)
 
 
 async def select_experiment(session: AsyncSession, experiment_id: int) -> Experiment | None:
@@ -48,6 +54,19 @@ async def select_experiments(
     if after_id is not None:
         query = query.where(Experiment.id > after_id)
     return (await session.scalars(query.order_by(Experiment.id).limit(limit))).all()
+
+
+async def select_run_counts(
+    session: AsyncSession, experiment_ids: Sequence[int]
+) -> dict[int, tuple[int, int]]:
+    """(active runs, RUNNING runs) of each experiment that has had active runs; one
+    primary-key probe per experiment, whatever the number of runs."""
+    if not experiment_ids:
+        return {}
+    query = select(RUN_COUNTS.c.experiment_id, RUN_COUNTS.c.runs, RUN_COUNTS.c.running).where(
+        RUN_COUNTS.c.experiment_id.in_(list(experiment_ids))
+    )
+    return {int(e): (int(r), int(n)) for e, r, n in (await session.execute(query)).all()}
 
 
 async def upsert_experiment_tags(

@@ -63,7 +63,7 @@ async def list_experiments(
         experiments = experiments[:limit]
         next_token = encode_page_token({"after_id": experiments[-1].id}) if has_more else None
         page = ExperimentPage(
-            experiments=[service.to_read(e) for e in experiments], next_page_token=next_token
+            experiments=await service.list_items(session, experiments), next_page_token=next_token
         )
         return page.model_dump_json().encode()
 

@@ -33,6 +33,15 @@ class ExperimentRead(BaseModel):
     project_id: int | None = None
 
 
+class ExperimentListItem(ExperimentRead):
+    """An experiment in a list, with the run counts the experiments page shows."""
+
+    # Its runs whose lifecycle stage is active (deleted runs are not counted).
+    run_count: int
+    # Of those, the runs whose status is RUNNING (the dashboard's name for them).
+    active_run_count: int
+
+
 class ExperimentPage(BaseModel):
-    experiments: list[ExperimentRead]
+    experiments: list[ExperimentListItem]
     next_page_token: str | None

@@ -5,7 +5,7 @@ Every change records an `experiment.*` event carrying the experiment as the API 
 experiment records no event per run it takes along.
 """
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,7 +14,11 @@ from trackboard.server.clock import now_ms
 from trackboard.server.errors import AlreadyExists, InvalidParameter, NotFound
 from trackboard.server.events import Event, EventType, record
 from trackboard.server.experiments import repository
-from trackboard.server.experiments.schemas import ExperimentRead, LifecycleFilter
+from trackboard.server.experiments.schemas import (
+    ExperimentListItem,
+    ExperimentRead,
+    LifecycleFilter,
+)
 from trackboard.server.limits import (
     MAX_EXPERIMENT_NAME_LENGTH,
     MAX_EXPERIMENT_TAG_VALUE_LENGTH,
@@ -41,6 +45,20 @@ def to_read(experiment: Experiment) -> ExperimentRead:
         last_update_time=experiment.last_update_time,
         project_id=experiment.project_id,
     )
+
+
+async def list_items(
+    session: AsyncSession, experiments: Sequence[Experiment]
+) -> list[ExperimentListItem]:
+    """The experiments as a list shows them, with their run counts: one query for the page,
+    from the counts the database keeps (migration 0012), not by counting runs."""
+    counts = await repository.select_run_counts(session, [e.id for e in experiments])
+    items = []
+    for experiment in experiments:
+        runs, running = counts.get(experiment.id, (0, 0))
+        read = to_read(experiment).model_dump()
+        items.append(ExperimentListItem(**read, run_count=runs, active_run_count=running))
+    return items
 
 
 def record_experiment_event(
