@@ -95,13 +95,21 @@ class DependencyGuard:
 
     async def _run_probe(self) -> None:
         assert self._probe is not None
+        healthy = False
         try:
             async with asyncio.timeout(self.deadline_s):
                 await self._probe()
+            healthy = True
         except Exception:  # any failure of the probe keeps the dependency counted as down
-            self.breaker.failed()
-        else:
-            self.breaker.succeeded()
+            pass
+        finally:
+            # Also when the probe ends by a `CancelledError` (a closed channel's pending call,
+            # or `close()`): a probe that records nothing leaves the breaker half-open with
+            # its probe out, refusing every call for the rest of the process's life.
+            if healthy:
+                self.breaker.succeeded()
+            else:
+                self.breaker.failed()
 
     def close(self) -> None:
         if self._probe_task is not None:

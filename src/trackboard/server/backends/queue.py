@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
+from trackboard.server.backends.cancellation import is_stopping
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ class RabbitQueue:
 
     async def _publish(self, body: bytes, routing_key: str, headers: dict[str, Any]) -> None:
         import aio_pika
-        from aio_pika.exceptions import CONNECTION_EXCEPTIONS, DeliveryError, PublishError
+        from aio_pika.exceptions import DeliveryError, PublishError
 
         message = aio_pika.Message(
             body,
@@ -258,12 +259,20 @@ class RabbitQueue:
 
         try:
             await self.guard.call(send)  # within `timeout_s`, else QueueUnavailableError
+        except QueueUnavailableError:
+            raise  # the guard's: circuit open, or no answer within the deadline
+        except asyncio.CancelledError as error:
+            if is_stopping():
+                raise
+            raise QueueUnavailableError("the channel closed before the broker confirmed") from error
         except DeliveryError as error:
             # reject-publish: the broker nacks what a full queue cannot take.
             raise QueueFullError(f"the broker refused the message: {error}") from error
         except PublishError as error:
             raise QueueUnavailableError(f"the message could not be routed: {error}") from error
-        except CONNECTION_EXCEPTIONS as error:
+        except Exception as error:
+            # CONNECTION_EXCEPTIONS, and the bare `Exception` a channel closed under the
+            # publish can hand back: the message was not confirmed, the caller may retry.
             raise QueueUnavailableError(
                 f"the broker did not confirm the message: {error!r}"
             ) from error
@@ -284,6 +293,11 @@ class RabbitQueue:
         if self._consume_channel is None:
             try:
                 await self._start_consuming()
+            except asyncio.CancelledError as error:
+                if is_stopping():
+                    raise
+                message = "the channel closed while starting to consume"
+                raise QueueUnavailableError(message) from error
             except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
                 raise QueueUnavailableError(f"cannot consume: {error!r}") from error
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -323,8 +337,6 @@ class RabbitQueue:
         await self.ack([delivery])
 
     async def _message_count(self, name: str) -> int:
-        from aio_pika.exceptions import CONNECTION_EXCEPTIONS
-
         # On a channel of its own, opened for this read and closed after it: aiormq closes
         # a channel whose RPC times out or is cancelled, and on the publish channel that
         # stopped publishes until aio_pika restored it, which under load could take the
@@ -340,7 +352,13 @@ class RabbitQueue:
                 finally:
                     if not channel.is_closed:
                         await channel.close()
-        except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
+        except asyncio.CancelledError as error:
+            if is_stopping():
+                raise
+            raise QueueUnavailableError("the channel closed during the depth read") from error
+        except Exception as error:
+            # Not only CONNECTION_EXCEPTIONS: a channel closed under the read can also hand
+            # back its close reason, a bare `Exception`.
             raise QueueUnavailableError(f"cannot read the queue depth: {error!r}") from error
         return int(declared.message_count or 0)
 

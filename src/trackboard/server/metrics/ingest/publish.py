@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from contextlib import suppress
 
+from trackboard.server.backends.cancellation import is_stopping
 from trackboard.server.backends.queue import QueueFullError, QueueUnavailableError
 from trackboard.server.errors import Unavailable
 from trackboard.server.metrics.ingest.message import IngestMessage, MessageQueue
@@ -62,12 +63,20 @@ class Ingestor:
 
     async def _poll_depth(self) -> None:
         # One broker round trip per interval instead of one per request.
+        # It must outlive any error: if it ended, the last depth read would stay in force,
+        # and a full queue's would refuse every batch for the rest of the process's life.
         while True:
             try:
                 self.depth = await self.queue.depth()
                 self.instruments.ingest_queue_depth.set(self.depth)
             except QueueUnavailableError as error:
                 log.warning("cannot read the ingest queue depth: %s", error)
+            except asyncio.CancelledError:
+                if is_stopping():
+                    raise
+                log.warning("a depth read was rejected by a closing channel")
+            except Exception:
+                log.exception("reading the ingest queue depth failed")
             await asyncio.sleep(DEPTH_POLL_S)
 
     def written(self, results: Sequence[tuple[IngestMessage, Outcome]]) -> None:
