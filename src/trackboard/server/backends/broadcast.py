@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from trackboard.server.backends.cancellation import is_stopping
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 
 log = logging.getLogger(__name__)
@@ -292,7 +293,11 @@ class RabbitBroadcast:
 
         try:
             await self.guard.call(send)
-        except (BroadcastUnavailableError, *CONNECTION_EXCEPTIONS) as error:
+        except (BroadcastUnavailableError, asyncio.CancelledError, *CONNECTION_EXCEPTIONS) as error:
+            # A CancelledError not of this task's own stop: a channel closed under the
+            # publish (see `backends.cancellation`).
+            if isinstance(error, asyncio.CancelledError) and is_stopping():
+                raise
             self.dropped += 1
             log.debug("live message on %s dropped: %r", topic, error)
 
