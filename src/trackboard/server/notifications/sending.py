@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -76,20 +77,28 @@ class DeliverySender:
         self.lease_ms = int((2 * send_timeout_s + 5) * 1000)
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
+        # When the pending deliveries were last counted (monotonic seconds).
+        self._last_count = 0.0
 
     def nudge(self) -> None:
         """New deliveries were recorded: send now, not at the next poll."""
         self._wake.set()
 
-    async def send_due(self) -> int:
-        """Claim and send one batch of due deliveries; how many were claimed."""
+    async def send_due(self, *, known_due: bool = False) -> int:
+        """Claim and send one batch of due deliveries; how many were claimed.
+
+        `known_due`: deliveries were just recorded (a nudge) or the last batch was full, so
+        the claim is made at once; otherwise, and at least every poll interval (the pending
+        gauge), a read first says whether anything is due: most polls find nothing, and
+        need no write lock to say so."""
         now = now_ms()
-        # A read first: most polls find nothing due, and need no write lock to say so.
-        async with self.database.transaction(write=False) as session:
-            pending, earliest = await repository.pending_deliveries(session)
-        self.instruments.pending.set(pending)
-        if earliest is None or earliest > now:
-            return 0
+        if not known_due or time.monotonic() - self._last_count >= POLL_INTERVAL_S:
+            self._last_count = time.monotonic()
+            async with self.database.transaction(write=False) as session:
+                pending, earliest = await repository.pending_deliveries(session)
+            self.instruments.pending.set(pending)
+            if earliest is None or earliest > now:
+                return 0
         async with self.database.transaction() as session:
             claimed = await repository.claim_due_deliveries(
                 session, now, now + self.lease_ms, CLAIM_BATCH
@@ -164,16 +173,20 @@ class DeliverySender:
 
     async def run(self) -> None:
         """Send due deliveries on every nudge and poll, until cancelled."""
+        nudged = False
         while True:
             try:
-                while await self.send_due() == CLAIM_BATCH:
-                    pass
+                known_due = nudged
+                # Under a stream of events every batch is nudged: no count before each claim.
+                while await self.send_due(known_due=known_due) == CLAIM_BATCH:
+                    known_due = True
             except Exception:
                 log.warning("sending notifications failed; retrying", exc_info=True)
             # asyncio.timeout, not wait_for, which can swallow a cancellation on 3.11.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(POLL_INTERVAL_S):
                     await self._wake.wait()
+            nudged = self._wake.is_set()
             self._wake.clear()
 
 
