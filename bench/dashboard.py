@@ -2,14 +2,14 @@
 
     python bench/dashboard.py [--repeats 5] [--points 100000] [--keys 4]
         [--compare-runs 100] [--compare-points 10000] [--runs 100000] [--fling-rows 10000]
-        [--images 100] [--only compare]
+        [--images 100] [--only run|compare|table]
 
 Starts a real `trackboard server` (embedded SQLite) on loopback, fills it (metrics through
 the v1 batch API, images through the client's `log_image`, the 100k-run table straight
 into SQLite), drives Debian's Chromium (/usr/bin/chromium) with Playwright, prints the
 figures and writes them to docs/benchmarks-dashboard.md. Needs a built dashboard
 (make dashboard). Smaller options shrink it (e.g. --runs 10000 --compare-runs 20).
-`--only compare` seeds and measures the compare page alone and rewrites only its two rows
+`--only run|compare|table` seeds and measures that page alone and rewrites only its rows
 of the report (with a line saying when, and at what load, they were measured).
 
 - run page: navigation start → every one of `--keys` charts of `--points` points drawn;
@@ -30,7 +30,7 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=int, default=100_000)
     parser.add_argument("--fling-rows", type=int, default=10_000)
     parser.add_argument("--images", type=int, default=100)
-    parser.add_argument("--only", choices=["compare"], default=None)
+    parser.add_argument("--only", choices=sorted(PARTS), default=None)
     return parser.parse_args()
 
 
@@ -183,111 +183,79 @@ def running_server() -> Iterator[tuple[ServerProcess, Path, httpx.Client]]:
             server.stop()
 
 
-def run_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
-    """Seeds one server, measures every page; the table's rows and Chromium's version."""
-    with running_server() as (server, home, client):
-        started = time.perf_counter()
-        run_id = seed_long_run(client, args.keys, args.points)
-        compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
-        media_run = seed_image_series(server.base_url, home / "client", args.images)
-        experiment_id = seed_many_runs(home, args.runs)
-        print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-        return measure_all(args, server.base_url, run_id, compared, media_run, experiment_id)
-
-
-def run_compare_bench(args: argparse.Namespace) -> tuple[list[Row], str]:
-    """Seeds the compare runs alone and measures the compare page."""
+def run_bench(args: argparse.Namespace, only: str | None) -> tuple[list[Row], str]:
+    """Seeds one server with what the parts measured need (all of them, or `only` that
+    one), measures them in one Chromium; the table's rows and Chromium's version."""
     from playwright.sync_api import sync_playwright
 
-    with running_server() as (server, _, client):
+    parts = [only] if only else list(PARTS)
+    with running_server() as (server, home, client):
         started = time.perf_counter()
-        compared = seed_compare_runs(client, args.compare_runs, args.compare_points)
+        seeded = {part: PARTS[part][0](args, server.base_url, home, client) for part in parts}
         print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            measured = measure_drawn(
-                browser,
-                compare_url(server.base_url, compared),
-                COMPARE_KEYS,
-                len(compared),
-                args.repeats,
-            )
+            rows: list[Row] = []
+            for part in parts:
+                rows += PARTS[part][1](args, browser, server.base_url, seeded[part])
+                print(f"{part} measured", flush=True)
             version = str(browser.version)
             browser.close()
-    return compare_rows(args, compared, *measured), version
+    return rows, version
 
 
-def compare_url(base: str, compared: list[str]) -> str:
-    return f"{base}/compare?runs={','.join(compared)}&group=params.{GROUP_PARAM}&metric=val/acc"
+def seed_run(args: argparse.Namespace, base: str, home: Path, client: httpx.Client) -> Any:
+    return seed_long_run(client, args.keys, args.points)
 
 
-def compare_rows(
-    args: argparse.Namespace,
-    compared: list[str],
-    cold: list[float],
-    warm: list[float],
-    requests: list[dict[str, float]],
-) -> list[Row]:
+def measure_run(args: argparse.Namespace, browser: Any, base: str, run_id: Any) -> list[Row]:
+    return chart_rows(
+        f"Run page, {args.keys} keys x {args.points:,} points, navigation → all charts drawn",
+        *measure_drawn(browser, f"{base}/runs/{run_id}", args.keys, 0, args.repeats),
+        CHART_BUDGET_MS,
+    )
+
+
+def seed_compare(args: argparse.Namespace, base: str, home: Path, client: httpx.Client) -> Any:
+    return seed_compare_runs(client, args.compare_runs, args.compare_points)
+
+
+def measure_compare(args: argparse.Namespace, browser: Any, base: str, compared: Any) -> list[Row]:
+    url = f"{base}/compare?runs={','.join(compared)}&group=params.{GROUP_PARAM}&metric=val/acc"
     return chart_rows(
         f"Compare, {len(compared)} runs x {COMPARE_KEYS} keys x "
         f"{args.compare_points:,} points in 5 groups with min-max bands, "
         "navigation → all charts drawn with every run",
-        cold,
-        warm,
-        requests,
+        *measure_drawn(browser, url, COMPARE_KEYS, len(compared), args.repeats),
         COMPARE_BUDGET_MS,
     )
 
 
-def measure_all(
-    args: argparse.Namespace,
-    base: str,
-    run_id: str,
-    compared: list[str],
-    media_run: str,
-    experiment_id: int,
-) -> tuple[list[Row], str]:
-    from playwright.sync_api import sync_playwright
+def seed_media(args: argparse.Namespace, base: str, home: Path, client: httpx.Client) -> Any:
+    return seed_image_series(base, home / "client", args.images)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        run_cold, run_warm, run_requests = measure_drawn(
-            browser, f"{base}/runs/{run_id}", args.keys, 0, args.repeats
-        )
-        print("run page measured", flush=True)
-        compare_measured = measure_drawn(
-            browser, compare_url(base, compared), COMPARE_KEYS, len(compared), args.repeats
-        )
-        print("compare measured", flush=True)
-        scrubs = measure_scrub(
-            browser, f"{base}/runs/{media_run}?tab=media", args.images, args.repeats
-        )
-        print("media measured", flush=True)
-        table_url = f"{base}/experiments/{experiment_id}"
-        scroll_repeats = max(1, args.repeats // 2)
-        flings = measure_scroll(
-            browser,
-            table_url,
-            args.runs,
-            args.fling_rows,
-            scroll_repeats,
-            False,
-            FLING_ROWS_PER_FRAME,
-        )
-        stress = measure_scroll(
-            browser, table_url, args.runs, args.runs, scroll_repeats, True, STRESS_ROWS_PER_FRAME
-        )
-        version = str(browser.version)
-        browser.close()
-    rows = [
-        *chart_rows(
-            f"Run page, {args.keys} keys x {args.points:,} points, navigation → all charts drawn",
-            run_cold,
-            run_warm,
-            run_requests,
-            CHART_BUDGET_MS,
-        ),
-        *compare_rows(args, compared, *compare_measured),
+
+def measure_media(args: argparse.Namespace, browser: Any, base: str, run_id: Any) -> list[Row]:
+    url = f"{base}/runs/{run_id}?tab=media"
+    return scrub_rows(args.images, measure_scrub(browser, url, args.images, args.repeats))
+
+
+def seed_table(args: argparse.Namespace, base: str, home: Path, client: httpx.Client) -> Any:
+    return seed_many_runs(home, args.runs)
+
+
+def measure_table(
+    args: argparse.Namespace, browser: Any, base: str, experiment_id: Any
+) -> list[Row]:
+    table_url = f"{base}/experiments/{experiment_id}"
+    repeats = max(1, args.repeats // 2)
+    flings = measure_scroll(
+        browser, table_url, args.runs, args.fling_rows, repeats, False, FLING_ROWS_PER_FRAME
+    )
+    stress = measure_scroll(
+        browser, table_url, args.runs, args.runs, repeats, True, STRESS_ROWS_PER_FRAME
+    )
+    return [
         *scroll_rows(
             f"scrolled at {FLING_ROWS_PER_FRAME} rows a frame while pages load", args.runs, flings
         ),
@@ -296,52 +264,63 @@ def measure_all(
             args.runs,
             stress,
         ),
-        *scrub_rows(args.images, scrubs),
     ]
-    return rows, version
 
 
-def update_compare_rows(rows: list[Row], note: str) -> None:
-    """Replaces the report's compare rows (and the note of a previous partial run)."""
+Seed = Callable[[argparse.Namespace, str, Path, httpx.Client], Any]
+Measure = Callable[[argparse.Namespace, Any, str, Any], list[Row]]
+# Each part of the report: what it seeds, what it measures, the start of its rows' names.
+PARTS: dict[str, tuple[Seed, Measure, str]] = {
+    "run": (seed_run, measure_run, "| Run page,"),
+    "compare": (seed_compare, measure_compare, "| Compare,"),
+    "media": (seed_media, measure_media, "| Media tab,"),
+    "table": (seed_table, measure_table, "| Runs table,"),
+}
+
+
+def update_part_rows(part: str, rows: list[Row], note: str) -> None:
+    """Replaces the report's rows of one part (and the note of its previous partial run)."""
+    prefix = PARTS[part][2]
     old = REPORT.read_text().split("\n")
     table = [f"| {m} | {r} | {t} | {'yes' if ok else 'NO'} |" for m, r, t, ok in rows]
     kept: list[str] = []
     for line in old:
-        if line.startswith(PARTIAL_NOTE):
+        if line.startswith(partial_note(part)):
             kept.pop()  # the blank line written before it
         else:
             kept.append(line)
-    at = next(i for i, line in enumerate(kept) if line.startswith("| Compare,"))
-    others = [line for line in kept if not line.startswith("| Compare,")]
+    at = next(i for i, line in enumerate(kept) if line.startswith(prefix))
+    others = [line for line in kept if not line.startswith(prefix)]
     end = next(i for i, line in enumerate(others) if i > at and not line.startswith("|"))
     lines = [*others[:at], *table, *others[at:end], "", note, *others[end:]]
     REPORT.write_text("\n".join(lines))
 
 
-PARTIAL_NOTE = "The compare rows were measured alone"
+def partial_note(part: str) -> str:
+    return f"The {part} rows were measured alone"
 
 
 def main() -> None:
     args = parse_args()
     if not (STATIC / "index.html").exists():
         sys.exit("build the dashboard first: make dashboard")
-    if args.only == "compare":
+    if args.only:
         load = os.getloadavg()
-        rows, version = run_compare_bench(args)
+        rows, version = run_bench(args, args.only)
         stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
         note = (
-            f"{PARTIAL_NOTE} (`--only compare`, {options(args)}) at {stamp}, headless"
-            f" Chromium {version}; load average (1 min) at the start {load[0]:.1f}, at the"
-            f" end {os.getloadavg()[0]:.1f}."
+            f"{partial_note(args.only)} (`--only {args.only}`, {options(args)}) at {stamp},"
+            f" headless Chromium {version}; load average (1 min) at the start {load[0]:.1f},"
+            f" at the end {os.getloadavg()[0]:.1f}."
         )
         for m, r, t, ok in rows:
             print(f"| {m} | {r} | {t} | {'yes' if ok else 'NO'} |")
         print(note)
-        update_compare_rows(rows, note)
+        update_part_rows(args.only, rows, note)
         return
     js = initial_js()
     load = os.getloadavg()
-    rows, version = run_bench(args)
+    rows, version = run_bench(args, None)
     rows.append(
         (
             "Initial JS (entry chunk + preloads)",
