@@ -81,6 +81,7 @@ import { ViewsMenu } from "../views/ViewsMenu";
 import { FilterBox } from "./FilterBox";
 import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
+import { slotKey } from "./rowPool";
 import { buildRunTree } from "./runTree";
 
 export const PAGE_SIZE = 500;
@@ -182,7 +183,9 @@ function cellStyle(width: number, left: number | undefined): CSSProperties {
   return { width, position: "sticky", left, zIndex: 1, background: "var(--bg)" };
 }
 
-/** One virtual row; memoised, so scrolling renders only the rows that come into view. */
+/** One virtual row; memoised, so scrolling renders only the rows that come into view.
+ * Its cells are keyed by column, not by run: a row element given another run (see
+ * `slotKey`) keeps its cells' DOM and only their text changes. */
 const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onToggle, render }: RunRowProps) {
   return (
     <div
@@ -195,7 +198,7 @@ const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onTog
         if (cell.column.id === SELECT_COLUMN) {
           return (
             <div
-              key={cell.id}
+              key={cell.column.id}
               className="cell select"
               role="cell"
               style={cellStyle(cell.column.getSize(), pinned.get(SELECT_COLUMN))}
@@ -212,7 +215,7 @@ const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onTog
         const numeric = cell.column.id.startsWith("metrics.");
         return (
           <div
-            key={cell.id}
+            key={cell.column.id}
             role="cell"
             className={`cell${numeric ? " num" : ""}`}
             style={cellStyle(cell.column.getSize(), pinned.get(cell.column.id))}
@@ -314,7 +317,7 @@ function VirtualRows(props: VirtualRowsProps) {
         if (entry.kind === "group") {
           return (
             <GroupRow
-              key={`group:${entry.id}`}
+              key={slotKey(item.index, visible.length)}
               group={entry}
               label={props.groupLabel}
               start={item.start}
@@ -326,7 +329,7 @@ function VirtualRows(props: VirtualRowsProps) {
         const row = entry.row;
         return (
           <RunRow
-            key={row.id}
+            key={slotKey(item.index, visible.length)}
             row={row}
             start={item.start}
             width={width}
