@@ -11,6 +11,7 @@ and their latency counts the wait.
 """
 
 import asyncio
+import math
 import os
 import random
 import time
@@ -87,7 +88,12 @@ class StepResult:
     expected: dict[tuple[str, str], int] = field(default_factory=dict)  # (run, key) -> points
     stored_points: int = 0
     cpu: dict[str, float] = field(default_factory=dict)  # % of one core
-    max_lag_s: float = 0.0  # how late this process woke for a scheduled send, at worst
+    # This process's own health: how late its event loop woke for a 100 ms timer, per
+    # wake-up; when that grows, the figures measure the load generator, not the server.
+    loop_lag_s: list[float] = field(default_factory=list)
+    # Batches whose send time came while their run was still waiting for an earlier
+    # batch, when the step ended: never sent, so neither timed nor stored.
+    unsent_batches: int = 0
     loads: tuple[float, float] = (0.0, 0.0)
 
     @property
@@ -177,11 +183,16 @@ class Traffic:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def until(self, intended: float) -> None:
+    @staticmethod
+    async def until(intended: float) -> None:
         delay = intended - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        self.result.max_lag_s = max(self.result.max_lag_s, time.monotonic() - intended)
+
+    async def watch_loop(self, end: float) -> None:
+        while (intended := time.monotonic() + 0.1) < end:
+            await self.until(intended)
+            self.result.loop_lag_s.append(time.monotonic() - intended)
 
     # ------------------------------------------------------------ training runs
 
@@ -239,6 +250,9 @@ class Traffic:
         and the next one created, as a training script's loop would."""
         tick = start + slot.index / self.mix.scaled_runs
         while tick < end:
+            if time.monotonic() >= end:  # behind its schedule: the step is over all the same
+                self.result.unsent_batches += math.ceil(end - tick)
+                return
             await self.until(tick)
             if tick >= slot.ends_at:
                 await self.timed("run complete", tick, lambda: self.finish_run(slot))
@@ -413,6 +427,7 @@ class Traffic:
             poller = asyncio.create_task(self.poll(connection))
             await asyncio.gather(
                 self.users_acting(users, start, end),
+                self.watch_loop(end),
                 *(self.train(slot, start, end) for slot in self.slots),
             )
             while self.tasks:

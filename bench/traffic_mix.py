@@ -1,7 +1,10 @@
 """The seed's traffic mix (issue 18 §4) as a bounded open-loop load test against 2 API
 instances + 2 workers of the distributed mode (PostgreSQL, Redis, RabbitMQ).
 
-    nice -n 10 .venv/bin/python -m bench.traffic_mix --duration 60 --multipliers 0.25,0.5,1
+    .venv/bin/python -m bench.traffic_mix --duration 60 --multipliers 0.25,0.5,1
+
+Not under `nice`: its servers would inherit the lower priority and, on a shared machine,
+the figures would measure the other work's share of the cores.
 
 Starts its own stack on loopback (a PostgreSQL database, a RabbitMQ vhost and a Redis key
 prefix of its own, `trackboard server` instances on free ports, `trackboard worker`
@@ -77,6 +80,8 @@ def judge(result: StepResult) -> Verdict:
             missed.append(f"{name} p{p}")
     if sum(result.errors.values()):
         missed.append("errors")
+    if result.unsent_batches:
+        missed.append("batches sent")
     if result.unseen_batches or result.stored_points != result.accepted_points:
         missed.append("points stored")
     return Verdict(not missed, missed)
@@ -184,15 +189,38 @@ def step_table(result: StepResult) -> list[str]:
     lines += [
         "",
         f"Points accepted {result.accepted_points:,}, stored {result.stored_points:,} "
-        f"(batches never readable: {result.unseen_batches}); batches answered 503 and "
-        f"retried: {result.refused:,}; live frames received: {result.live_frames:,}; this "
-        f"process woke at worst {result.max_lag_s * 1000:,.0f} ms late for a scheduled send.",
+        f"(batches never readable: {result.unseen_batches}); batches not sent because their "
+        f"run was still waiting for an earlier one when the step ended: "
+        f"{result.unsent_batches:,}; batches answered 503 and retried: {result.refused:,}; "
+        f"live frames received: {result.live_frames:,}. The load generator's event loop woke "
+        f"{ms(result.loop_lag_s, 50)} / {ms(result.loop_lag_s, 99)} / "
+        f"{ms(result.loop_lag_s, 100)} ms late (p50 / p99 / max) for a 100 ms timer.",
     ]
     if result.error_examples:
         lines += ["", "First errors:", "", *[f"- `{e}`" for e in result.error_examples]]
     lines += ["", "| component | CPU, % of one core |", "|---|---:|"]
     lines += [f"| {name} | {cpu:.0f} |" for name, cpu in result.cpu.items()]
+    lines += [
+        f"| the system (API instances, workers, this database's backends) | "
+        f"{system_cpu(result):.0f} |"
+    ]
     return lines
+
+
+def system_cpu(result: StepResult) -> float:
+    """% of one core the system under test spent: RabbitMQ and Redis are left out (shared
+    with other work on this machine), and so is the load generator."""
+    return sum(
+        cpu
+        for name, cpu in result.cpu.items()
+        if name.startswith(("API instance", "worker", "PostgreSQL"))
+    )
+
+
+def cpu_ceiling(result: StepResult) -> float:
+    """The multiplier at which the system's CPU would fill both cores, extrapolated linearly
+    from this step: an estimate of the headroom on 2 cores of its own, not a measurement."""
+    return result.mix.multiplier * 2 * 100 / max(system_cpu(result), 1e-9)
 
 
 def report(results: list[StepResult], args: argparse.Namespace, plan: Plan) -> str:
@@ -212,7 +240,7 @@ def report(results: list[StepResult], args: argparse.Namespace, plan: Plan) -> s
         )
     shares = ", ".join(f"{name} {share:.0%}" for name, share in ACTIONS.items())
     lines = [
-        f"Command: `nice -n 10 python -m bench.traffic_mix --duration {args.duration:g} "
+        f"Command: `python -m bench.traffic_mix --duration {args.duration:g} "
         f"--multipliers {args.multipliers} --data-scale {args.data_scale:g}` "
         f"({args.api_instances} API instances, {args.workers} workers; 2 shared cores).",
         "",
@@ -228,6 +256,14 @@ def report(results: list[StepResult], args: argparse.Namespace, plan: Plan) -> s
         "arrival minus the batch's timestamp (its intended send time).",
         "",
         f"Headroom (highest multiplier at which every target held): {headroom}.",
+        "",
+        "CPU-bound ceiling, extrapolated (not measured): the multiplier at which the "
+        "system's CPU (API instances, workers, this database's PostgreSQL backends) would "
+        "fill 2 cores of its own, from each step's CPU per second: "
+        + ", ".join(f"{cpu_ceiling(r):.1f} (from x{r.mix.multiplier:g})" for r in results)
+        + ". It includes the stack's idle cost, so an estimate from a low multiplier is on the "
+        "low side; CPU time per operation depends much less on the machine's other load than "
+        "latency does; RabbitMQ, Redis and the load generator are not in it.",
         "",
     ]
     for result in results:
