@@ -9,7 +9,7 @@ import {
   useQueryClient,
   type InfiniteData,
 } from "@tanstack/react-query";
-import { useTable, type Row } from "@tanstack/react-table";
+import { constructRow, useTable, type Row } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import {
   memo,
@@ -81,12 +81,14 @@ import { ViewsMenu } from "../views/ViewsMenu";
 import { FilterBox } from "./FilterBox";
 import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
+import { firstRuns, loadedRuns, runAt } from "./loadedRuns";
 import { slotKey } from "./rowPool";
 import { buildRunTree } from "./runTree";
 
 export const PAGE_SIZE = 500;
 const ROW_HEIGHT = 34;
 const EMPTY: Run[] = [];
+const NO_PAGES: RunPage[] = [];
 /** Live events are applied in batches so a burst re-renders the table once. */
 const FLUSH_MS = 250;
 
@@ -161,8 +163,9 @@ function toggled(list: readonly string[], id: string): string[] {
   return list.includes(id) ? list.filter((s) => s !== id) : [...list, id];
 }
 
-type RunCell = ReturnType<Row<typeof features, Run>["getAllCells"]>[number];
-type RunTableItem = TableItem<Row<typeof features, Run>>;
+type TableRow = Row<typeof features, Run>;
+type RunCell = ReturnType<TableRow["getAllCells"]>[number];
+type RunTableItem = TableItem<Run>;
 
 interface RunRowProps {
   row: Row<typeof features, Run>;
@@ -270,7 +273,11 @@ const GroupRow = memo(function GroupRow({ group, label, start, width, onToggle }
 });
 
 interface VirtualRowsProps {
-  items: RunTableItem[];
+  /** How many rows (runs and group headers) the table has, and the one at an index. */
+  count: number;
+  itemAt: (index: number) => RunTableItem | undefined;
+  /** The table's row of a run (made when it first comes into view). */
+  rowOf: (run: Run) => TableRow;
   /** The grouping column, when the table is grouped. */
   groupLabel: string;
   onToggleGroup: (name: string) => void;
@@ -291,11 +298,11 @@ interface VirtualRowsProps {
  * or page), and memoised rows that stay in view are skipped.
  */
 function VirtualRows(props: VirtualRowsProps) {
-  const { items: rows, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
+  const { count, itemAt, rowOf, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
   // The virtualizer is read during render on purpose; this component is not compiled.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 5,
@@ -305,14 +312,14 @@ function VirtualRows(props: VirtualRowsProps) {
   const visible = virtualizer.getVirtualItems();
   const lastIndex = visible.length ? (visible[visible.length - 1]?.index ?? 0) : 0;
   useEffect(() => {
-    if (hasNextPage && !isFetchingNextPage && lastIndex >= rows.length - 150) {
+    if (hasNextPage && !isFetchingNextPage && lastIndex >= count - 150) {
       void fetchNextPage();
     }
-  }, [lastIndex, rows.length, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  }, [lastIndex, count, hasNextPage, isFetchingNextPage, fetchNextPage]);
   return (
     <div style={{ height: virtualizer.getTotalSize(), width, position: "relative" }}>
       {visible.map((item) => {
-        const entry = rows[item.index];
+        const entry = itemAt(item.index);
         if (!entry) return null;
         if (entry.kind === "group") {
           return (
@@ -326,7 +333,7 @@ function VirtualRows(props: VirtualRowsProps) {
             />
           );
         }
-        const row = entry.row;
+        const row = rowOf(entry.row);
         return (
           <RunRow
             key={slotKey(item.index, visible.length)}
@@ -453,13 +460,17 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     [groupId],
   );
 
-  const loaded = useMemo(() => runs.data?.pages.flatMap((p) => p.runs) ?? EMPTY, [runs.data]);
-  // A run deleted or restored since its page loaded (here, elsewhere, live) leaves the list.
-  const listed = useMemo(() => loaded.filter((r) => r.lifecycle_stage === stage), [loaded, stage]);
+  const pages = runs.data?.pages ?? NO_PAGES;
+  const listed = useMemo(() => loadedRuns(pages, stage), [pages, stage]);
   const expanded = useMemo(() => new Set(view.expanded), [view.expanded]);
-  const tree = useMemo(() => buildRunTree(listed, expanded), [listed, expanded]);
-  const rows = useMemo(() => tree.map((t) => t.run), [tree]);
-  const keys = useMemo(() => availableKeys(listed), [listed]);
+  // Nested runs and group headers need every loaded run in order, a pass over all of
+  // them at each page; a flat, ungrouped table reads only the rows in view.
+  const needsTree = listed.nested || groupBy !== null;
+  const tree = useMemo(
+    () => (needsTree ? buildRunTree(firstRuns(listed), expanded) : null),
+    [needsTree, listed, expanded],
+  );
+  const keys = useMemo(() => availableKeys(firstRuns(listed, 2000)), [listed]);
   const chosen = view.columns ?? defaultColumns(keys);
   const chosenKey = [
     ...chosen.map(columnId),
@@ -478,9 +489,23 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   const table = useTable({
     features,
     columns,
-    data: rows,
+    // Rows are made for the runs in view only (rowOf), not a row model of every run.
+    data: EMPTY,
     getRowId: (r) => r.id,
   });
+  // One row per run object for the table's lifetime (a run changed live is a new object).
+  const rowCache = useRef(new WeakMap<Run, TableRow>());
+  const rowOf = useCallback(
+    (run: Run): TableRow => {
+      let row = rowCache.current.get(run);
+      if (!row) {
+        row = constructRow(table, run.id, run, 0, 0);
+        rowCache.current.set(run, row);
+      }
+      return row;
+    },
+    [table],
+  );
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runs;
@@ -506,7 +531,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     [setView],
   );
   const treeContext = useMemo(
-    (): RunTree => ({ rows: new Map(tree.map((t) => [t.run.id, t])), toggle: toggleBranch }),
+    (): RunTree => ({ rows: new Map(tree?.map((t) => [t.run.id, t])), toggle: toggleBranch }),
     [tree, toggleBranch],
   );
   const canEdit = useCanEdit(experiment.data?.project_id);
@@ -570,13 +595,21 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
       .catch((e: unknown) => setExportError(e instanceof Error ? e.message : String(e)))
       .finally(() => setExporting(false));
   };
-  const tableRows = table.getRowModel().rows;
   const items = useMemo(
-    (): RunTableItem[] =>
-      groupBy
-        ? withGroupHeaders(tree, tableRows, groupBy, groupIndex, collapsedNames)
-        : tableRows.map((row) => ({ kind: "run", row })),
-    [groupBy, tree, tableRows, groupIndex, collapsedNames],
+    (): RunTableItem[] | null =>
+      groupBy && tree
+        ? withGroupHeaders(tree, tree.map((t) => t.run), groupBy, groupIndex, collapsedNames)
+        : null,
+    [groupBy, tree, groupIndex, collapsedNames],
+  );
+  const count = items?.length ?? tree?.length ?? listed.count;
+  const itemAt = useCallback(
+    (index: number): RunTableItem | undefined => {
+      if (items) return items[index];
+      const run = tree ? tree[index]?.run : runAt(listed, index);
+      return run && { kind: "run", row: run };
+    },
+    [items, tree, listed],
   );
 
   return (
@@ -759,7 +792,9 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
             })}
           </div>
           <VirtualRows
-            items={items}
+            count={count}
+            itemAt={itemAt}
+            rowOf={rowOf}
             groupLabel={groupId}
             onToggleGroup={toggleGroup}
             scrollRef={scrollRef}
@@ -777,7 +812,7 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
         <div className="grid-footer" data-testid="runs-footer">
           {runs.isPending
             ? "Loading runs…"
-            : `${listed.length.toLocaleString()} ${view.deleted ? "deleted " : ""}runs loaded${
+            : `${listed.count.toLocaleString()} ${view.deleted ? "deleted " : ""}runs loaded${
                 hasNextPage ? " — scroll for more" : ""
               }${runs.isFetching ? " · updating…" : ""}`}
         </div>
