@@ -13,6 +13,8 @@ commit and the publish. Their rows are marked sent after the broker confirmed th
 `UPDATE` for everything confirmed in the last `MARK_INTERVAL_S`. A periodic poll publishes
 unsent rows older than `claim_after_s` from the table: the events of a process that died
 between its commit and its publish (or before marking them), or that the broker refused.
+Marking and polling run in a loop of their own beside the publishing one: their database
+round trips never hold up the next publish.
 Delivery is at least once: a row is marked sent only after the broker confirmed it, so a
 relay that dies in between publishes it again on its next run, and a poll can overlap a
 publish still unmarked; consumers deduplicate by the event id (the AMQP `message_id`).
@@ -233,7 +235,9 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_s
         self.claim_after_s = claim_after_s
+        # Set by `enqueue` (the publishing loop) and by `nudge` (the upkeep loop).
         self._wake = asyncio.Event()
+        self._wake_upkeep = asyncio.Event()
         # Committed here, not yet published; published, not yet marked sent (event ids).
         self._fresh: list[Event] = []
         self._unmarked: list[str] = []
@@ -242,8 +246,9 @@ class OutboxRelay:
         # The first poll, at start, takes every unsent row: what a predecessor left.
         self._next_poll = 0.0
         self._first_poll = True
-        # The pass in progress: it runs to its end even when `run()` is cancelled (see there).
-        self._pass: asyncio.Future[None] | None = None
+        # The passes in progress (a publish, an upkeep): each runs to its end even when
+        # `run()` is cancelled (see `_shielded`).
+        self._passes: set[asyncio.Future[Any]] = set()
         # Set to a gauge to export the backlog after every poll.
         self.backlog_gauge: Any = None
 
@@ -255,7 +260,7 @@ class OutboxRelay:
     def nudge(self) -> None:
         """Poll the table now, not at the next poll interval."""
         self._next_poll = 0.0
-        self._wake.set()
+        self._wake_upkeep.set()
 
     async def publish_fresh(self) -> int:
         """Publish the enqueued events; the number published. Refused ones stay unsent in
@@ -355,19 +360,21 @@ class OutboxRelay:
             pass
 
     async def close(self) -> None:
-        """Let the pass in progress end, mark what was published (a relay stopping normally
-        leaves nothing to publish again), then close the publisher."""
-        if self._pass is not None:
+        """Let the passes in progress end, mark what was published (a relay stopping
+        normally leaves nothing to publish again), then close the publisher."""
+        if self._passes:
             try:
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
-                    await self._pass
+                    results = await asyncio.gather(*self._passes, return_exceptions=True)
             except TimeoutError:
                 # A pass stuck on a dead broker or database must not hold up shutdown; its
                 # events stay unsent and the next relay publishes them (at least once).
                 log.warning("event relay: the last pass did not end within %s s", CLOSE_TIMEOUT_S)
-            except Exception:
-                # What it did publish before failing is still to be marked, below.
-                log.warning("event relay: the last pass failed", exc_info=True)
+            else:
+                # What a failed pass did publish before failing is still to be marked, below.
+                for result in results:
+                    if isinstance(result, Exception):
+                        log.warning("event relay: the last pass failed", exc_info=result)
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await self.mark_published()
@@ -394,36 +401,58 @@ class OutboxRelay:
             due = min(due, self._last_mark + MARK_INTERVAL_S)
         return max(0.0, due - now)
 
-    async def _relay_pass(self) -> None:
-        await self.publish_fresh()
+    async def _upkeep_pass(self) -> None:
         if self._unmarked and time.monotonic() - self._last_mark >= MARK_INTERVAL_S:
             await self.mark_published()
         if time.monotonic() >= self._next_poll:
             self._next_poll = time.monotonic() + self.poll_interval_s
             await self.poll()
 
-    async def run(self) -> None:
-        """Publish enqueued events as they come, mark them sent, poll the table every poll
-        interval; until cancelled."""
+    async def _shielded(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run `work()` to its end even if the caller is cancelled; `close()` waits for it.
+
+        A pass cancelled inside a write transaction interrupts its own rollback, which
+        leaves SQLite's write lock held, and `close()`'s marking then waited out the 30 s
+        busy timeout. Cancelled, `run()` stops at once and the pass ends on its own."""
+        done = asyncio.ensure_future(work())
+        self._passes.add(done)
+        done.add_done_callback(self._passes.discard)
+        await asyncio.shield(done)
+
+    async def _loop(
+        self,
+        wake: asyncio.Event,
+        until_due: Callable[[], float | None],
+        work: Callable[[], Awaitable[None]],
+    ) -> None:
         while True:
             # asyncio.timeout, not wait_for: on 3.11 wait_for swallows a cancellation that
             # arrives as the event is set, and the loop then outlives its shutdown.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._until_due()):
-                    await self._wake.wait()
-            self._wake.clear()
+                async with asyncio.timeout(until_due()):
+                    await wake.wait()
+            wake.clear()
             try:
-                # Shielded: a pass cancelled inside a write transaction interrupts its own
-                # rollback, which leaves SQLite's write lock held, and `close()`'s marking
-                # then waited out the 30 s busy timeout. Cancelled, `run()` stops at once and
-                # the pass ends on its own; `close()` waits for it.
-                self._pass = asyncio.ensure_future(self._relay_pass())
-                await asyncio.shield(self._pass)
+                await self._shielded(work)
             except Exception:
                 # Rows stay unsent: a poll publishes them once they are old enough.
                 log.warning("event relay failed; retrying", exc_info=True)
                 await asyncio.sleep(self.poll_interval_s)
             await asyncio.sleep(COALESCE_S)
+
+    async def run(self) -> None:
+        """Publish enqueued events as they come; beside that, mark them sent and poll the
+        table every poll interval: a marking or a poll (database round trips) never holds
+        up the next publish. Until cancelled."""
+
+        async def publish() -> None:
+            await self.publish_fresh()
+
+        # Either loop's cancellation (run() cancelled) ends the other: gather cancels both.
+        await asyncio.gather(
+            self._loop(self._wake, lambda: None, publish),
+            self._loop(self._wake_upkeep, self._until_due, self._upkeep_pass),
+        )
 
 
 def attach_outbox_relay(
