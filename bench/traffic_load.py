@@ -26,7 +26,6 @@ import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.events import LIMITS
 from bench.scale_load import post_batch
 from bench.search_shapes import shapes
 from bench.traffic_stack import ComponentCpu, Stack, named_pids, with_children
@@ -39,6 +38,10 @@ DRAIN_TIMEOUT_S = 60.0
 # A user's next action: the runs table (a search), a run page (the run and 4 histories),
 # the experiments list, the experiment's dashboard aggregation.
 ACTIONS = {"search": 0.4, "run page": 0.3, "experiments list": 0.15, "dashboard": 0.15}
+# Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
+# server is closing that very moment fails the request (httpx.ReadError). No bound on
+# connections: a thousand browsers each have their own.
+LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=2.0)
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,11 @@ class Mix:
     def action_rate(self) -> float:
         return self.scaled_users / self.user_interval_s
 
+    @property
+    def scheduled(self) -> float:
+        """User actions and batches the schedule calls for over the step."""
+        return (self.action_rate + self.scaled_runs) * self.duration_s
+
 
 @dataclass(frozen=True)
 class DataSet:
@@ -87,6 +95,7 @@ class StepResult:
     unseen_batches: int = 0  # accepted, not readable by the end of the drain
     expected: dict[tuple[str, str], int] = field(default_factory=dict)  # (run, key) -> points
     stored_points: int = 0
+    uncertain_points: int = 0  # of batches that failed (a timeout, a 5xx): stored or not
     cpu: dict[str, float] = field(default_factory=dict)  # % of one core
     # This process's own health: how late its event loop woke for a 100 ms timer, per
     # wake-up; when that grows, the figures measure the load generator, not the server.
@@ -176,7 +185,11 @@ class Traffic:
     def error(self, route: str, exc: BaseException) -> None:
         self.result.errors[route] = self.result.errors.get(route, 0) + 1
         if len(self.result.error_examples) < 10:
-            self.result.error_examples.append(f"{route}: {type(exc).__name__}: {exc}"[:300])
+            if isinstance(exc, httpx.HTTPStatusError):
+                what = f"{exc.response.status_code} {exc.response.text}"
+            else:
+                what = f"{type(exc).__name__}: {exc}"
+            self.result.error_examples.append(f"{route}: {what}"[:300])
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)
@@ -240,6 +253,8 @@ class Traffic:
         if not await self.timed(
             "log batch", intended, lambda: post_batch(slot.client, run_id, batch_id, columns)
         ):
+            # Failed as far as the client knows, yet perhaps queued: may be stored.
+            self.result.uncertain_points += len(steps) * len(KEYS)
             return
         for key in KEYS:
             ident = (run_id, key)
