@@ -6,6 +6,7 @@ experiment records no event per run it takes along.
 """
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,16 +36,20 @@ LIFECYCLE_STAGES: dict[str, tuple[str, ...]] = {
 }
 
 
+def _fields(experiment: Experiment) -> dict[str, Any]:
+    return {
+        "id": experiment.id,
+        "name": experiment.name,
+        "lifecycle_stage": experiment.lifecycle_stage,
+        "tags": {tag.key: tag.value for tag in experiment.tags},
+        "creation_time": experiment.creation_time,
+        "last_update_time": experiment.last_update_time,
+        "project_id": experiment.project_id,
+    }
+
+
 def to_read(experiment: Experiment) -> ExperimentRead:
-    return ExperimentRead(
-        id=experiment.id,
-        name=experiment.name,
-        lifecycle_stage=experiment.lifecycle_stage,
-        tags={tag.key: tag.value for tag in experiment.tags},
-        creation_time=experiment.creation_time,
-        last_update_time=experiment.last_update_time,
-        project_id=experiment.project_id,
-    )
+    return ExperimentRead(**_fields(experiment))
 
 
 async def list_items(
@@ -56,8 +61,9 @@ async def list_items(
     items = []
     for experiment in experiments:
         runs, running = counts.get(experiment.id, (0, 0))
-        read = to_read(experiment).model_dump()
-        items.append(ExperimentListItem(**read, run_count=runs, active_run_count=running))
+        items.append(
+            ExperimentListItem(**_fields(experiment), run_count=runs, active_run_count=running)
+        )
     return items
 
 
