@@ -1,3 +1,5 @@
+// First: starts the first page's API requests before the rest is evaluated.
+import "./boot";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
