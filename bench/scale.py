@@ -13,12 +13,19 @@ file; after an interruption `--resume` picks up at the last checkpoint with the 
 database. The database and vhost are dropped at the end unless `--keep`; an interrupted
 load keeps them.
 Writes the "Scale load" section of docs/benchmarks-scale.md (unless --no-write).
+
+With `--queries-only`, the load of `--state` (kept with `--keep`) is measured again by a
+server of the current code (`--only` some rows, `--save` them, `--before`: a saved run beside
+them), which writes the "Scale queries" section instead.
 """
 
 import argparse
 import asyncio
+import dataclasses
+import json
 import os
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -27,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 from rich.progress import Progress
 
 from bench.ingest import AMQP, BIN, PG, admin, free_port, process, rabbitmqctl, wait_http
@@ -228,8 +236,8 @@ def report(plan: Plan, state: State, args: argparse.Namespace) -> str:
         "while autovacuum has not caught up), then after them. The search shapes are those of "
         "`bench/search_shapes.py`; the project search names all experiments of project 0 "
         "(at most 1,000, the API's limit). The run page asks for the run and 4 histories at "
-        "once; the experiments page is the list and one aggregation per listed experiment "
-        "(how the dashboard gets the run counts), 6 at a time; those two samples and the "
+        "once; the experiments page is one request, the list with each experiment's run "
+        "counts (kept in `experiment_run_counts`, migration 0012); its samples and the "
         "aggregation's are each a cache miss.",
         "",
         *query_rows(measures["queries_before"], measures["queries_after"]),
@@ -276,6 +284,97 @@ def drop(state: State) -> None:
         state.path.unlink(missing_ok=True)
 
 
+def server_env(state: State, logs: Path) -> dict[str, str]:
+    return {
+        "TRACKBOARD_DATABASE_URL": f"{PG}/{state.extra['database']}",
+        "TRACKBOARD_AMQP_URL": f"{AMQP}/{state.extra['vhost']}",
+        "TRACKBOARD_LOG_LEVEL": "WARNING",
+        "TRACKBOARD_WORKER_METRICS_PORT": "0",
+        "TRACKBOARD_HOME": str(logs),
+    }
+
+
+def server_cpu_seconds(server: subprocess.Popen[bytes], database: str) -> float:
+    """CPU seconds used so far by the API server's processes and by PostgreSQL's backends of
+    `database` (found by their process titles; a backend that has exited is not counted)."""
+    root = psutil.Process(server.pid)
+    processes = [root, *root.children(recursive=True)]
+    processes += [
+        p for p in psutil.process_iter(["cmdline"]) if database in " ".join(p.info["cmdline"] or [])
+    ]
+    total = 0.0
+    for process_ in processes:
+        try:
+            times = process_.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def requery(args: argparse.Namespace) -> None:
+    """The query table over a kept load, against a server of the code as it is now; with
+    `--before`, beside the rows of an earlier `--save`."""
+    state = State.load(args.state)
+    plan = Plan.at(state.scale, state.seed)
+    asyncio.run(migrate(f"{PG}/{state.extra['database']}"))
+    logs = Path(state.extra["logs"])
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = [str(BIN / "trackboard"), "server", "--port", str(port)]
+    server += ["--workers", str(args.api_workers)]
+    load_start = os.getloadavg()[0]
+    with process(server, server_env(state, logs), logs / "requery.log") as child:
+        wait_http(f"{url}/healthz", 300)
+
+        def cpu() -> float:
+            return server_cpu_seconds(child, state.extra["database"])
+
+        async def go() -> list[QueryRow]:
+            async with httpx.AsyncClient(base_url=url, timeout=120) as http:
+                return await query_table(
+                    http, plan, state.experiment_ids, args.repeats, only=args.only, cpu=cpu
+                )
+
+        rows = asyncio.run(go())
+    load_end = os.getloadavg()[0]
+    if args.save:
+        args.save.write_text(json.dumps([dataclasses.asdict(row) for row in rows], indent=1))
+    before = {}
+    if args.before:
+        before = {r["name"]: QueryRow(**r) for r in json.loads(args.before.read_text())}
+    lines = [
+        f"Command: `nice -n 10 python -m bench.scale --queries-only --scale {plan.scale:g} "
+        f"--api-workers {args.api_workers} --repeats {args.repeats}` over a load kept by "
+        f"`--keep` (scale {plan.scale:g}, seed {plan.seed}: with the seed of the load above, "
+        f"the same experiments, runs and series; load average {load_start:.1f} at the start, "
+        f"{load_end:.1f} at the end). Each query one request after another, latency until "
+        "the last byte; the database was VACUUMed and ANALYZEd after the load, then migrated "
+        "to the head. `before`: an earlier `--save`d run (`--before`). CPU: the server's "
+        "processes and the "
+        "database's PostgreSQL backends, per request (what a request costs whatever else "
+        "the shared machine runs).",
+        "",
+        "| query | before: samples, p50 / p95 ms | now: samples, p50 / p95 ms | now: CPU ms "
+        "| target ms (p95) | now |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        earlier = before[row.name].summary() if row.name in before else ""
+        target = "" if row.target_ms is None else f"{row.target_ms:.0f}"
+        verdict = "" if row.target_ms is None else ("met" if row.p95 <= row.target_ms else "missed")
+        cpu_ms = "" if row.cpu_ms is None else f"{row.cpu_ms:.1f}"
+        lines.append(
+            f"| {row.name} | {earlier} | {row.summary()} | {cpu_ms} | {target} | {verdict} |"
+        )
+    text = "\n".join(lines)
+    print(text)
+    if not args.no_write:
+        write_section("Scale queries", text, path=SCALE_MD, header=SCALE_HEADER)
+        print(f"wrote {SCALE_MD}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=0.001)
@@ -289,7 +388,19 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="continue the load in --state")
     parser.add_argument("--keep", action="store_true", help="keep the database and vhost")
     parser.add_argument("--no-write", action="store_true", help="print only")
+    parser.add_argument(
+        "--queries-only",
+        action="store_true",
+        help="only measure the query table again on the kept load in --state (migrated to the "
+        'head first) and write its "Scale queries" section',
+    )
+    parser.add_argument("--only", default="", help="with --queries-only: rows whose name has it")
+    parser.add_argument("--save", type=Path, help="with --queries-only: keep the rows as JSON")
+    parser.add_argument("--before", type=Path, help="with --queries-only: rows --save kept")
     args = parser.parse_args()
+    if args.queries_only:
+        requery(args)
+        return
     if args.resume:
         state = State.load(args.state)
         if (state.scale, state.seed) != (args.scale, args.seed):
@@ -300,13 +411,7 @@ def main() -> None:
     dsn = f"{PG}/{state.extra['database']}"
     logs = Path(state.extra["logs"])
     logs.mkdir(parents=True, exist_ok=True)
-    env = {
-        "TRACKBOARD_DATABASE_URL": dsn,
-        "TRACKBOARD_AMQP_URL": f"{AMQP}/{state.extra['vhost']}",
-        "TRACKBOARD_LOG_LEVEL": "WARNING",
-        "TRACKBOARD_WORKER_METRICS_PORT": "0",
-        "TRACKBOARD_HOME": str(logs),
-    }
+    env = server_env(state, logs)
     trackboard = str(BIN / "trackboard")
     port = free_port()
     url = f"http://127.0.0.1:{port}"
