@@ -82,7 +82,7 @@ import { FilterBox } from "./FilterBox";
 import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
 import { firstRuns, loadedRuns, runAt } from "./loadedRuns";
-import { slotKey } from "./rowPool";
+import { RowSlots } from "./rowPool";
 import { buildRunTree } from "./runTree";
 
 export const PAGE_SIZE = 500;
@@ -188,7 +188,7 @@ function cellStyle(width: number, left: number | undefined): CSSProperties {
 
 /** One virtual row; memoised, so scrolling renders only the rows that come into view.
  * Its cells are keyed by column, not by run: a row element given another run (see
- * `slotKey`) keeps its cells' DOM and only their text changes. */
+ * RowSlots) keeps its cells' DOM and only their text changes. */
 const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onToggle, render }: RunRowProps) {
   return (
     <div
@@ -310,6 +310,8 @@ function VirtualRows(props: VirtualRowsProps) {
     useFlushSync: false,
   });
   const visible = virtualizer.getVirtualItems();
+  const [pool] = useState(() => new RowSlots());
+  const slots = pool.assign(visible.map((item) => item.index));
   const lastIndex = visible.length ? (visible[visible.length - 1]?.index ?? 0) : 0;
   useEffect(() => {
     if (hasNextPage && !isFetchingNextPage && lastIndex >= count - 150) {
@@ -318,13 +320,13 @@ function VirtualRows(props: VirtualRowsProps) {
   }, [lastIndex, count, hasNextPage, isFetchingNextPage, fetchNextPage]);
   return (
     <div style={{ height: virtualizer.getTotalSize(), width, position: "relative" }}>
-      {visible.map((item) => {
+      {visible.map((item, place) => {
         const entry = itemAt(item.index);
         if (!entry) return null;
         if (entry.kind === "group") {
           return (
             <GroupRow
-              key={slotKey(item.index, visible.length)}
+              key={`slot:${slots[place]}`}
               group={entry}
               label={props.groupLabel}
               start={item.start}
@@ -336,7 +338,7 @@ function VirtualRows(props: VirtualRowsProps) {
         const row = rowOf(entry.row);
         return (
           <RunRow
-            key={slotKey(item.index, visible.length)}
+            key={`slot:${slots[place]}`}
             row={row}
             start={item.start}
             width={width}

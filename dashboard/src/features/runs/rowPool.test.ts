@@ -1,20 +1,37 @@
 import { describe, expect, it } from "vitest";
-import { slotKey } from "./rowPool";
+import { RowSlots } from "./rowPool";
 
-const keys = (first: number, count: number) =>
-  Array.from({ length: count }, (_, i) => slotKey(first + i, count));
+const range = (first: number, count: number) => Array.from({ length: count }, (_, i) => first + i);
 
-describe("slotKey", () => {
-  it("gives the rendered rows distinct keys", () => {
-    for (const first of [0, 7, 99_990]) expect(new Set(keys(first, 36)).size).toBe(36);
+describe("RowSlots", () => {
+  it("gives the rendered rows distinct slots, kept while they stay in view", () => {
+    const pool = new RowSlots();
+    const before = pool.assign(range(100, 36));
+    expect(new Set(before).size).toBe(36);
+    const after = pool.assign(range(120, 36));
+    // Rows 120..135 were at places 20..35 before and are at 0..15 now.
+    expect(after.slice(0, 16)).toEqual(before.slice(20));
   });
 
-  it("reuses the key of the row scrolled out for the row scrolled in", () => {
-    const before = keys(100, 36);
-    const after = keys(120, 36);
-    // Rows 120..135 stay in view with the keys they had.
-    expect(after.slice(0, 16)).toEqual(before.slice(20));
-    // Rows 136..155 take the keys of rows 100..119, which left.
+  it("gives the rows scrolled in the slots of the rows scrolled out", () => {
+    const pool = new RowSlots();
+    const before = pool.assign(range(0, 36));
+    const after = pool.assign(range(20, 36));
     expect(new Set(after)).toEqual(new Set(before));
+  });
+
+  it("makes no new slot when one row fewer, then one more, is in view", () => {
+    const pool = new RowSlots();
+    pool.assign(range(0, 36));
+    pool.assign(range(10, 35));
+    const slots = pool.assign(range(17, 36));
+    expect(Math.max(...slots)).toBe(35);
+  });
+
+  it("assigns the same indices the same slots twice", () => {
+    const pool = new RowSlots();
+    pool.assign(range(0, 30));
+    const first = pool.assign(range(12, 30));
+    expect(pool.assign(range(12, 30))).toEqual(first);
   });
 });

@@ -1,13 +1,36 @@
 // Pooled rows of the virtualised runs table: React keys by slot, not by run.
 
 /**
- * React key of the row element at `index` among `count` rendered rows: rows are pooled.
- * The rendered rows are `count` consecutive indices, so `index % count` is unique among
- * them, and the row scrolled out at one end is the element the row scrolled in at the
- * other end reuses (its text changes; no elements are created or removed, which costs
- * Chromium a style recalculation of every new element). Rows that stay in view keep
- * their key. `count` changes only with the viewport's height or at the list's ends.
+ * Gives each rendered row index a slot, the React key of its row element. A row that
+ * stays in view keeps its slot; a row scrolled in takes the slot of a row scrolled out,
+ * so React reuses that element and only its text changes: no elements are created or
+ * removed, which costs Chromium a style recalculation and layout of every new element.
+ * The number of rows in view may change by one from frame to frame (a row partly
+ * visible at each edge or not); a new slot is made only when more rows are in view than
+ * ever before. Assigning the same indices twice gives the same slots (React may render
+ * twice).
  */
-export function slotKey(index: number, count: number): string {
-  return `slot:${index % Math.max(1, count)}`;
+export class RowSlots {
+  private slots = new Map<number, number>();
+  private size = 0;
+
+  /** The slot of each of `indices`, in their order. */
+  assign(indices: readonly number[]): number[] {
+    const next = new Map<number, number>();
+    const taken = new Set<number>();
+    for (const index of indices) {
+      const slot = this.slots.get(index);
+      if (slot !== undefined) {
+        next.set(index, slot);
+        taken.add(slot);
+      }
+    }
+    const free: number[] = [];
+    for (let slot = this.size - 1; slot >= 0; slot--) if (!taken.has(slot)) free.push(slot);
+    for (const index of indices) {
+      if (!next.has(index)) next.set(index, free.pop() ?? this.size++);
+    }
+    this.slots = next;
+    return indices.map((index) => next.get(index) as number);
+  }
 }
