@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from trackboard.server.backends.database import Database
+from trackboard.server.clock import now_ms
 from trackboard.server.events import Event
 from trackboard.server.notifications.intake import NotificationIntake
 from trackboard.server.notifications.sending import DeliverySender, Sender
@@ -41,9 +42,11 @@ class NotificationEngine:
         self.stalled_check_s = stalled_check_s
 
     async def handle(self, events: Sequence[Event]) -> None:
-        """Record what `events` owe (committed when this returns), then send it."""
-        if await self.intake.handle(events):
-            self.sending.nudge()
+        """Record what `events` owe (committed when this returns), then send it: claimed
+        by this notifier in the transaction that records it, so no claim of its own."""
+        recorded = await self.intake.record(events, claimed_until=now_ms() + self.sending.lease_ms)
+        if recorded.deliveries:
+            self.sending.take_claimed(recorded.deliveries, recorded.rules)
 
     async def check_stalled_runs(self) -> None:
         if await record_stalled_runs(self.intake):

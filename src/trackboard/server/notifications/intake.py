@@ -21,7 +21,7 @@ import hashlib
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from trackboard.server.backends.database import Database
 from trackboard.server.clock import now_ms
 from trackboard.server.events import Event
+from trackboard.server.models import NotificationDelivery
 from trackboard.server.notifications import repository
 from trackboard.server.notifications.notification import Notification
 from trackboard.server.notifications.service import RuleSpec, all_enabled_rules
@@ -63,6 +64,14 @@ def notification_from_payload(payload: str) -> Notification:
     return Notification(**orjson.loads(payload))
 
 
+class Recorded(NamedTuple):
+    """Deliveries an intake inserted (as they were inserted, not attached to a session) and
+    the rules, by id, they were matched against."""
+
+    deliveries: list[NotificationDelivery]
+    rules: dict[int, RuleSpec]
+
+
 class NotificationIntake:
     """Matches events against the rules in the database and records the deliveries owed."""
 
@@ -93,11 +102,18 @@ class NotificationIntake:
 
     async def handle(self, events: Sequence[Event]) -> int:
         """Record the deliveries `events` owe; the number of new delivery rows."""
+        return len((await self.record(events)).deliveries)
+
+    async def record(self, events: Sequence[Event], *, claimed_until: int = 0) -> Recorded:
+        """Record the deliveries `events` owe, claimed until `claimed_until` (ms; 0: not
+        claimed, any notifier's next claim takes them): those inserted, with the rules they
+        were matched against. A claimed one is this notifier's to send, and another's once
+        the claim has run out."""
         if any(event.type in RULE_EVENTS for event in events):
             self.forget_rules()
         watched = [event for event in events if event.type in WATCHED_EVENTS and event.run_id]
         if not watched:
-            return 0
+            return Recorded([], {})
         # Keys taken in this batch: two writes of one run crossing a threshold are one.
         taken: set[tuple[int, str]] = set()
         rows: list[dict[str, Any]] = []
@@ -109,13 +125,21 @@ class NotificationIntake:
                 for rule in rules:
                     if rule.watches(event.project_id, event.experiment_id):
                         rows.extend(await self._rows_for(session, rule, event, taken))
+        inserted: dict[tuple[int, int, str], int] = {}
         if rows:
+            for row in rows:
+                row["claimed_until"] = claimed_until
             async with self.database.transaction() as session:
-                await repository.insert_deliveries(session, rows)
+                inserted = await repository.insert_deliveries(session, rows)
         # Only once committed: a failed batch is handled again on redelivery.
         for rule_id, dedupe_key in taken:
             self._remember(rule_id, dedupe_key)
-        return len(rows)
+        deliveries = [
+            NotificationDelivery(id=inserted[key], **row)
+            for row in rows
+            if (key := (row["rule_id"], row["channel_index"], row["dedupe_key"])) in inserted
+        ]
+        return Recorded(deliveries, {rule.id: rule for rule in rules})
 
     async def _rows_for(
         self, session: AsyncSession, rule: RuleSpec, event: Event, taken: set[tuple[int, str]]

@@ -48,20 +48,34 @@ async def delete_rule(session: AsyncSession, rule_id: int) -> None:
     await session.execute(delete(NotificationRule).where(NotificationRule.id == rule_id))
 
 
+DELIVERIES = cast(Table, NotificationDelivery.__table__)
+
+
 def _dialect_insert(session: AsyncSession, table: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 
 
-async def insert_deliveries(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert deliveries; one that exists (same rule, channel and dedupe key) stays as it is."""
+async def insert_deliveries(
+    session: AsyncSession, rows: Sequence[dict[str, Any]]
+) -> dict[tuple[int, int, str], int]:
+    """Insert deliveries; one that exists (same rule, channel and dedupe key) stays as it is.
+    The id of each row inserted, by (rule id, channel index, dedupe key)."""
     if not rows:
-        return
-    statement = _dialect_insert(session, NotificationDelivery).on_conflict_do_nothing(
-        index_elements=["rule_id", "channel_index", "dedupe_key"]
+        return {}
+    statement = (
+        _dialect_insert(session, NotificationDelivery)
+        .on_conflict_do_nothing(index_elements=["rule_id", "channel_index", "dedupe_key"])
+        .returning(
+            DELIVERIES.c.id,
+            DELIVERIES.c.rule_id,
+            DELIVERIES.c.channel_index,
+            DELIVERIES.c.dedupe_key,
+        )
     )
-    await session.execute(statement, list(rows))
+    inserted = await session.execute(statement, list(rows))
+    return {(rule_id, index, key): row_id for row_id, rule_id, index, key in inserted}
 
 
 async def claim_due_deliveries(
@@ -87,7 +101,6 @@ async def claim_due_deliveries(
     return claimed
 
 
-DELIVERIES = cast(Table, NotificationDelivery.__table__)
 # One statement for a batch of sent deliveries, run once per delivery in one round trip.
 _MARK_SENT = (
     update(DELIVERIES)

@@ -5,7 +5,10 @@ ends, and another or the restarted one sends it again), sent through its rule's 
 then marked `sent` with the rest of its claimed batch in one transaction once the batch's
 sends have ended (a transaction per send cost more than the send), so at most the sends of
 the batch in progress at a crash are repeated (receivers dedupe by
-`Trackboard-Delivery-Id`). A retryable failure
+`Trackboard-Delivery-Id`). The deliveries a notifier records from events are claimed by
+the insert that records them and handed to its sender (`take_claimed`): no claim
+transaction for them; the periodic claim takes the rest (retries falling due, stalled-run
+reports, deliveries of a notifier that died). A retryable failure
 is tried again with exponential backoff (or the target's `Retry-After`) until the
 delivery is older than `max_age_s`; a permanent one (4xx, refused target) is given up at
 once. Given-up deliveries stay in the table with their reason: the dead letters of the
@@ -17,7 +20,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from trackboard.server.backends.database import Database
@@ -50,7 +53,7 @@ def backoff_s(attempts: int, retry_after_s: float | None) -> float:
     return delay
 
 
-def target_for(delivery: NotificationDelivery, rules: dict[int, RuleSpec]) -> Target | None:
+def target_for(delivery: NotificationDelivery, rules: Mapping[int, RuleSpec]) -> Target | None:
     """Where the delivery goes now (its rule may have changed or gone since it was owed)."""
     rule = rules.get(delivery.rule_id)
     if rule is None or delivery.channel_index >= len(rule.channels):
@@ -79,9 +82,15 @@ class DeliverySender:
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_SENDS)
         # When the pending deliveries were last counted (monotonic seconds).
         self._last_count = 0.0
+        # Handed over by `take_claimed`, not sent yet; `nudge` was called since the last
+        # claim; when the next claim is due without a nudge (monotonic seconds).
+        self._claimed: list[tuple[NotificationDelivery, Mapping[int, RuleSpec]]] = []
+        self._nudged = False
+        self._next_claim = 0.0
 
     def nudge(self) -> None:
         """New deliveries were recorded: send now, not at the next poll."""
+        self._nudged = True
         self._wake.set()
 
     async def send_due(self, *, known_due: bool = False) -> int:
@@ -108,14 +117,42 @@ class DeliverySender:
                 rule.id: to_spec(rule)
                 for rule in await repository.select_rules_by_id(session, rule_ids)
             }
+        await self._send_pairs([(delivery, rules) for delivery in claimed])
+        return len(claimed)
+
+    def take_claimed(
+        self, deliveries: Sequence[NotificationDelivery], rules: Mapping[int, RuleSpec]
+    ) -> None:
+        """Send these deliveries, claimed by this notifier as they were recorded (no claim
+        transaction of their own), with the rules they were matched against."""
+        self._claimed.extend((delivery, rules) for delivery in deliveries)
+        self._wake.set()
+
+    async def send_claimed(self) -> None:
+        """Send the deliveries handed over by `take_claimed`, a batch at a time. One whose
+        claim is half gone is left: past its claim, the next claim by any notifier takes
+        it, and sending it now could overlap that send."""
+        while self._claimed:
+            batch, self._claimed = self._claimed[:CLAIM_BATCH], self._claimed[CLAIM_BATCH:]
+            now = now_ms()
+            fresh = [
+                (delivery, rules)
+                for delivery, rules in batch
+                if delivery.claimed_until - now > self.lease_ms // 2
+            ]
+            await self._send_pairs(fresh)
+
+    async def _send_pairs(
+        self, batch: Sequence[tuple[NotificationDelivery, Mapping[int, RuleSpec]]]
+    ) -> None:
+        """Send claimed deliveries at once, then mark those sent in one transaction."""
         outcomes = await asyncio.gather(
-            *(self._send_one(delivery, target_for(delivery, rules)) for delivery in claimed)
+            *(self._send_one(delivery, target_for(delivery, rules)) for delivery, rules in batch)
         )
         sent = [outcome for outcome in outcomes if outcome is not None]
         if sent:
             async with self.database.transaction() as session:
                 await repository.mark_sent(session, sent)
-        return len(claimed)
 
     async def _send_one(
         self, delivery: NotificationDelivery, target: Target | None
@@ -173,20 +210,23 @@ class DeliverySender:
 
     async def run(self) -> None:
         """Send due deliveries on every nudge and poll, until cancelled."""
-        nudged = False
         while True:
             try:
-                known_due = nudged
-                # Under a stream of events every batch is nudged: no count before each claim.
-                while await self.send_due(known_due=known_due) == CLAIM_BATCH:
-                    known_due = True
+                await self.send_claimed()
+                # Handed-over deliveries need no claim: claim on a nudge, and otherwise
+                # every poll interval (retries falling due, other notifiers' leftovers).
+                if self._nudged or time.monotonic() >= self._next_claim:
+                    known_due, self._nudged = self._nudged, False
+                    self._next_claim = time.monotonic() + POLL_INTERVAL_S
+                    # Under a stream of nudges, no count before each claim.
+                    while await self.send_due(known_due=known_due) == CLAIM_BATCH:
+                        known_due = True
             except Exception:
                 log.warning("sending notifications failed; retrying", exc_info=True)
             # asyncio.timeout, not wait_for, which can swallow a cancellation on 3.11.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_INTERVAL_S):
+                async with asyncio.timeout(max(0.0, self._next_claim - time.monotonic())):
                     await self._wake.wait()
-            nudged = self._wake.is_set()
             self._wake.clear()
 
 
