@@ -8,7 +8,8 @@ The embedded app (SQLite, in a temporary home) is driven directly through ASGI b
 route search past every earlier router (the hot router taken out); `log-metric` through the
 MLflow hot router that the app includes first (`mlflow_compat.routes.hot_router`). Each
 with the ingest write replaced by an immediate "stored" (the request path alone) and with
-the real group-commit write. Variants take turns within
+the real group-commit write; and the ingest writer alone (`write_messages` of --callers
+one-point batches, what one group commit of as many calls does). Variants take turns within
 each round, so they share whatever else loads the machine; the report gives medians over
 the rounds. Writes docs/benchmarks-mlflow-request-path.md.
 """
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 from fastapi import FastAPI
 from starlette.types import Message
@@ -38,10 +40,14 @@ from bench.report import machine  # noqa: E402
 from trackboard.server.app import create_app  # noqa: E402
 from trackboard.server.config import Settings  # noqa: E402
 from trackboard.server.metrics.ingest.message import IngestMessage  # noqa: E402
-from trackboard.server.metrics.ingest.writer import Outcome  # noqa: E402
+from trackboard.server.metrics.ingest.stored_events import ExperimentProjects  # noqa: E402
+from trackboard.server.metrics.ingest.writer import Outcome, write_messages  # noqa: E402
+from trackboard.server.metrics.points import Points  # noqa: E402
+from trackboard.server.metrics.service import find_run  # noqa: E402
 from trackboard.server.mlflow_compat.routes import hot_router  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks-mlflow-request-path.md"
+WRITE_ALONE = "ingest write alone, per call (one write of --callers one-point batches)"
 LOG_METRIC = "/api/2.0/mlflow/runs/log-metric"
 
 
@@ -141,12 +147,31 @@ async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
                 ("log-metric, route search", search, write, log_metric),
                 ("log-metric, hot router", with_hot, write, log_metric),
             ]
+            run = await find_run(ingestor, app.state.database, run_id)
+            projects = ExperimentProjects()
+
+            async def write_batches() -> None:
+                """What the group-commit writer does for `callers` one-point calls: one
+                write of as many batches, its `metrics.stored` event included."""
+                messages = []
+                for _ in range(args.callers):
+                    step = np.array([next(steps)], dtype=np.int64)
+                    points = Points(step, np.ones(1, np.int64), np.full(1, 0.5))
+                    batch_id = f"bench-{step[0]}"
+                    messages.append(
+                        IngestMessage(run.id, run.experiment_id, batch_id, {"loss": points}, 0)
+                    )
+                await write_messages(app.state.database, messages, projects)
+
             for _ in range(args.rounds):
                 for name, routes, publish, one in variants:
                     app.router.routes[:] = routes
                     ingestor.publish_and_wait = publish
                     figure = await cpu_per_call(args.callers, args.calls, one)
                     figures.setdefault(name, []).append(figure)
+                writes = args.calls // args.callers
+                figure = await cpu_per_call(1, writes, write_batches) / args.callers
+                figures.setdefault(WRITE_ALONE, []).append(figure)
             app.router.routes[:] = with_hot
             ingestor.publish_and_wait = write
     return figures
@@ -170,7 +195,9 @@ def write_report(args: argparse.Namespace, figures: dict[str, list[float]], load
         "(log-metric found after every earlier route); "
         '"write stubbed" answers the ingest publish with "stored" at once, so the figure '
         "is the request path alone (middleware, routing, authorization, parsing, the run "
-        "check, the message).\n\n"
+        "check, the message). The last row is the writer alone: one `write_messages` of "
+        f"{args.callers} one-point batches with its `metrics.stored` event, as one group "
+        f"commit of {args.callers} calls, divided by {args.callers}.\n\n"
         "| variant | median ms/call | min | max |\n|---|---:|---:|---:|\n"
         f"{rows}\n"
     )
