@@ -56,6 +56,8 @@ class MetricSummary(Base):
 
     __table_args__ = (
         Index("ix_metric_summaries_experiment_key_value", "experiment_id", "key", "last_value"),
+        # Best runs by a metric across the experiments of a project (migration 0013).
+        Index("ix_metric_summaries_key_value", "key", "last_value"),
     )
 
 

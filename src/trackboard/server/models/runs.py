@@ -26,6 +26,8 @@ class Run(Base):
     __table_args__ = (
         # The default listing order of an experiment's runs.
         Index("ix_runs_experiment_start", "experiment_id", "start_time"),
+        # Newest runs across the experiments of a project (migration 0013).
+        Index("ix_runs_start_time", "start_time"),
         Index(
             "ix_runs_deleted_at",
             "deleted_at",
