@@ -253,8 +253,11 @@ class Traffic:
         if not await self.timed(
             "log batch", intended, lambda: post_batch(slot.client, run_id, batch_id, columns)
         ):
-            # Failed as far as the client knows, yet perhaps queued: may be stored.
+            # Failed as far as the client knows, yet perhaps queued: may be stored, so it is
+            # neither expected nor waited for.
             self.result.uncertain_points += len(steps) * len(KEYS)
+            with suppress(ValueError):
+                self.pending[run_id].remove((steps[-1], intended))
             return
         for key in KEYS:
             ident = (run_id, key)

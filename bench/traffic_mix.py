@@ -162,7 +162,7 @@ def step_table(result: StepResult) -> list[str]:
     outcome = "all targets held" if verdict.held else "missed: " + ", ".join(verdict.missed)
     lines = [
         f"### Multiplier {mix.multiplier:g}: {mix.scaled_users:,} users, "
-        f"{mix.scaled_runs:,} training runs, {seconds:g} s",
+        f"{mix.scaled_runs:,} training run{'s' if mix.scaled_runs > 1 else ''}, {seconds:g} s",
         "",
         f"Load average {result.loads[0]:.1f} at the start, {result.loads[1]:.1f} at the end. "
         f"Verdict: **{outcome}**.",
@@ -190,9 +190,9 @@ def step_table(result: StepResult) -> list[str]:
         )
     lines += [
         "",
-        f"Points accepted {result.accepted_points:,}, stored {result.stored_points:,} "
-        f"(of failed batches, perhaps stored: {result.uncertain_points:,}) "
-        f"(batches never readable: {result.unseen_batches}); batches not sent because their "
+        f"Points accepted {result.accepted_points:,}, stored {result.stored_points:,}; points "
+        f"of failed batches (perhaps stored): {result.uncertain_points:,}; batches never "
+        f"readable: {result.unseen_batches}; batches not sent because their "
         f"run was still waiting for an earlier one when the step ended: "
         f"{result.unsent_batches:,}; batches answered 503 and retried: {result.refused:,}; "
         f"live frames received: {result.live_frames:,}. The load generator's event loop woke "
