@@ -60,6 +60,17 @@ async def test_repeated_batch_id_is_stored_once_within_and_across_writes(store: 
     assert len(await series(store, 0, "loss")) == 4
 
 
+async def test_a_write_of_more_batch_ids_than_one_statement_takes_stores_each_once(
+    store: Store,
+) -> None:
+    # SQLite records batch ids 256 to a statement: 600 span three.
+    batches = [message(store, 0, f"b{i}", loss=points(i, 1)) for i in range(600)]
+    assert all(o.stored for o in await write_messages(store.database, batches))
+    repeats = await write_messages(store.database, [batches[0], batches[300], batches[599]])
+    assert [o.stored for o in repeats] == [False, False, False]
+    assert len(await series(store, 0, "loss")) == 600
+
+
 async def test_a_refused_message_is_isolated_and_the_rest_are_written(store: Store) -> None:
     good = message(store, 0, "ok", loss=points(0, 2))
     orphan = IngestMessage(uuid.uuid4().hex, store.experiment_id, "orphan", {"x": points(0, 2)}, 0)

@@ -71,12 +71,13 @@ def _for_sqlite(statement: Any, columns: Sequence[str] = ()) -> DriverStatement:
 
 
 _SQLITE = sqlite.dialect()
-# Applied batch ids: one multi-row INSERT … RETURNING per write (sqlite3's executemany
-# returns no rows), compiled per row count, which the ingest batch limit bounds.
-_MAX_CACHED_ID_ROWS = 256
+# Applied batch ids: multi-row INSERT … RETURNING (sqlite3's executemany returns no rows) of
+# at most this many rows, compiled once per row count; the ingest batch limit (200 messages
+# by default) makes one statement a write.
+_MAX_ID_ROWS = 256
 
 
-@functools.lru_cache(maxsize=_MAX_CACHED_ID_ROWS)
+@functools.lru_cache(maxsize=_MAX_ID_ROWS)
 def _sqlite_insert_applied_batches(rows: int) -> DriverStatement:
     columns = ("run_id", "batch_id", "applied_at")
     values: list[dict[str, Any]] = [
@@ -98,18 +99,22 @@ async def insert_applied_batches(
         return set()
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        compiled = _sqlite_insert_applied_batches(len(ids))
-        values: dict[str, Any] = {}
-        for index, (run_id, batch_id) in enumerate(ids):
-            values[f"run_id_{index}"] = run_id
-            values[f"batch_id_{index}"] = batch_id
-            values[f"applied_at_{index}"] = applied_at
         driver = await sqlite_driver(session)
-        arguments = compiled.arguments(values)
-        found = await on_sqlite_driver(
-            driver.execute_fetchall(compiled.sql, arguments), compiled.sql
-        )
-        return {(row[0], row[1]) for row in found}
+        new: set[tuple[str, str]] = set()
+        for start in range(0, len(ids), _MAX_ID_ROWS):
+            part = ids[start : start + _MAX_ID_ROWS]
+            compiled = _sqlite_insert_applied_batches(len(part))
+            values: dict[str, Any] = {}
+            for index, (run_id, batch_id) in enumerate(part):
+                values[f"run_id_{index}"] = run_id
+                values[f"batch_id_{index}"] = batch_id
+                values[f"applied_at_{index}"] = applied_at
+            arguments = compiled.arguments(values)
+            found = await on_sqlite_driver(
+                driver.execute_fetchall(compiled.sql, arguments), compiled.sql
+            )
+            new.update((row[0], row[1]) for row in found)
+        return new
     statement = _insert_applied_batches_statement(dialect)
     rows = [{"run_id": r, "batch_id": b, "applied_at": applied_at} for r, b in ids]
     result = await session.execute(statement, rows)
