@@ -35,6 +35,26 @@ async def test_experiment_reads_are_cached_and_writes_invalidate_them(
     assert counter(metrics, "trackboard_cache_misses", "experiment_list") >= 2
 
 
+async def test_the_cached_experiment_list_shows_run_counts_after_each_change(
+    client: httpx.AsyncClient,
+) -> None:
+    experiment = await make_experiment(client, "counted")
+
+    async def counts() -> tuple[int, int]:
+        listed = (await client.get("/api/v1/experiments")).json()["experiments"]
+        found = next(e for e in listed if e["id"] == experiment["id"])
+        return found["run_count"], found["active_run_count"]
+
+    assert await counts() == (0, 0)
+    run = await make_run(client, experiment["id"])
+    assert await counts() == (1, 1)
+    finished = await client.patch(f"/api/v1/runs/{run['id']}", json={"status": "FINISHED"})
+    assert finished.status_code == 200, finished.text
+    assert await counts() == (1, 0)
+    assert (await client.delete(f"/api/v1/runs/{run['id']}")).status_code in (200, 204)
+    assert await counts() == (0, 0)
+
+
 async def test_dashboard_aggregates_runs_by_status_best_run_and_days(
     client: httpx.AsyncClient,
 ) -> None:

@@ -3,9 +3,9 @@
 Runs in the writing process right after the commit, before the response: the cache's
 version tokens are shared (Redis in the distributed mode), so the writer and every other
 instance read the change from then on. Scopes are those the cached reads declare:
-`experiments` (experiment lists) and `experiment:<id>` (an experiment and its dashboard
-figures). Stored metric points invalidate nothing: metric figures are eventually
-consistent (queued ingest, the dashboard figures' TTL).
+`experiments` (experiment lists, with their run counts) and `experiment:<id>` (an
+experiment and its dashboard figures). Stored metric points invalidate nothing: metric
+figures are eventually consistent (queued ingest, the dashboard figures' TTL).
 """
 
 import logging
@@ -18,6 +18,9 @@ from trackboard.server.events import Event
 log = logging.getLogger(__name__)
 
 EXPERIMENT_LIST_SCOPE = "experiments"
+# Changes of an experiment's run counts, which the experiment list shows (`run_count`,
+# `active_run_count`).
+RUN_COUNT_CHANGES = frozenset({"run.created", "run.status_changed", "run.deleted", "run.restored"})
 
 
 def experiment_scope(experiment_id: int) -> str:
@@ -31,7 +34,7 @@ def stale_scopes(events: Sequence[Event]) -> list[str]:
         if event.type == "metrics.stored" or event.experiment_id is None:
             continue
         scopes.add(experiment_scope(event.experiment_id))
-        if event.type.startswith("experiment."):
+        if event.type.startswith("experiment.") or event.type in RUN_COUNT_CHANGES:
             scopes.add(EXPERIMENT_LIST_SCOPE)
     return sorted(scopes)
 
