@@ -180,7 +180,9 @@ class Stream:
                 self.acknowledged[(run_id, batch_id)] = n
                 return
             assert response.status_code == 503, response.text
-            assert time.monotonic() < deadline, "the API refused the batch for 90 s"
+            assert time.monotonic() < deadline, (
+                f"the API refused the batch for 90 s: {response.text}"
+            )
             await asyncio.sleep(float(response.headers.get("Retry-After", "1")) * random.random())
 
     async def run_series(
