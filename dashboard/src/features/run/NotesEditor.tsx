@@ -1,9 +1,10 @@
 // The run's description in Markdown, kept in the `mlflow.note.content` tag so MLflow's
-// UI and client see the same text. Rendered through renderNoteHtml (no raw HTML).
-import { useMemo, useState } from "react";
+// UI and client see the same text. Rendered by NoteBody (no raw HTML).
+import { lazy, Suspense, useState } from "react";
 import { NOTE_TAG } from "../../mlflowTags";
 import { useDeleteRunTag, useSetRunTags } from "../editing/runEdits";
-import { renderNoteHtml } from "./markdown";
+
+const NoteBody = lazy(() => import("./NoteBody"));
 
 export function NotesEditor({
   runId,
@@ -17,7 +18,6 @@ export function NotesEditor({
   const [draft, setDraft] = useState<string | null>(null);
   const setTags = useSetRunTags();
   const removeTag = useDeleteRunTag();
-  const html = useMemo(() => renderNoteHtml(draft ?? note), [draft, note]);
 
   const save = () => {
     if (draft === null) return;
@@ -57,8 +57,9 @@ export function NotesEditor({
         </div>
       ) : null}
       {note || draft ? (
-        // Safe: renderNoteHtml escapes raw HTML and sanitises the result.
-        <div className="markdown" data-testid="notes-body" dangerouslySetInnerHTML={{ __html: html }} />
+        <Suspense fallback={<p className="muted">…</p>}>
+          <NoteBody markdown={draft ?? note} />
+        </Suspense>
       ) : (
         <p className="muted">No notes.</p>
       )}
