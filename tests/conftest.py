@@ -13,6 +13,8 @@ from trackboard.server.accounts import credentials
 from trackboard.server.app import create_app
 from trackboard.server.config import Settings
 
+pytest_plugins = ["tests.hang_report"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def cheap_password_hashing() -> Iterator[None]:

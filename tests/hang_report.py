@@ -1,0 +1,77 @@
+"""A report of where a test hangs, written shortly before pytest-timeout stops it.
+
+pytest-timeout prints the threads' stacks, which for an async test show only the event
+loop waiting in `select`. This also prints the stack of every pending asyncio task of every
+event loop in the process (the test's, and those of servers run in threads), which says
+what the test and the app were waiting for.
+"""
+
+import asyncio
+import faulthandler
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from typing import TextIO
+
+import pytest
+
+# Before pytest-timeout's own stop, so the report is written while the test still runs.
+REPORT_BEFORE_TIMEOUT_S = 15.0
+
+
+def _pending_tasks(loop: asyncio.AbstractEventLoop) -> list["asyncio.Task[object]"]:
+    # `asyncio.all_tasks(loop)` from another thread can race the loop's changes to its set.
+    for _ in range(5):
+        try:
+            return [task for task in asyncio.all_tasks(loop) if not task.done()]
+        except RuntimeError:
+            continue
+    return []
+
+
+def write_report(nodeid: str, out: TextIO) -> None:
+    out.write(f"\n===== hang report: {nodeid}\n")
+    faulthandler.dump_traceback(file=out, all_threads=True)
+    # `type(o)`, not `isinstance`: some objects' `__class__` raise when looked up.
+    loops = [o for o in gc.get_objects() if issubclass(type(o), asyncio.AbstractEventLoop)]
+    for loop in loops:
+        if loop.is_closed():
+            continue
+        out.write(f"\n--- {loop!r}\n")
+        for task in _pending_tasks(loop):
+            out.write(f"* {task.get_name()}: {task.get_coro()!r:.200}\n")
+            for frame in task.get_stack(limit=25):
+                code = frame.f_code
+                out.write(f"    {code.co_filename}:{frame.f_lineno} in {code.co_name}\n")
+    out.write("===== end of hang report\n")
+    out.flush()
+
+
+def _timeout_s(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("timeout")
+    if marker is not None and marker.args:
+        return float(marker.args[0])
+    return float(item.config.getini("timeout") or 0)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    timeout = _timeout_s(item)
+    if timeout <= REPORT_BEFORE_TIMEOUT_S:
+        yield
+        return
+
+    def report() -> None:
+        try:
+            write_report(item.nodeid, sys.__stderr__ or sys.stderr)
+        except Exception as error:  # a report must never fail the run
+            print(f"hang report failed: {error!r}", file=sys.__stderr__)
+
+    timer = threading.Timer(timeout - REPORT_BEFORE_TIMEOUT_S, report)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
