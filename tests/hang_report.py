@@ -8,7 +8,6 @@ what the test and the app were waiting for.
 
 import asyncio
 import faulthandler
-import gc
 import sys
 import threading
 from collections.abc import Iterator
@@ -20,11 +19,15 @@ import pytest
 REPORT_BEFORE_TIMEOUT_S = 15.0
 
 
-def _pending_tasks(loop: asyncio.AbstractEventLoop) -> list["asyncio.Task[object]"]:
-    # `asyncio.all_tasks(loop)` from another thread can race the loop's changes to its set.
+def _pending_tasks() -> list["asyncio.Task[object]"]:
+    """Every pending task of every loop. asyncio keeps them all in one weak set; the loops
+    themselves cannot be found through `gc`: the app's start-up freezes the collector's
+    objects (`gc.freeze()`), loops included. Read from another thread, the set may change
+    while it is copied."""
     for _ in range(5):
         try:
-            return [task for task in asyncio.all_tasks(loop) if not task.done()]
+            every = list(asyncio.tasks._all_tasks)  # type: ignore[attr-defined]
+            return [task for task in every if not task.done()]
         except RuntimeError:
             continue
     return []
@@ -33,13 +36,12 @@ def _pending_tasks(loop: asyncio.AbstractEventLoop) -> list["asyncio.Task[object
 def write_report(nodeid: str, out: TextIO) -> None:
     out.write(f"\n===== hang report: {nodeid}\n")
     faulthandler.dump_traceback(file=out, all_threads=True)
-    # `type(o)`, not `isinstance`: some objects' `__class__` raise when looked up.
-    loops = [o for o in gc.get_objects() if issubclass(type(o), asyncio.AbstractEventLoop)]
-    for loop in loops:
-        if loop.is_closed():
-            continue
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Task[object]]] = {}
+    for task in _pending_tasks():
+        by_loop.setdefault(task.get_loop(), []).append(task)
+    for loop, tasks in by_loop.items():
         out.write(f"\n--- {loop!r}\n")
-        for task in _pending_tasks(loop):
+        for task in tasks:
             out.write(f"* {task.get_name()}: {task.get_coro()!r:.200}\n")
             for frame in task.get_stack(limit=25):
                 code = frame.f_code
