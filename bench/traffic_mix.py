@@ -250,6 +250,7 @@ def report(results: list[StepResult], args: argparse.Namespace, plan: Plan) -> s
             f"below the lowest tested ({first_miss.mix.multiplier:g} missed: "
             f"{', '.join(judge(first_miss).missed)})"
         )
+    clean = [r for r in results if done_share(r) >= 0.95 and not sum(r.errors.values())]
     shares = ", ".join(f"{name} {share:.0%}" for name, share in ACTIONS.items())
     lines = [
         f"Command: `python -m bench.traffic_mix --duration {args.duration:g} "
@@ -272,8 +273,9 @@ def report(results: list[StepResult], args: argparse.Namespace, plan: Plan) -> s
         "CPU-bound ceiling, extrapolated (not measured): the multiplier at which the "
         "system's CPU (API instances, workers, this database's PostgreSQL backends) would "
         "fill 2 cores of its own, from each step's CPU per second and the share of its "
-        "schedule it sent: "
-        + ", ".join(f"{cpu_ceiling(r):.1f} (from x{r.mix.multiplier:g})" for r in results)
+        "schedule it sent, for the steps that sent at least 95 % of it without an error "
+        "(past that, failed and late requests make the figure meaningless): "
+        + (", ".join(f"{cpu_ceiling(r):.1f} (from x{r.mix.multiplier:g})" for r in clean) or "none")
         + ". It includes the stack's idle cost, so an estimate from a low multiplier is on the "
         "low side; CPU time per operation depends much less on the machine's other load than "
         "latency does; RabbitMQ, Redis and the load generator are not in it.",
