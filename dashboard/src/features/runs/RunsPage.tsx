@@ -82,7 +82,7 @@ import { FilterBox } from "./FilterBox";
 import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
 import { firstRuns, loadedRuns, runAt } from "./loadedRuns";
-import { RowSlots } from "./rowPool";
+import { RowSlots, useBlurOnReassign } from "./rowPool";
 import { buildRunTree } from "./runTree";
 
 export const PAGE_SIZE = 500;
@@ -190,8 +190,11 @@ function cellStyle(width: number, left: number | undefined): CSSProperties {
  * Its cells are keyed by column, not by run: a row element given another run (see
  * RowSlots) keeps its cells' DOM and only their text changes. */
 const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onToggle, render }: RunRowProps) {
+  const element = useRef<HTMLDivElement>(null);
+  useBlurOnReassign(element, row.id);
   return (
     <div
+      ref={element}
       role="row"
       data-run-id={row.id}
       className={`grid-row body${selected ? " selected" : ""}`}

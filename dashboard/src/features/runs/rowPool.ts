@@ -1,5 +1,7 @@
 // Pooled rows of the virtualised runs table: React keys by slot, not by run.
 
+import { useLayoutEffect, type RefObject } from "react";
+
 /**
  * Gives each rendered row index a slot, the React key of its row element. A row that
  * stays in view keeps its slot; a row scrolled in takes the slot of a row scrolled out,
@@ -33,4 +35,17 @@ export class RowSlots {
     this.slots = next;
     return indices.map((index) => next.get(index) as number);
   }
+}
+
+/**
+ * Blurs focus held inside a pooled row element when it is given another run: a checkbox
+ * focused and then scrolled away would otherwise stay focused while showing, and on a
+ * key press toggling, another run. Unpooled, the element would have been removed, and
+ * focus with it; this keeps that behaviour.
+ */
+export function useBlurOnReassign(element: RefObject<HTMLElement | null>, runId: string): void {
+  useLayoutEffect(() => {
+    const active = document.activeElement;
+    if (active instanceof HTMLElement && element.current?.contains(active)) active.blur();
+  }, [element, runId]);
 }
