@@ -8,6 +8,7 @@ import time
 from tests.gateway.harness import running_app
 from trackboard.server.backends.database import Database
 from trackboard.server.config import Settings
+from trackboard.server.errors import OVERLOAD_MESSAGE
 
 POOL_TIMEOUT_S = 0.3
 
@@ -32,6 +33,7 @@ async def test_a_busy_pool_answers_503_with_retry_after_and_leaves_the_breaker_c
             waited = time.perf_counter() - started
             assert v1.status_code == 503, v1.text
             assert v1.json()["error"]["code"] == "TEMPORARILY_UNAVAILABLE"
+            assert v1.json()["error"]["message"] == OVERLOAD_MESSAGE  # not "unreachable"
             assert int(v1.headers["Retry-After"]) >= 1
             assert POOL_TIMEOUT_S <= waited < POOL_TIMEOUT_S + 5
             mlflow = await client.post(
@@ -39,6 +41,7 @@ async def test_a_busy_pool_answers_503_with_retry_after_and_leaves_the_breaker_c
             )
             assert mlflow.status_code == 503, mlflow.text
             assert mlflow.json()["error_code"] == "TEMPORARILY_UNAVAILABLE"
+            assert mlflow.json()["message"] == OVERLOAD_MESSAGE
             assert int(mlflow.headers["Retry-After"]) >= 1
 
         ready = (await client.get("/readyz")).json()["dependencies"]["database"]

@@ -41,3 +41,4 @@ class Unavailable(TrackboardError):
 # Seconds a client is told to wait (Retry-After) while a backing service is unreachable.
 OUTAGE_RETRY_AFTER_S = 5
 OUTAGE_MESSAGE = "a backing service is unreachable; retry shortly"
+OVERLOAD_MESSAGE = "the server is busy: every database connection stayed in use; retry shortly"

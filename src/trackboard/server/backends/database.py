@@ -24,6 +24,7 @@ from sqlalchemy.util.concurrency import await_
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 from trackboard.server.backends.event_bus import EventBus, write_outbox
 from trackboard.server.backends.replicas import Replica, ReplicaSet, parse_lsn
+from trackboard.server.errors import OUTAGE_MESSAGE, OVERLOAD_MESSAGE
 from trackboard.server.events import recorded, take_recorded
 
 T = TypeVar("T")
@@ -62,6 +63,12 @@ def is_unavailable(error: BaseException) -> bool:
     """What the API answers with 503 and `Retry-After` instead of a 500: an outage or an
     overload."""
     return is_outage(error) or is_overloaded(error)
+
+
+def unavailable_message(error: BaseException) -> str:
+    """The message of that 503: an overload is not reported as an outage, which would send
+    an operator looking for a database that is there."""
+    return OVERLOAD_MESSAGE if is_overloaded(error) else OUTAGE_MESSAGE
 
 
 class DatabaseUnavailableError(ConnectionError):

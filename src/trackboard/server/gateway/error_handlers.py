@@ -5,9 +5,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from trackboard.server.backends.database import is_unavailable
+from trackboard.server.backends.database import is_unavailable, unavailable_message
 from trackboard.server.errors import (
-    OUTAGE_MESSAGE,
     OUTAGE_RETRY_AFTER_S,
     TrackboardError,
     Unavailable,
@@ -56,7 +55,7 @@ async def handle_unreachable(request: Request, exc: Exception) -> JSONResponse:
     database error is a bug, and goes on to the server-error handler."""
     if not is_unavailable(exc):
         raise exc
-    response = error_response(503, "TEMPORARILY_UNAVAILABLE", OUTAGE_MESSAGE)
+    response = error_response(503, "TEMPORARILY_UNAVAILABLE", unavailable_message(exc))
     response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
     return response
 

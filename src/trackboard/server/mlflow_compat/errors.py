@@ -14,9 +14,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from trackboard.server.backends.database import is_unavailable
+from trackboard.server.backends.database import is_unavailable, unavailable_message
 from trackboard.server.errors import (
-    OUTAGE_MESSAGE,
     OUTAGE_RETRY_AFTER_S,
     AlreadyExists,
     TrackboardError,
@@ -49,7 +48,7 @@ def error_from_exception(exc: Exception) -> Response:
         return mlflow_error(exc.status_code, code, str(exc.detail))
     if is_unavailable(exc):
         # MLflow's client retries a 503 with backoff: the training script rides it out.
-        response = mlflow_error(503, "TEMPORARILY_UNAVAILABLE", OUTAGE_MESSAGE)
+        response = mlflow_error(503, "TEMPORARILY_UNAVAILABLE", unavailable_message(exc))
         response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER_S)
         return response
     logger.exception("unexpected error in an MLflow request")
