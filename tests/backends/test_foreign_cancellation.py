@@ -75,3 +75,37 @@ async def test_the_depth_poll_outlives_a_rejected_call_and_sees_the_queue_drain(
         assert ingestor.depth == 0
     finally:
         await ingestor.stop()
+
+
+class CancellationSwallowingQueue:
+    """A depth read that loses the caller's cancellation, as a client library can."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.reading = asyncio.Event()
+
+    async def depth(self) -> int:
+        self.reads += 1
+        self.reading.set()
+        try:
+            await asyncio.sleep(0.05)
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            assert current is not None
+            current.uncancel()
+        return 0
+
+
+@pytest.mark.timeout(30)  # without the stop flag, the stop waits for good
+async def test_the_depth_poll_stops_even_if_a_read_loses_the_cancellation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(publish, "DEPTH_POLL_S", 0.01)
+    queue = CancellationSwallowingQueue()
+    ingestor = Ingestor(queue, Instruments(), waits_for_commit=False, max_depth=100)  # type: ignore[arg-type]
+    await ingestor.start()
+    await queue.reading.wait()  # the stop's cancellation lands inside a read
+    async with asyncio.timeout(2):
+        await ingestor.stop()
+    assert ingestor._poller is not None
+    assert ingestor._poller.done()

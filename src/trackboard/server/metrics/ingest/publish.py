@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import logging
 from collections.abc import Sequence
-from contextlib import suppress
 
 from trackboard.server.backends.cancellation import is_stopping
 from trackboard.server.backends.queue import QueueFullError, QueueUnavailableError
@@ -24,6 +23,8 @@ from trackboard.server.observability.prometheus import Instruments
 log = logging.getLogger(__name__)
 
 DEPTH_POLL_S = 0.2
+# A depth read is bounded by the queue's own timeout (10 s by default).
+STOP_TIMEOUT_S = 15.0
 
 
 class Ingestor:
@@ -51,21 +52,28 @@ class Ingestor:
         # Runs read recently, for the run check of every write (`metrics.service.find_run`).
         self.runs = RunCache()
         self._poller: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
         self._poller = asyncio.create_task(self._poll_depth(), name="ingest-depth")
 
     async def stop(self) -> None:
+        # The flag ends the loop at its next turn even if the cancellation is lost inside
+        # the broker client (a test once waited out its timeout in the app's shutdown, the
+        # poll still looping after the app's other tasks had stopped); the wait is bounded
+        # for the same reason.
+        self._stopping = True
         if self._poller is not None:
             self._poller.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._poller
+            _, running = await asyncio.wait([self._poller], timeout=STOP_TIMEOUT_S)
+            if running:
+                log.warning("the ingest depth poll did not stop within %s s", STOP_TIMEOUT_S)
 
     async def _poll_depth(self) -> None:
         # One broker round trip per interval instead of one per request.
         # It must outlive any error: if it ended, the last depth read would stay in force,
         # and a full queue's would refuse every batch for the rest of the process's life.
-        while True:
+        while not self._stopping:
             try:
                 self.depth = await self.queue.depth()
                 self.instruments.ingest_queue_depth.set(self.depth)
