@@ -11,6 +11,7 @@ import faulthandler
 import sys
 import threading
 from collections.abc import Iterator
+from types import FrameType
 from typing import TextIO
 
 import pytest
@@ -33,6 +34,17 @@ def _pending_tasks() -> list["asyncio.Task[object]"]:
     return []
 
 
+def _await_chain(coro: object, limit: int = 40) -> Iterator[FrameType]:
+    """The frames from a task's coroutine down to what it awaits now, innermost last
+    (`Task.get_stack` gives only the outermost frame of a suspended coroutine)."""
+    for _ in range(limit):
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            return
+        yield frame
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+
+
 def write_report(nodeid: str, out: TextIO) -> None:
     out.write(f"\n===== hang report: {nodeid}\n")
     faulthandler.dump_traceback(file=out, all_threads=True)
@@ -43,7 +55,7 @@ def write_report(nodeid: str, out: TextIO) -> None:
         out.write(f"\n--- {loop!r}\n")
         for task in tasks:
             out.write(f"* {task.get_name()}: {task.get_coro()!r:.200}\n")
-            for frame in task.get_stack(limit=25):
+            for frame in _await_chain(task.get_coro()):
                 code = frame.f_code
                 out.write(f"    {code.co_filename}:{frame.f_lineno} in {code.co_name}\n")
     out.write("===== end of hang report\n")
