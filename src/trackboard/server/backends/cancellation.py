@@ -9,9 +9,18 @@ read or a half-open breaker refuses every later publish.
 """
 
 import asyncio
+from typing import NoReturn
 
 
 def is_stopping() -> bool:
     """Whether the current task itself is being cancelled (by its owner, or a timeout)."""
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def raise_unless_stopping(error: asyncio.CancelledError, unavailable: Exception) -> NoReturn:
+    """Raise `error` again while the current task is being stopped; else the caller's
+    `unavailable` error (the dependency abandoned the call), caused by it."""
+    if is_stopping():
+        raise error
+    raise unavailable from error

@@ -41,7 +41,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from trackboard.server.backends.cancellation import is_stopping
+from trackboard.server.backends.cancellation import raise_unless_stopping
 from trackboard.server.backends.database import Database, one_of
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 from trackboard.server.events import Event
@@ -158,13 +158,10 @@ class RabbitEventPublisher:
         try:
             await self.guard.call(confirmed)  # EventsUnavailableError past the deadline
         except asyncio.CancelledError as error:
-            # Not this task's stop: a channel closed under the publish (see
+            # Unless this task's stop: a channel closed under the publish (see
             # `backends.cancellation`). Raised on, it would end the relay's loop for good.
-            if is_stopping():
-                raise
-            raise EventsUnavailableError(
-                "the channel closed before the broker confirmed"
-            ) from error
+            closed = EventsUnavailableError("the channel closed before the broker confirmed")
+            raise_unless_stopping(error, closed)
         except (DeliveryError, TimeoutError, *CONNECTION_EXCEPTIONS) as error:
             raise EventsUnavailableError(f"events not confirmed: {error!r}") from error
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from trackboard.server.backends.cancellation import is_stopping
+from trackboard.server.backends.cancellation import raise_unless_stopping
 from trackboard.server.backends.dependency_guard import BreakerSettings, DependencyGuard
 
 log = logging.getLogger(__name__)
@@ -262,9 +262,8 @@ class RabbitQueue:
         except QueueUnavailableError:
             raise  # the guard's: circuit open, or no answer within the deadline
         except asyncio.CancelledError as error:
-            if is_stopping():
-                raise
-            raise QueueUnavailableError("the channel closed before the broker confirmed") from error
+            closed = QueueUnavailableError("the channel closed before the broker confirmed")
+            raise_unless_stopping(error, closed)
         except DeliveryError as error:
             # reject-publish: the broker nacks what a full queue cannot take.
             raise QueueFullError(f"the broker refused the message: {error}") from error
@@ -294,10 +293,8 @@ class RabbitQueue:
             try:
                 await self._start_consuming()
             except asyncio.CancelledError as error:
-                if is_stopping():
-                    raise
-                message = "the channel closed while starting to consume"
-                raise QueueUnavailableError(message) from error
+                closed = QueueUnavailableError("the channel closed while starting to consume")
+                raise_unless_stopping(error, closed)
             except (TimeoutError, *CONNECTION_EXCEPTIONS) as error:
                 raise QueueUnavailableError(f"cannot consume: {error!r}") from error
         # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
@@ -353,9 +350,8 @@ class RabbitQueue:
                     if not channel.is_closed:
                         await channel.close()
         except asyncio.CancelledError as error:
-            if is_stopping():
-                raise
-            raise QueueUnavailableError("the channel closed during the depth read") from error
+            closed = QueueUnavailableError("the channel closed during the depth read")
+            raise_unless_stopping(error, closed)
         except Exception as error:
             # Not only CONNECTION_EXCEPTIONS: a channel closed under the read can also hand
             # back its close reason, a bare `Exception`.
