@@ -10,7 +10,8 @@ distributed (a throwaway PostgreSQL database, a RabbitMQ vhost of its own, one
 when missing) drives each at fixed concurrency with `bench/log_metric.lua`, the servers
 taking turns so that they share whatever else loads the machine. Afterwards every server's
 history is read back: each acknowledged point must be stored, and none twice. Prints the
-figures and writes docs/benchmarks-mlflow.md (machine, date, medians of the repeats).
+figures and writes docs/benchmarks-mlflow.md (machine, date, medians of the repeats),
+keeping the notes written by hand below its marker.
 
 Besides calls/s and latencies it records what each call cost in CPU: the server's processes
 (distributed: the API processes and the worker) and wrk's own, and, once per connection
@@ -53,9 +54,11 @@ from tests.mlflow_compat.servers import (  # noqa: E402
     trackboard_spec,
 )
 
-from bench.report import machine  # noqa: E402
+from bench.report import machine, write_keeping_hand_notes  # noqa: E402
 
 REPORT = ROOT / "docs" / "benchmarks-mlflow.md"
+# What follows this line in the report is written by hand and kept by a rerun.
+KEPT_MARKER = "<!-- written by hand below: kept by bench/mlflow_api.py -->"
 LUA = ROOT / "bench" / "log_metric.lua"
 PG = "postgresql://postgres@127.0.0.1:5432"
 AMQP = "amqp://guest:guest@127.0.0.1:5672"
@@ -401,7 +404,7 @@ def write_report(
         "embedded's `/healthz`, a call that does nothing, in the same run:\n\n"
         f"{ceiling_lines}\n\nPer round:\n\n{per_round}\n"
     )
-    REPORT.write_text(text)
+    write_keeping_hand_notes(REPORT, text, KEPT_MARKER)
     return text
 
 

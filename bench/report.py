@@ -63,3 +63,12 @@ def write_section(name: str, body: str, path: Path = BENCHMARKS_MD, header: str 
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
+
+
+def write_keeping_hand_notes(path: Path, text: str, marker: str) -> None:
+    """Write a benchmark's report to `path`, keeping what follows `marker` in the old file:
+    the analysis written by hand (why a target was missed, what changed), which a rerun
+    of the benchmark must not erase."""
+    old = path.read_text() if path.exists() else ""
+    kept = old[old.index(marker) :] if marker in old else ""
+    path.write_text(text.rstrip("\n") + "\n\n" + kept if kept else text)

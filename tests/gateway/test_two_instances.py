@@ -63,9 +63,17 @@ async def test_both_instances_together_never_exceed_the_bucket(
 ) -> None:
     (one, two), world = limited_instances
     headers = bearer(world.keys["a_viewer"])
-    responses = await asyncio.gather(
-        *(client.get("/api/v1/experiments", headers=headers) for client in [one, two] * 40)
-    )
+    # Concurrent across both instances, but at most 8 in flight: 80 at once open 80 Redis
+    # connections together, and on a loaded machine some take longer than the Redis
+    # deadline, so those requests fall back to their instance's own bucket (failing open,
+    # as designed) and the count measures the machine rather than the shared bucket.
+    in_flight = asyncio.Semaphore(8)
+
+    async def read(client: httpx.AsyncClient) -> httpx.Response:
+        async with in_flight:
+            return await client.get("/api/v1/experiments", headers=headers)
+
+    responses = await asyncio.gather(*(read(client) for client in [one, two] * 40))
     allowed = [r for r in responses if r.status_code == 200]
     refused = [r for r in responses if r.status_code == 429]
     assert len(allowed) == 20
