@@ -87,7 +87,7 @@ def normalise_url(url: str) -> str:
 
 
 def one_of(
-    session: AsyncSession, column: ColumnElement[str], values: Sequence[str]
+    session: AsyncSession, column: ColumnElement[T], values: Sequence[T]
 ) -> ColumnElement[bool]:
     """`column IN values`; on PostgreSQL as `= ANY($1)` with one array parameter.
 

@@ -2,15 +2,20 @@
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import column, func, select, table, update
+from sqlalchemy import BigInteger, column, func, select, table, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from trackboard.server.backends.database import one_of
 from trackboard.server.models import Experiment, ExperimentTag, Run
+from trackboard.server.models.base import BigIntId
 
 # Kept by the triggers of migration 0012 on every change of `runs`; no code writes it, so it
 # has no ORM model.
 RUN_COUNTS = table(
-    "experiment_run_counts", column("experiment_id"), column("runs"), column("running")
+    "experiment_run_counts",
+    column("experiment_id", BigIntId),
+    column("runs", BigInteger),
+    column("running", BigInteger),
 )
 
 
@@ -64,7 +69,7 @@ async def select_run_counts(
     if not experiment_ids:
         return {}
     query = select(RUN_COUNTS.c.experiment_id, RUN_COUNTS.c.runs, RUN_COUNTS.c.running).where(
-        RUN_COUNTS.c.experiment_id.in_(list(experiment_ids))
+        one_of(session, RUN_COUNTS.c.experiment_id, experiment_ids)
     )
     return {int(e): (int(r), int(n)) for e, r, n in (await session.execute(query)).all()}
 
