@@ -86,11 +86,11 @@ async def test_rules_are_read_once_per_rule_change_not_per_event(
         return Event("metrics.stored", data, run.get("project_id"), run["experiment_id"], run["id"])
 
     for step in range(5):
-        assert await intake.handle([stored(step)]) == 0
+        assert (await intake.record([stored(step)])).deliveries == []
     assert reads == 1
     rule_changed = Event("notification_rule.changed", {"rule_id": 1, "change": "updated"})
-    await intake.handle([rule_changed])
+    await intake.record([rule_changed])
     assert reads == 1  # read again when next needed
     for step in range(5, 8):
-        await intake.handle([stored(step)])
+        await intake.record([stored(step)])
     assert reads == 2

@@ -1,12 +1,13 @@
 """From events to owed deliveries: match rules, write one delivery row per channel.
 
-`NotificationIntake.handle(events)` is the notifier's message handler, free of any
-transport: the distributed notifier calls it for each batch it takes from its RabbitMQ
-queue and acks after it returns; the embedded server calls it from the outbox relay, which
-marks the events sent after it returns. Either way the deliveries are committed before the
-event is let go, and a redelivered event inserts nothing new: each delivery is unique by
-(rule, channel, dedupe key), the dedupe key being the event id or, for triggers reported
-once per run, the trigger and the run.
+`NotificationIntake.record(events)` is the first half of the notifier's message handler
+(`engine.NotificationEngine.handle`), free of any transport: the distributed notifier calls
+that handler for each batch it takes from its RabbitMQ queue and acks after it returns; the
+embedded server calls it from the outbox relay, which marks the events sent after it
+returns. Either way the deliveries are committed before the event is let go, and a
+redelivered event inserts nothing new: each delivery is unique by (rule, channel, dedupe
+key), the dedupe key being the event id or, for triggers reported once per run, the
+trigger and the run.
 
 The enabled rules are read once and kept in memory until a `notification_rule.changed`
 event (recorded by the rules service, so it arrives after the change committed) comes
@@ -99,10 +100,6 @@ class NotificationIntake:
         if self._rules is None:
             self._rules = await all_enabled_rules(session)
         return self._rules
-
-    async def handle(self, events: Sequence[Event]) -> int:
-        """Record the deliveries `events` owe; the number of new delivery rows."""
-        return len((await self.record(events)).deliveries)
 
     async def record(self, events: Sequence[Event], *, claimed_until: int = 0) -> Recorded:
         """Record the deliveries `events` owe, claimed until `claimed_until` (ms; 0: not
