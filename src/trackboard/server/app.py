@@ -5,6 +5,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
@@ -51,6 +52,7 @@ from trackboard.server.metrics.ingest.loop import build_ingest_loop, open_ingest
 from trackboard.server.metrics.ingest.message import EncodedQueue
 from trackboard.server.metrics.ingest.publish import Ingestor
 from trackboard.server.metrics.routes import router as metrics_router
+from trackboard.server.metrics.service import refresh_runs_in_use
 from trackboard.server.migrate import upgrade_database
 from trackboard.server.mlflow_compat.routes import hot_router as mlflow_hot_router
 from trackboard.server.mlflow_compat.routes import router as mlflow_router
@@ -190,7 +192,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_after_s=settings.ingest_retry_after_s,
             commit_timeout_s=settings.ingest_commit_timeout_s,
         )
-        await ingestor.start()
+        # The runs that writes use are read again in the background, so a batch's run check
+        # does not wait for the database (see `ingest.run_cache`).
+        await ingestor.start(partial(refresh_runs_in_use, ingestor, database))
         app.state.ingestor = ingestor
         # Run writes taken while the database is unreachable wait here for the workers.
         replay_queue = await open_replay_queue(settings) if settings.amqp_url else None

@@ -35,6 +35,9 @@ from trackboard.server.runs import service as runs
 # see `ingest.run_cache`); one read within the grace period still takes points while the
 # database is unreachable (the writer stores them when it is back).
 RUN_CHECK_TTL_S = 1.0
+# A run in use is read again in the background once its entry is this old (the loop looks
+# every `ingest.publish.RUN_REFRESH_S`): a write then finds it fresh and does not wait.
+RUN_REFRESH_AFTER_S = 0.5
 RUN_OUTAGE_GRACE_S = 3600.0
 DB_LOOKUP_TIMEOUT_S = 2.0
 HISTORY_PAGE_POINTS = 100_000
@@ -53,8 +56,29 @@ async def find_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:
     cache = ingestor.runs
     cached = cache.seen(run_id)
     if cached is not None and time.monotonic() - cached[0] < RUN_CHECK_TTL_S:
-        return cached[1]
-    return await cache.read_once(run_id, lambda: _read_run(ingestor, database, run_id))
+        run = cached[1]
+    else:
+        run = await cache.read_once(run_id, lambda: _read_run(ingestor, database, run_id))
+    cache.used(run_id, time.monotonic())
+    return run
+
+
+async def refresh_runs_in_use(ingestor: Ingestor, database: Database) -> None:
+    """Read again, in one query, the runs that writes asked for lately and whose entry is
+    older than `RUN_REFRESH_AFTER_S`, so that their next write finds them fresh instead of
+    waiting for a read. A run not found keeps its entry until it expires; the write after
+    that reads it (and gets `NotFound`)."""
+    cache = ingestor.runs
+    now = time.monotonic()
+    due = cache.in_use_and_due(now, RUN_REFRESH_AFTER_S)
+    if not due:
+        return
+    generation = cache.generation
+    async with asyncio.timeout(DB_LOOKUP_TIMEOUT_S):
+        async with database.transaction(write=False) as session:
+            found = await runs.find_runs(session, due)
+    for run in found:
+        cache.remember(run, now, generation)
 
 
 async def _read_run(ingestor: Ingestor, database: Database, run_id: str) -> Run:

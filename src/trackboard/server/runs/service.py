@@ -41,6 +41,11 @@ async def get_run(session: AsyncSession, run_id: str) -> Run:
     return run
 
 
+async def find_runs(session: AsyncSession, run_ids: Sequence[str]) -> Sequence[Run]:
+    """Those of these runs that exist (any order), read in one query."""
+    return await repository.select_runs(session, run_ids)
+
+
 async def get_runs(session: AsyncSession, run_ids: Sequence[str]) -> dict[str, Run]:
     """These runs by id, read in one query; `NotFound` names the first id without a run."""
     found = {run.id: run for run in await repository.select_runs(session, run_ids)}

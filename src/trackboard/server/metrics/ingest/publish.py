@@ -10,7 +10,7 @@ Every door that logs metrics reaches this through `metrics.service.accept_batch`
 import asyncio
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from trackboard.server.backends.cancellation import is_stopping
 from trackboard.server.backends.queue import QueueFullError, QueueUnavailableError
@@ -23,6 +23,8 @@ from trackboard.server.observability.prometheus import Instruments
 log = logging.getLogger(__name__)
 
 DEPTH_POLL_S = 0.2
+# How often the runs that writes use are looked at for a refresh (`refresh_runs` of `start`).
+RUN_REFRESH_S = 0.25
 # A depth read is bounded by the queue's own timeout (10 s by default).
 STOP_TIMEOUT_S = 15.0
 
@@ -52,10 +54,17 @@ class Ingestor:
         # Runs read recently, for the run check of every write (`metrics.service.find_run`).
         self.runs = RunCache()
         self._poller: asyncio.Task[None] | None = None
+        self._refresher: asyncio.Task[None] | None = None
         self._stopping = False
 
-    async def start(self) -> None:
+    async def start(self, refresh_runs: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Start polling the queue's depth and, given `refresh_runs`, calling it every
+        `RUN_REFRESH_S` (`metrics.service.refresh_runs_in_use`)."""
         self._poller = asyncio.create_task(self._poll_depth(), name="ingest-depth")
+        if refresh_runs is not None:
+            self._refresher = asyncio.create_task(
+                self._keep_runs_fresh(refresh_runs), name="ingest-run-refresh"
+            )
 
     async def stop(self) -> None:
         # The flag ends the loop at its next turn even if the cancellation is lost inside
@@ -63,11 +72,13 @@ class Ingestor:
         # poll still looping after the app's other tasks had stopped); the wait is bounded
         # for the same reason.
         self._stopping = True
-        if self._poller is not None:
-            self._poller.cancel()
-            _, running = await asyncio.wait([self._poller], timeout=STOP_TIMEOUT_S)
-            if running:
-                log.warning("the ingest depth poll did not stop within %s s", STOP_TIMEOUT_S)
+        tasks = [task for task in (self._poller, self._refresher) if task is not None]
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+            for task in running:
+                log.warning("%s did not stop within %s s", task.get_name(), STOP_TIMEOUT_S)
 
     async def _poll_depth(self) -> None:
         # One broker round trip per interval instead of one per request.
@@ -86,6 +97,24 @@ class Ingestor:
             except Exception:
                 log.exception("reading the ingest queue depth failed")
             await asyncio.sleep(DEPTH_POLL_S)
+
+    async def _keep_runs_fresh(self, refresh: Callable[[], Awaitable[None]]) -> None:
+        # Like the depth poll, it outlives any error: while it fails, entries expire and
+        # each write reads its run itself, with that read's outage grace. A failure is
+        # logged when it starts, not four times a second for as long as it lasts.
+        failing = False
+        while not self._stopping:
+            try:
+                await refresh()
+                failing = False
+            except asyncio.CancelledError:
+                if is_stopping():
+                    raise
+            except Exception as error:
+                if not failing:
+                    log.warning("cannot refresh the runs in use: %r", error)
+                failing = True
+            await asyncio.sleep(RUN_REFRESH_S)
 
     def written(self, results: Sequence[tuple[IngestMessage, Outcome]]) -> None:
         """The in-process writer committed: answer the requests waiting for these batches."""
