@@ -13,7 +13,10 @@ docs/benchmarks.md:
 - the outbox's cost on run creation: runs created by 4 concurrent clients for a few
   seconds on the same PostgreSQL and RabbitMQ by two servers of the distributed mode, one
   as shipped and one started by this file with the outbox off (`--serve-without-outbox`:
-  no `event_outbox` row, no relay; live fan-out and everything else as shipped).
+  no `event_outbox` row, no relay; live fan-out and everything else as shipped); with
+  `--before CHECKOUT`, a third server running that checkout's code (outbox on) takes part
+  in the same alternating rounds: a change's before and after in one run.
+The servers run the code of the checkout this file is in (its `src` first on PYTHONPATH).
 """
 
 import argparse
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -261,6 +265,18 @@ def serve_without_outbox(port: int) -> None:
     trackboard()
 
 
+def revision(checkout: Path) -> str:
+    """The checkout's commit, marked `+` when its tracked files have uncommitted changes."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(checkout), *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return git("rev-parse", "--short", "HEAD") + ("+" if dirty else "")
+
+
 def ms(samples: list[float], p: float) -> float:
     return percentile(samples, p) * 1000
 
@@ -297,6 +313,17 @@ def main() -> None:
     parser.add_argument(
         "--no-write", action="store_true", help="print the figures, leave docs/benchmarks.md"
     )
+    parser.add_argument(
+        "--before",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also measure run creation on a server running this checkout's code (outbox on)",
+    )
+    parser.add_argument(
+        "--creation-only",
+        action="store_true",
+        help="only the run-creation rounds (prints them; leaves docs/benchmarks.md)",
+    )
     parser.add_argument("--serve-without-outbox", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_without_outbox:
@@ -321,11 +348,15 @@ def main() -> None:
         "TRACKBOARD_NOTIFY_ALLOW_HTTP": "true",
         "TRACKBOARD_NOTIFY_ALLOW_PRIVATE_TARGETS": "true",
         "TRACKBOARD_HOME": str(logs),
+        # This checkout's code, whichever checkout the venv was installed from.
+        "PYTHONPATH": str(ROOT / "src"),
     }
     fast: list[Round] = []
     slow: list[Round] = []
-    rates: dict[str, list[float]] = {"outbox": [], "no outbox": []}
-    creation_cpu: dict[str, list[float]] = {"outbox": [], "no outbox": []}
+    names = ["outbox", "no outbox"] + (["before"] if args.before else [])
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    creation_cpu: dict[str, list[float]] = {name: [] for name in names}
+    before = revision(args.before) if args.before else ""
     loads = [load]
     succeeded = False
     try:
@@ -378,7 +409,8 @@ def main() -> None:
                             flush=True,
                         )
 
-            asyncio.run(with_receiver(measure_latency))
+            if not args.creation_only:
+                asyncio.run(with_receiver(measure_latency))
             plain_port = free_port()
             plain_url = f"http://127.0.0.1:{plain_port}"
             plain = stack.enter_context(
@@ -390,6 +422,17 @@ def main() -> None:
             )
             wait_http(f"{plain_url}/healthz", 300)
             servers = {"outbox": (url, server_cpu), "no outbox": (plain_url, CpuMeter(plain.pid))}
+            if args.before:
+                before_port = free_port()
+                old = stack.enter_context(
+                    process(
+                        [trackboard, "server", "--port", str(before_port)],
+                        {**distributed, "PYTHONPATH": str(args.before.resolve() / "src")},
+                        logs / "before.log",
+                    )
+                )
+                wait_http(f"http://127.0.0.1:{before_port}/healthz", 300)
+                servers["before"] = (f"http://127.0.0.1:{before_port}", CpuMeter(old.pid))
             # Alternating rounds on one database: drift in the machine's load hits both.
             for repeat in range(args.repeats):
                 for name, (target, meter) in servers.items():
@@ -398,7 +441,8 @@ def main() -> None:
                     creation_cpu[name].append(cpu)
                     loads.append(os.getloadavg()[0])
                     print(
-                        f"{name} round {repeat + 1}: {rate:.0f} runs/s, server CPU "
+                        f"{name if name != 'before' else f'outbox, code of {before}'} "
+                        f"round {repeat + 1}: {rate:.0f} runs/s, server CPU "
                         f"{cpu * 1000:.2f} ms each; load {loads[-1]:.1f}",
                         flush=True,
                     )
@@ -420,6 +464,25 @@ def main() -> None:
     pairs = zip(creation_cpu["outbox"], creation_cpu["no outbox"], strict=True)
     paired = [on / off for on, off in pairs]
     paired_cost = (median(paired) - 1) * 100
+    before_rows = ""
+    if args.before:
+        rate_before = median(rates["before"])
+        cpu_before = median(creation_cpu["before"]) * 1000
+        before_rows = (
+            f"| runs created/s and server CPU per creation, outbox on, the code of {before} "
+            f"(`--before`) | {rate_before:.0f} / {cpu_before:.2f} ms | |\n"
+            f"| cost of the outbox with that code (rate / server CPU) | "
+            f"{(1 - rate_before / without) * 100:.1f} / {(cpu_before / cpu_plain - 1) * 100:.1f} % "
+            "| |\n"
+        )
+    if args.creation_only:
+        print(
+            f"outbox on {with_outbox:.0f} runs/s, {cpu_outbox:.2f} ms; off {without:.0f} runs/s, "
+            f"{cpu_plain:.2f} ms: cost {cost:.1f} % (rate), {cpu_cost:.1f} % (CPU), "
+            f"{paired_cost:.1f} % (paired CPU); load {min(loads):.1f} to {max(loads):.1f}\n"
+            + before_rows
+        )
+        return
     completion_ms = median([found.server_cpu for found in fast]) * 1000
     bench_ms = median([found.bench_cpu for found in fast + slow]) * 1000
     notifier_ms = median([found.notifier_cpu for found in fast + slow]) * 1000
@@ -444,7 +507,7 @@ The rates and latencies depend on that load; the API server's CPU time per opera
 | server CPU per run creation, outbox on / off | {cpu_outbox:.2f} / {cpu_plain:.2f} ms | |
 | cost of the outbox on run creation (server CPU) | {cpu_cost:.1f} % | ≤ 10 %: {met_cpu} |
 | same, median of the rounds' on/off ratios | {paired_cost:.1f} % | |
-
+{before_rows}
 The latency runs from the event's time (`occurred_at`, stamped in the transaction that
 finished the run) to the receiver's arrival, on one clock: outbox row committed → the
 server publishes it from memory → `trackboard.events` → the notifier's quorum queue →
