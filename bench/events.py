@@ -434,8 +434,11 @@ def main() -> None:
                 wait_http(f"http://127.0.0.1:{before_port}/healthz", 300)
                 servers["before"] = (f"http://127.0.0.1:{before_port}", CpuMeter(old.pid))
             # Alternating rounds on one database: drift in the machine's load hits both.
+            # Each repeat starts with the next server, so none is always first after a pause.
+            order = list(servers)
             for repeat in range(args.repeats):
-                for name, (target, meter) in servers.items():
+                for name in order[repeat % len(order) :] + order[: repeat % len(order)]:
+                    target, meter = servers[name]
                     rate, cpu = asyncio.run(creation_rate(target, args.seconds, meter))
                     rates[name].append(rate)
                     creation_cpu[name].append(cpu)
@@ -516,6 +519,11 @@ the two servers, both of the distributed mode on the same PostgreSQL and RabbitM
 without outbox is `trackboard server` started by `bench/events.py --serve-without-outbox`,
 which writes no `event_outbox` row and runs no relay (and so feeds no notifier).
 """
+    if args.before:
+        body += (
+            f"With `--before`, a third server running the code of {before} (outbox on) took "
+            "part in the same rounds, each repeat starting with the next of the three servers.\n"
+        )
     print(body)
     if not args.no_write:
         write_section("events", body)
