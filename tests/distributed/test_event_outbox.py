@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aio_pika import DeliveryMode
 from sqlalchemy import select
 
 from tests.distributed.conftest import WorkerProcess, api_client, distributed_settings
@@ -61,6 +62,12 @@ async def test_the_api_publishes_committed_events_to_the_events_exchange(
         assert (event.type, event.run_id, event.data["run"]) == ("run.created", run["id"], run)
         assert message.message_id == event.id
         assert message.routing_key == "run.created"
+        # Persistent (the broker keeps it on disk in a durable queue), typed, JSON.
+        assert (message.delivery_mode, message.type, message.content_type) == (
+            DeliveryMode.PERSISTENT,
+            "run.created",
+            "application/json",
+        )
         # A refused change publishes nothing: the next event is the rename.
         refused = await client.post(
             f"/api/v1/runs/{run['id']}/params", json={"params": {"lr": "2"}}
@@ -125,6 +132,29 @@ async def test_unrouted_messages_are_dropped_without_returns(
         await publisher.close()
     returned = [r for r in caplog.records if "return" in r.getMessage().lower()]
     assert returned == []
+
+
+async def test_a_batch_of_events_arrives_whole_and_in_order(amqp_url: str) -> None:
+    """One publish writes a batch's frames at once: bodies larger than a frame (split into
+    several) and empty ones arrive intact, each with its id, in the order given."""
+    bodies = [b"{}", b"", b'{"big":"' + b"x" * 300_000 + b'"}', b'{"n":3}']
+    sent = [(uuid.uuid4().hex, "run.alert", body) for body in bodies]
+    publisher = await RabbitEventPublisher.connect(amqp_url)
+    try:
+        async with event_queue(amqp_url, "run.alert") as queue:
+            await publisher.publish(sent)
+            await publisher.publish(sent[:1])  # the next delivery tags confirm too
+            received: list[tuple[str | None, str, bytes]] = []
+            async with asyncio.timeout(10):
+                while len(received) < len(sent) + 1:
+                    message = await queue.get(no_ack=True, fail=False)
+                    if message is None:
+                        await asyncio.sleep(0.05)
+                        continue
+                    received.append((message.message_id, message.routing_key, message.body))
+    finally:
+        await publisher.close()
+    assert received == [*sent, sent[0]]
 
 
 async def test_points_written_by_a_worker_are_published_as_metrics_stored(

@@ -132,44 +132,17 @@ class RabbitEventPublisher:
 
     async def publish(self, messages: Sequence[tuple[str, str, bytes]]) -> None:
         """Publish (event id, type, body) triples; returns once the broker confirmed all."""
-        import aio_pika
-        import aiormq
         from aio_pika.exceptions import (
             CONNECTION_EXCEPTIONS,
             ChannelInvalidStateError,
             DeliveryError,
         )
 
-        persistent = int(aio_pika.DeliveryMode.PERSISTENT)
-
         async def confirmed() -> None:
             if self._channel.is_closed:
                 raise ChannelInvalidStateError(f"{self._channel!r} closed")
-            # The channel's own publish, not `Exchange.publish` (as `backends.queue` does):
-            # that one builds an `aio_pika.Message` per event and holds the channel's lock
-            # until each frame is written, so a pass's events went out one loop turn apart.
-            # Without waiting for the writes, the frames are queued at once and the
-            # confirms awaited together: still one broker confirm per event. This halved
-            # the relay's CPU per event (146 to 72 µs in batches of 10, measured in-process).
             channel = await self._channel.get_underlay_channel()
-            await asyncio.gather(
-                *(
-                    channel.basic_publish(
-                        body,
-                        exchange=self._exchange_name,
-                        routing_key=event_type,
-                        properties=aiormq.spec.Basic.Properties(
-                            content_type="application/json",
-                            delivery_mode=persistent,
-                            message_id=event_id,
-                            message_type=event_type,
-                        ),
-                        mandatory=False,
-                        wait=False,
-                    )
-                    for event_id, event_type, body in messages
-                )
-            )
+            await asyncio.gather(*await queue_publishes(channel, self._exchange_name, messages))
 
         try:
             await self.guard.call(confirmed)  # EventsUnavailableError past the deadline
@@ -184,6 +157,57 @@ class RabbitEventPublisher:
     async def close(self) -> None:
         self.guard.close()
         await self._connection.close()
+
+
+async def queue_publishes(
+    channel: Any, exchange_name: str, messages: Sequence[tuple[str, str, bytes]]
+) -> list["asyncio.Future[Any]"]:
+    """Queue the messages' frames on an aiormq channel in confirm mode, all in one write to
+    the socket, and return the futures of their confirms.
+
+    The bookkeeping is aiormq's own `basic_publish`'s (the channel's next delivery tag and
+    its future in `confirmations`, which the channel resolves on the broker's ack, fails on
+    a nack and on the channel's close), done for the whole batch under the channel's lock:
+    `basic_publish` needs a task per message to await the confirms together and writes to
+    the socket once per message. CPU per event in batches of 10, in-process, alternating
+    blocks: 134 µs through `Exchange.publish` (an `aio_pika.Message` each, every write
+    awaited), 67 µs through `basic_publish(wait=False)`, 45 µs this way. The attributes
+    used are aiormq 7's; tests/distributed publishes through them against RabbitMQ."""
+    import aio_pika
+    import aiormq
+    from aiormq.abc import ChannelFrame
+    from pamqp.body import ContentBody
+    from pamqp.header import ContentHeader
+
+    persistent = int(aio_pika.DeliveryMode.PERSISTENT)
+    size = channel.max_content_size
+    frames: list[Any] = []
+    for event_id, event_type, body in messages:
+        properties = aiormq.spec.Basic.Properties(
+            content_type="application/json",
+            delivery_mode=persistent,
+            message_id=event_id,
+            message_type=event_type,
+        )
+        frames.append(
+            aiormq.spec.Basic.Publish(
+                exchange=exchange_name, routing_key=event_type, mandatory=False
+            )
+        )
+        frames.append(ContentHeader(properties=properties, body_size=len(body)))
+        frames.extend(ContentBody(body[at : at + size]) for at in range(0, len(body), size))
+    # Encoded before any delivery tag is taken: a tag taken for a message the broker never
+    # got would shift every later confirm onto the wrong message.
+    payload = ChannelFrame.marshall(channel.number, frames)
+    confirms: list[asyncio.Future[Any]] = []
+    async with channel.lock:
+        for _ in messages:
+            channel.delivery_tag += 1
+            confirms.append(channel.create_future())
+            channel.confirmations[channel.delivery_tag] = confirms[-1]
+        # No await between the tags and the write: the frames go out in the tags' order.
+        channel.write_queue.put_nowait(payload)
+    return confirms
 
 
 class HandlerEventPublisher:
