@@ -12,7 +12,8 @@ round, in one Chromium, with the measures of bench/dashboard.py:
 - `--part run`: the run page of 4 keys x 100,000 points, navigation → all charts drawn
   (first and second visit, medians of 3 per round);
 - `--part table`: `--runs` runs all loaded page by page (seconds), then stress-scrolled
-  `--rows` rows at 20 rows a frame: main thread CPU a frame, frames over 50 ms.
+  `--rows` rows at 20 rows a frame: main thread CPU a frame, frames over 50 ms, the
+  longest frame, the JS heap used after the scroll.
 Prints each round and the medians; writes nothing.
 """
 
@@ -70,6 +71,8 @@ def measure(args: argparse.Namespace, browser: Any, base: str, target: str) -> d
         "CPU ms a frame": scroll["cpu_ms"],
         "frames over 50 ms": float(sum(f > FRAME_BUDGET_MS for f in scroll["frames"])),
         "frames": float(len(scroll["frames"])),
+        "longest frame ms": max(scroll["frames"], default=0.0),
+        "JS heap after MB": scroll["heap_mb"],
     }
 
 

@@ -144,7 +144,8 @@ def measure_scroll(
 ) -> list[dict[str, Any]]:
     """Scroll `rows` rows down at `rows_per_frame` (to the end if `rows` ≥ `runs`); with
     `preload`, after every page is loaded (rendering only). Adds the main thread's busy
-    and CPU time per frame, from the DevTools performance counters."""
+    and CPU time per frame and the JS heap used at the end, from the DevTools
+    performance counters."""
     results = []
     for _ in range(repeats):
         context = browser.new_context(viewport=VIEWPORT)
@@ -167,6 +168,8 @@ def measure_scroll(
         result["busy_ms"] = (after["TaskDuration"] - before["TaskDuration"]) * 1000 / frames
         # CPU time, unlike task time, leaves out waiting for a core on a loaded machine.
         result["cpu_ms"] = (after["ThreadTime"] - before["ThreadTime"]) * 1000 / frames
+        # What the page holds once scrolled (MB): what each major GC has to mark.
+        result["heap_mb"] = after["JSHeapUsedSize"] / 2**20
         result["load_seconds"] = load_seconds
         results.append(result)
         context.close()

@@ -9,7 +9,7 @@ import {
   useQueryClient,
   type InfiniteData,
 } from "@tanstack/react-query";
-import { constructRow, useTable, type Row } from "@tanstack/react-table";
+import { useTable, type Header } from "@tanstack/react-table";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import {
   memo,
@@ -163,21 +163,35 @@ function toggled(list: readonly string[], id: string): string[] {
   return list.includes(id) ? list.filter((s) => s !== id) : [...list, id];
 }
 
-type TableRow = Row<typeof features, Run>;
-type RunCell = ReturnType<TableRow["getAllCells"]>[number];
 type RunTableItem = TableItem<Run>;
 
+/** A column as the body rows draw it: worked out once per column set, not per row. */
+interface BodyColumn {
+  id: string;
+  className: string;
+  style: CSSProperties;
+  runCell: (run: Run) => ReactNode;
+}
+
+/** The body rows' columns, from the table's headers (in their order) and the pinned
+ * columns' offsets. */
+function bodyColumns(headers: readonly Header<typeof features, Run>[], pinned: Map<string, number>): BodyColumn[] {
+  return headers.map((h) => ({
+    id: h.id,
+    className: h.id === SELECT_COLUMN ? "cell select" : h.id.startsWith("metrics.") ? "cell num" : "cell",
+    style: cellStyle(h.getSize(), pinned.get(h.id)),
+    runCell: h.column.columnDef.meta?.runCell ?? (() => null),
+  }));
+}
+
 interface RunRowProps {
-  row: Row<typeof features, Run>;
+  run: Run;
   start: number;
   width: number;
   selected: boolean;
-  /** Changes when the column set does, so rows re-render with the new cells. */
-  columnsKey: string;
-  /** Left offsets of the pinned columns (sticky). */
-  pinned: Map<string, number>;
+  /** A new list when the columns or their widths change, so rows re-render with them. */
+  columns: readonly BodyColumn[];
   onToggle: (id: string) => void;
-  render: (cell: RunCell) => ReactNode;
 }
 
 /** A pinned column's cell stays at its offset while the table scrolls sideways. */
@@ -188,48 +202,33 @@ function cellStyle(width: number, left: number | undefined): CSSProperties {
 
 /** One virtual row; memoised, so scrolling renders only the rows that come into view.
  * Its cells are keyed by column, not by run: a row element given another run (see
- * RowSlots) keeps its cells' DOM and only their text changes. */
-const RunRow = memo(function RunRow({ row, start, width, selected, pinned, onToggle, render }: RunRowProps) {
+ * RowSlots) keeps its cells' DOM and only their text changes. It draws the run with each
+ * column's `runCell`, without TanStack rows or cells (see RunColumnMeta). */
+const RunRow = memo(function RunRow({ run, start, width, selected, columns, onToggle }: RunRowProps) {
   const element = useRef<HTMLDivElement>(null);
-  useBlurOnReassign(element, row.id);
+  useBlurOnReassign(element, run.id);
   return (
     <div
       ref={element}
       role="row"
-      data-run-id={row.id}
+      data-run-id={run.id}
       className={`grid-row body${selected ? " selected" : ""}`}
       style={{ transform: `translateY(${start}px)`, width }}
     >
-      {row.getAllCells().map((cell) => {
-        if (cell.column.id === SELECT_COLUMN) {
-          return (
-            <div
-              key={cell.column.id}
-              className="cell select"
-              role="cell"
-              style={cellStyle(cell.column.getSize(), pinned.get(SELECT_COLUMN))}
-            >
-              <input
-                type="checkbox"
-                aria-label={`Select run ${row.original.name || row.id}`}
-                checked={selected}
-                onChange={() => onToggle(row.id)}
-              />
-            </div>
-          );
-        }
-        const numeric = cell.column.id.startsWith("metrics.");
-        return (
-          <div
-            key={cell.column.id}
-            role="cell"
-            className={`cell${numeric ? " num" : ""}`}
-            style={cellStyle(cell.column.getSize(), pinned.get(cell.column.id))}
-          >
-            {render(cell)}
-          </div>
-        );
-      })}
+      {columns.map((column) => (
+        <div key={column.id} role="cell" className={column.className} style={column.style}>
+          {column.id === SELECT_COLUMN ? (
+            <input
+              type="checkbox"
+              aria-label={`Select run ${run.name || run.id}`}
+              checked={selected}
+              onChange={() => onToggle(run.id)}
+            />
+          ) : (
+            column.runCell(run)
+          )}
+        </div>
+      ))}
     </div>
   );
 });
@@ -279,18 +278,14 @@ interface VirtualRowsProps {
   /** How many rows (runs and group headers) the table has, and the one at an index. */
   count: number;
   itemAt: (index: number) => RunTableItem | undefined;
-  /** The table's row of a run (made when it first comes into view). */
-  rowOf: (run: Run) => TableRow;
   /** The grouping column, when the table is grouped. */
   groupLabel: string;
   onToggleGroup: (name: string) => void;
   scrollRef: RefObject<HTMLDivElement | null>;
   width: number;
   selected: Set<string>;
-  columnsKey: string;
-  pinned: Map<string, number>;
+  columns: readonly BodyColumn[];
   onToggle: (id: string) => void;
-  render: (cell: RunCell) => ReactNode;
   hasNextPage: boolean;
   isFetchingNextPage: boolean;
   fetchNextPage: () => Promise<unknown>;
@@ -301,7 +296,7 @@ interface VirtualRowsProps {
  * or page), and memoised rows that stay in view are skipped.
  */
 function VirtualRows(props: VirtualRowsProps) {
-  const { count, itemAt, rowOf, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
+  const { count, itemAt, scrollRef, width, selected, hasNextPage, isFetchingNextPage, fetchNextPage } = props;
   // The virtualizer is read during render on purpose; this component is not compiled.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
@@ -338,18 +333,15 @@ function VirtualRows(props: VirtualRowsProps) {
             />
           );
         }
-        const row = rowOf(entry.row);
         return (
           <RunRow
             key={`slot:${slots[place]}`}
-            row={row}
+            run={entry.row}
             start={item.start}
             width={width}
-            selected={selected.has(row.id)}
-            columnsKey={props.columnsKey}
-            pinned={props.pinned}
+            selected={selected.has(entry.row.id)}
+            columns={props.columns}
             onToggle={props.onToggle}
-            render={props.render}
           />
         );
       })}
@@ -494,23 +486,10 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
   const table = useTable({
     features,
     columns,
-    // Rows are made for the runs in view only (rowOf), not a row model of every run.
+    // No row model: the body rows draw the runs in view straight (see RunRow).
     data: EMPTY,
     getRowId: (r) => r.id,
   });
-  // One row per run object for the table's lifetime (a run changed live is a new object).
-  const rowCache = useRef(new WeakMap<Run, TableRow>());
-  const rowOf = useCallback(
-    (run: Run): TableRow => {
-      let row = rowCache.current.get(run);
-      if (!row) {
-        row = constructRow(table, run.id, run, 0, 0);
-        rowCache.current.set(run, row);
-      }
-      return row;
-    },
-    [table],
-  );
 
   const scrollRef = useRef<HTMLDivElement>(null);
   const { hasNextPage, isFetchingNextPage, fetchNextPage } = runs;
@@ -558,13 +537,6 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
     );
   };
 
-  const renderCell = useCallback(
-    (cell: RunCell) => <table.FlexRender cell={cell} />,
-    // FlexRender is stable for the table's lifetime
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-    [],
-  );
-
   const filterError =
     runs.error instanceof ApiError && runs.error.status === 400 ? runs.error.message : null;
   const otherError = runs.error && !filterError ? runs.error.message : null;
@@ -582,6 +554,12 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
       return offsets;
     },
     // pinnedKey identifies the headers' ids and widths
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+    [pinnedKey],
+  );
+  const columnsInBody = useMemo(
+    () => bodyColumns(headers, pinned),
+    // pinnedKey identifies the headers' ids and widths (and `pinned` follows it)
     // eslint-disable-next-line react-hooks/exhaustive-deps
     [pinnedKey],
   );
@@ -799,16 +777,13 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
           <VirtualRows
             count={count}
             itemAt={itemAt}
-            rowOf={rowOf}
             groupLabel={groupId}
             onToggleGroup={toggleGroup}
             scrollRef={scrollRef}
             width={totalWidth}
             selected={selected}
-            columnsKey={chosenKey}
-            pinned={pinned}
+            columns={columnsInBody}
             onToggle={toggleRow}
-            render={renderCell}
             hasNextPage={hasNextPage}
             isFetchingNextPage={isFetchingNextPage}
             fetchNextPage={fetchNextPage}
