@@ -104,6 +104,10 @@ class StepResult:
     # batch, when the step ended: never sent, so neither timed nor stored.
     unsent_batches: int = 0
     loads: tuple[float, float] = (0.0, 0.0)
+    # The API instances' own histogram of metric batches over the step (summed): bucket
+    # upper bound in seconds -> batches answered within it. The server's share of the
+    # client's latency, which also holds the network and this process's event loop.
+    server_batch_s: dict[float, float] = field(default_factory=dict)
 
     @property
     def accepted_points(self) -> int:
@@ -439,6 +443,7 @@ class Traffic:
         await asyncio.sleep(1.0)  # the subscriptions bound before the first batch
         connection = await asyncpg.connect(self.dsn)
         try:
+            before = await batch_histograms(self.clients)
             start = time.monotonic() + 0.5
             end = start + mix.duration_s
             self.sample_cpu([])
@@ -450,6 +455,10 @@ class Traffic:
             )
             while self.tasks:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
+            after = await batch_histograms(self.clients)
+            self.result.server_batch_s = {
+                bound: count - before.get(bound, 0.0) for bound, count in after.items()
+            }
             self.sample_cpu([])
             self.result.cpu = self.cpu.core_percent()
             self.result.loads = (self.result.loads[0], os.getloadavg()[0])
@@ -479,6 +488,33 @@ class Traffic:
             for client in self.clients:
                 await client.aclose()
         return self.result
+
+
+BATCH_LABELS = ('method="POST"', 'route="/api/v1/runs/{run_id}/metrics"')
+
+
+async def batch_histogram(client: httpx.AsyncClient) -> dict[float, float]:
+    """An API instance's cumulative histogram of metric batch requests, from its `/metrics`
+    (`trackboard_http_request_duration_seconds`): bucket upper bound (s) -> count."""
+    response = await client.get("/metrics")
+    response.raise_for_status()
+    buckets: dict[float, float] = {}
+    for line in response.text.splitlines():
+        if line.startswith("trackboard_http_request_duration_seconds_bucket{") and all(
+            label in line for label in BATCH_LABELS
+        ):
+            bound = float(line.split('le="', 1)[1].split('"', 1)[0])
+            buckets[bound] = buckets.get(bound, 0.0) + float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+async def batch_histograms(clients: list[httpx.AsyncClient]) -> dict[float, float]:
+    """`batch_histogram` summed over the instances."""
+    total: dict[float, float] = {}
+    for client in clients:
+        for bound, count in (await batch_histogram(client)).items():
+            total[bound] = total.get(bound, 0.0) + count
+    return total
 
 
 async def checked(request: Awaitable[httpx.Response | None]) -> None:

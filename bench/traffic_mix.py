@@ -156,6 +156,23 @@ def step_line(result: StepResult) -> str:
     )
 
 
+def server_batch_sentence(result: StepResult) -> str:
+    """The API instances' own count of the step's batches within 10, 25 and 50 ms."""
+    buckets = result.server_batch_s
+    total = buckets.get(float("inf"), 0.0)
+    if not total:
+        return ""
+    within = ", ".join(
+        f"{buckets.get(bound, 0.0):,.0f} within {bound * 1000:g} ms"
+        for bound in (0.01, 0.025, 0.05)
+    )
+    return (
+        f" The API instances' own latency histogram (`trackboard_http_request_duration_"
+        f"seconds`, without the network and this process) of the step's {total:,.0f} batch "
+        f"requests: {within}."
+    )
+
+
 def step_table(result: StepResult) -> list[str]:
     mix = result.mix
     seconds = mix.duration_s
@@ -198,7 +215,8 @@ def step_table(result: StepResult) -> list[str]:
         f"{result.unsent_batches:,}; batches answered 503 and retried: {result.refused:,}; "
         f"live frames received: {result.live_frames:,}. The load generator's event loop woke "
         f"{ms(result.loop_lag_s, 50)} / {ms(result.loop_lag_s, 99)} / "
-        f"{ms(result.loop_lag_s, 100)} ms late (p50 / p99 / max) for a 100 ms timer.",
+        f"{ms(result.loop_lag_s, 100)} ms late (p50 / p99 / max) for a 100 ms timer."
+        + server_batch_sentence(result),
     ]
     if result.error_examples:
         lines += ["", "First errors:", "", *[f"- `{e}`" for e in result.error_examples]]

@@ -50,6 +50,8 @@ def test_traffic_mix_at_a_hundredth_fails_nothing_and_stores_every_point_once(
     assert result.live_s
     assert all(0 <= s < 30 for s in result.live_s)
     assert result.accepted_points == batches * 100
+    # The servers' own histogram counted the step's batch requests, and only those.
+    assert result.server_batch_s[float("inf")] == batches + result.refused
     assert result.stored_points == result.accepted_points
     expected = {**plan.expected_points(), **result.expected}
     asyncio.run(assert_each_point_stored_once(pg_url, expected))
