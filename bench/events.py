@@ -525,10 +525,11 @@ delivery row (the split) → signed POST. Run creation is measured in alternatin
 the two servers, both of the distributed mode on the same PostgreSQL and RabbitMQ; the one
 without outbox is `trackboard server` started by `bench/events.py --serve-without-outbox`,
 which writes no `event_outbox` row and runs no relay (and so feeds no notifier).
+Each server first gets an uncounted {WARM_UP_S:g} s round.
 """
     if args.before:
         body += (
-            f"With `--before`, a third server running the code of {before} (outbox on) took "
+            f"With `--before`, a third server running the code of {before} (outbox on) took\n"
             "part in the same rounds, each repeat starting with the next of the three servers.\n"
         )
     print(body)
