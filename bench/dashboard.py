@@ -49,7 +49,7 @@ from bench.dashboard_seed import (
     seed_long_run,
     seed_many_runs,
 )
-from bench.report import machine, median, percentile
+from bench.report import machine, median, percentile, write_keeping_hand_notes
 
 REPO = Path(__file__).resolve().parent.parent
 STATIC = REPO / "src/trackboard/server/dashboard/static"
@@ -346,17 +346,12 @@ def main() -> None:
     ]
     text = "\n".join(lines)
     print(text)
-    REPORT.write_text(text + kept_notes())
+    write_keeping_hand_notes(REPORT, text, KEPT_MARKER)
 
 
 # What follows this line in the report is written by hand (analysis of missed targets)
 # and kept when the benchmark rewrites the figures above it.
 KEPT_MARKER = "<!-- written by hand below: kept by bench/dashboard.py -->"
-
-
-def kept_notes() -> str:
-    old = REPORT.read_text() if REPORT.exists() else ""
-    return old[old.index(KEPT_MARKER) :] if KEPT_MARKER in old else ""
 
 
 NOTES = [
