@@ -65,11 +65,11 @@ async def test_a_refused_outbox_row_fails_the_commit_as_an_integrity_error(
         assert await experiments.find_experiment_by_name(session, "refused") is None
 
 
+# PostgreSQL only: a local SQLite file has no connection to lose.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 async def test_a_connection_lost_at_the_outbox_insert_is_an_outage(
     database: Database, database_url: str
 ) -> None:
-    if database.is_sqlite:
-        pytest.skip("a local file has no connection to lose")
     killer = create_async_engine(normalise_url(database_url))
 
     async def lose_the_connection_before_the_insert() -> None:
