@@ -58,13 +58,19 @@ class FlakyDepthQueue:
         return 0  # drained
 
 
+async def polling_ingestor(queue: object, monkeypatch: pytest.MonkeyPatch) -> Ingestor:
+    """An Ingestor polling `queue`'s depth every 10 ms, started."""
+    monkeypatch.setattr(publish, "DEPTH_POLL_S", 0.01)
+    ingestor = Ingestor(queue, Instruments(), waits_for_commit=False, max_depth=100)  # type: ignore[arg-type]
+    await ingestor.start()
+    return ingestor
+
+
 async def test_the_depth_poll_outlives_a_rejected_call_and_sees_the_queue_drain(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(publish, "DEPTH_POLL_S", 0.01)
     queue = FlakyDepthQueue()
-    ingestor = Ingestor(queue, Instruments(), waits_for_commit=False, max_depth=100)  # type: ignore[arg-type]
-    await ingestor.start()
+    ingestor = await polling_ingestor(queue, monkeypatch)
     try:
         for _ in range(200):
             if queue.reads >= 4:
@@ -100,10 +106,8 @@ class CancellationSwallowingQueue:
 async def test_the_depth_poll_stops_even_if_a_read_loses_the_cancellation(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(publish, "DEPTH_POLL_S", 0.01)
     queue = CancellationSwallowingQueue()
-    ingestor = Ingestor(queue, Instruments(), waits_for_commit=False, max_depth=100)  # type: ignore[arg-type]
-    await ingestor.start()
+    ingestor = await polling_ingestor(queue, monkeypatch)
     await queue.reading.wait()  # the stop's cancellation lands inside a read
     async with asyncio.timeout(2):
         await ingestor.stop()

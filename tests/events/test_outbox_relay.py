@@ -3,7 +3,7 @@ are marked and pruned after the retention (the RabbitMQ side: tests/distributed)
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select, update
@@ -33,14 +33,6 @@ class Broker:
 
     async def close(self) -> None:
         return None
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database.connect(database_url)
-    db.events.outbox = True
-    yield db
-    await db.dispose()
 
 
 async def sent_at(database: Database) -> list[int | None]:

@@ -1,8 +1,6 @@
 """Writing the outbox rows in the committing transaction, on both stores (on PostgreSQL
 through the driver's own prepared statement): failures raise as SQLAlchemy raises them."""
 
-from collections.abc import AsyncIterator
-
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -12,14 +10,6 @@ from trackboard.server.backends.database import Database, is_outage, normalise_u
 from trackboard.server.events import Event, record, recorded
 from trackboard.server.experiments import service as experiments
 from trackboard.server.models import EventOutbox
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    db = Database.connect(database_url)
-    db.events.outbox = True
-    yield db
-    await db.dispose()
 
 
 async def stored(database: Database) -> list[tuple[str, str]]:
