@@ -6,8 +6,9 @@ from `.bench/mlflow-venv`), measures, stops it all and writes docs/benchmarks-in
 - points/s accepted *and* durable in PostgreSQL (clock stops when the last point is stored);
 - raw binary COPY of the same points, one row each, from 4 connections (the machine's limit);
 - MLflow 3.17.2 `log-batch` of 1,000 metrics from 4 clients on its own database;
-- freshness (202 → readable) with the clients paced at 300,000 points/s (the target rate)
-  and at full speed: a poller reads the per-key summaries every 20 ms;
+- freshness (202 → readable) at full speed (PRODUCT.md's target: p99 ≤ 2 s at the full
+  ingest rate) and with the clients paced at 300,000 points/s, a rate the worker keeps up
+  with: a poller reads the per-key summaries every 20 ms;
 - bytes per stored point on PostgreSQL (tables + indexes + TOAST), big and small writes;
 - parse cost of the row and columnar wire forms.
 """
@@ -44,8 +45,12 @@ CLIENTS = 4
 KEYS = 10
 STEPS_PER_KEY = 1_000  # 10,000 points a request: the API's batch limit
 POLL_S = 0.02
-# Freshness is judged at the target rate (PRODUCT.md: p99 ≤ 2 s at 300,000 points/s); at
-# full speed the clients outrun the worker and the queue grows until back-pressure.
+# PRODUCT.md's targets: durable ingestion ≥ 1,000,000 points/s and ≥ 60 % of raw COPY;
+# freshness p99 ≤ 2 s at the full ingest rate. At full speed the clients can outrun the
+# worker (the queue grows until back-pressure), so freshness is also measured at a paced
+# rate that the worker keeps up with.
+TARGET_POINTS_PER_S = 1_000_000
+TARGET_COPY_FRACTION = 0.60
 PACED_POINTS_PER_S = 300_000
 
 
@@ -636,17 +641,18 @@ def report(
     lines = [
         "| figure | value | target |",
         "|---|---|---|",
-        f"| end to end, durable in PostgreSQL, 4 clients | {tb:,.0f} points/s | ≥ 300,000 |",
+        f"| end to end, durable in PostgreSQL, 4 clients | {tb:,.0f} points/s "
+        f"| ≥ {TARGET_POINTS_PER_S:,} |",
         f"| accepted by the API (202) | {accepted:,.0f} points/s | |",
         f"| raw binary COPY, one row a point, 4 connections | {copy:,.0f} points/s | (limit) |",
-        f"| fraction of raw COPY reached | {tb / copy:.0%} | |",
+        f"| fraction of raw COPY reached | {tb / copy:.0%} | ≥ {TARGET_COPY_FRACTION:.0%} |",
         f"| MLflow 3.17.2 log-batch (1,000 metrics), 4 clients | {mlflow:,.0f} points/s | |",
         f"| Trackboard / MLflow | {tb / mlflow:.1f}x | ≥ 20x |",
         f"| freshness (202 → readable) at {PACED_POINTS_PER_S:,} points/s offered "
         f"(durable: {paced:,.0f}/s), p50 / p99 | {paced_p50 * 1000:.0f} ms / "
-        f"{paced_p99 * 1000:.0f} ms | p99 ≤ 2 s |",
-        f"| freshness at full speed (clients outrun the worker; the queue grows until "
-        f"back-pressure), p50 / p99 | {p50 * 1000:.0f} ms / {p99 * 1000:.0f} ms | |",
+        f"{paced_p99 * 1000:.0f} ms | |",
+        f"| freshness at full speed (the clients may outrun the worker; the queue grows until "
+        f"back-pressure), p50 / p99 | {p50 * 1000:.0f} ms / {p99 * 1000:.0f} ms | p99 ≤ 2 s |",
         f"| storage, bulk writes ({stored:,} points) | {bytes_big:.1f} B/point | ≤ 24 |",
         f"| storage, 1,000 writes of 10 points, as written | {small[0]:.1f} B/point | |",
         f"| same after background compaction (live rows) | {small[1]:.1f} B/point "
