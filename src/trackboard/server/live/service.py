@@ -62,15 +62,35 @@ def experiment_topic(experiment_id: int) -> str:
     return f"experiment.{experiment_id}"
 
 
-def _triples(steps: list[int], values: list[float], timestamps: list[int]) -> list[list[Any]]:
-    return [[s, render_value(v), t] for s, v, t in zip(steps, values, timestamps, strict=True)]
+Triples = list[list[Any]] | npt.NDArray[np.float64]
+
+
+def _triples(
+    steps: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float64],
+    timestamps: npt.NDArray[np.int64],
+) -> Triples:
+    """[[step, value, timestamp], ...] for JSON: a float array that orjson writes in C when
+    every value is finite, Python lists with NaN and infinities as words otherwise.
+
+    A Python list per point was a third of the worker's CPU at full ingest rate. In the
+    array, steps and timestamps are floats (`1.0`): the same JSON numbers to a reader, and
+    exact up to 2**53, as far as JavaScript's numbers go anyway.
+    """
+    if np.isfinite(values).all():
+        return np.column_stack((steps, values, timestamps)).astype(np.float64, copy=False)
+    return [
+        [s, render_value(v), t]
+        for s, v, t in zip(steps.tolist(), values.tolist(), timestamps.tolist(), strict=True)
+    ]
 
 
 def encode_points(
     series: Mapping[str, PointColumns], max_points_per_key: int
-) -> tuple[dict[str, list[list[Any]]], bool, dict[str, list[list[Any]]]]:
-    """(points capped per key, whether any key was capped, latest point per key by step)."""
-    points: dict[str, list[list[Any]]] = {}
+) -> tuple[dict[str, Triples], bool, dict[str, list[list[Any]]]]:
+    """(points capped per key, whether any key was capped, latest point per key by step);
+    serialise with `orjson.OPT_SERIALIZE_NUMPY`."""
+    points: dict[str, Triples] = {}
     latest: dict[str, list[list[Any]]] = {}
     truncated = False
     for key, columns in series.items():
@@ -80,9 +100,7 @@ def encode_points(
         start = max(0, n - max_points_per_key)
         truncated = truncated or start > 0
         points[key] = _triples(
-            columns.steps[start:].tolist(),
-            columns.values[start:].tolist(),
-            columns.timestamps[start:].tolist(),
+            columns.steps[start:], columns.values[start:], columns.timestamps[start:]
         )
         # Latest by step, ties by timestamp: what the run's summary calls its value.
         last = int(np.lexsort((columns.timestamps, columns.steps))[-1])
@@ -151,7 +169,9 @@ class LiveService:
         run_event: dict[str, Any] = {**head, "points": points}
         if truncated:
             run_event["truncated"] = True
-        await self._publish(run_topic(run_id), orjson.dumps(run_event))
+        await self._publish(
+            run_topic(run_id), orjson.dumps(run_event, option=orjson.OPT_SERIALIZE_NUMPY)
+        )
         await self._publish(
             experiment_topic(experiment_id), orjson.dumps({**head, "points": latest})
         )
