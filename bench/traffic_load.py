@@ -1,6 +1,8 @@
 """The seed's traffic mix as an open-loop load (issue 18 §4): users with dashboards open
 (reads, searches, a live subscription each), training runs logging one batch a second, runs
-completed and created as they end.
+completed and created as they end. The training runs post from a process of their own
+(bench/traffic_train.py), so the users' reads and live frames do not delay their batches'
+clock.
 
 Every request has an intended send time on a constant-arrival schedule, and its latency is
 counted from that time to the last byte: a slow answer delays the start of no other
@@ -11,7 +13,7 @@ and their latency counts the wait.
 """
 
 import asyncio
-import math
+import multiprocessing
 import os
 import random
 import time
@@ -19,6 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
 from typing import Any
 
 import asyncpg
@@ -26,22 +29,19 @@ import httpx
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.scale_load import post_batch
 from bench.search_shapes import shapes
 from bench.traffic_stack import ComponentCpu, Stack, named_pids, with_children
+from bench.traffic_train import KEYS, LIMITS, TrainResult, train_process
 
-KEYS = ("loss", "acc", "lr", "grad_norm", *(f"train/metric_{i}" for i in range(6)))
-STEPS_PER_BATCH = 10
 PROBE_KEY = "loss"  # the key whose freshness is measured (every batch carries it)
 POLL_S = 0.1  # the readable-freshness poll: its resolution
 DRAIN_TIMEOUT_S = 60.0
+TRAINER_TIMEOUT_S = 120.0  # its runs created, or its result after the step's end
 # A user's next action: the runs table (a search), a run page (the run and 4 histories),
 # the experiments list, the experiment's dashboard aggregation.
 ACTIONS = {"search": 0.4, "run page": 0.3, "experiments list": 0.15, "dashboard": 0.15}
-# Idle connections are dropped before uvicorn's 5 s keep-alive closes them: reusing one the
-# server is closing that very moment fails the request (httpx.ReadError). No bound on
-# connections: a thousand browsers each have their own.
-LIMITS = httpx.Limits(max_connections=None, max_keepalive_connections=256, keepalive_expiry=2.0)
+# LIMITS (bench/traffic_train.py) has no bound on connections: a thousand browsers each
+# have their own.
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,11 @@ class StepResult:
     stored_points: int = 0
     uncertain_points: int = 0  # of batches that failed (a timeout, a 5xx): stored or not
     cpu: dict[str, float] = field(default_factory=dict)  # % of one core
-    # This process's own health: how late its event loop woke for a 100 ms timer, per
-    # wake-up; when that grows, the figures measure the load generator, not the server.
+    # The load generator's own health: how late its event loops woke for a 100 ms timer,
+    # per wake-up (the users' process, the training runs' process); when that grows, the
+    # figures measure the load generator, not the server.
     loop_lag_s: list[float] = field(default_factory=list)
+    train_loop_lag_s: list[float] = field(default_factory=list)
     # Batches whose send time came while their run was still waiting for an earlier
     # batch, when the step ended: never sent, so neither timed nor stored.
     unsent_batches: int = 0
@@ -127,17 +129,12 @@ class User:
 
 
 class Slot:
-    """One training run at a time, replaced by a new one when its lifetime is over."""
+    """The users' view of one training run slot (the runs post from their own process):
+    its current run, whether that has points yet, the users watching it."""
 
-    def __init__(self, index: int, client: httpx.AsyncClient, experiment: int) -> None:
+    def __init__(self, index: int) -> None:
         self.index = index
-        self.client = client
-        self.experiment_id = experiment
         self.run_id = ""
-        self.generation = 0
-        self.step = 0
-        self.batches = 0
-        self.ends_at = 0.0
         self.readable = False  # a batch of the current run is stored: its pages exist
         self.watchers: list[User] = []
 
@@ -153,12 +150,8 @@ class Traffic:
         self.result = StepResult(mix)
         self.rng = random.Random(seed)
         self.clients = [
-            httpx.AsyncClient(
-                base_url=url, timeout=30, limits=LIMITS, event_hooks={"response": [self._count]}
-            )
-            for url in stack.urls
+            httpx.AsyncClient(base_url=url, timeout=30, limits=LIMITS) for url in stack.urls
         ]
-        self.epoch = time.time() - time.monotonic()
         self.pending: dict[str, deque[tuple[int, float]]] = {}  # run -> (last step, sent)
         self.run_ids: list[str] = []
         self.tasks: set[asyncio.Task[None]] = set()  # requests and subscription changes
@@ -166,11 +159,10 @@ class Traffic:
         self.slots: list[Slot] = []
         self.stopping = False
         self.cpu = ComponentCpu()
-
-    async def _count(self, response: httpx.Response) -> None:
-        request = response.request
-        if response.status_code == 503 and request.url.path.endswith("/metrics"):
-            self.result.refused += 1
+        self.trainer_pid = 0
+        # Built inside the running loop (run_step): the training runs' process's signals.
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.trained: asyncio.Future[TrainResult] = asyncio.get_running_loop().create_future()
 
     # ------------------------------------------------------------ recording
 
@@ -213,76 +205,54 @@ class Traffic:
 
     # ------------------------------------------------------------ training runs
 
-    async def create_run(self, slot: Slot) -> None:
-        slot.generation += 1
-        body = {
-            "name": f"train-{slot.index}-{slot.generation}",
-            "params": {"lr": "0.01", "optimizer": "adam", "batch_size": "64"},
-            "tags": {"team": "nlp", "env": "dev"},
-        }
-        response = await slot.client.post(
-            f"/api/v1/experiments/{slot.experiment_id}/runs", json=body
-        )
-        response.raise_for_status()
-        old, slot.run_id = slot.run_id, str(response.json()["id"])
-        slot.step, slot.batches, slot.readable = 0, 0, False
-        self.run_ids.append(slot.run_id)
-        self.pending[slot.run_id] = deque()
+    def on_trainer(self, pipe: Connection) -> None:
+        """The training runs' process told something (see bench/traffic_train.py)."""
+        try:
+            while pipe.poll():
+                message = pipe.recv()
+                kind = message[0]
+                if kind == "sending":
+                    _, run_id, last_step, intended = message
+                    self.pending[run_id].append((last_step, intended))
+                elif kind == "failed":
+                    _, run_id, last_step, intended = message
+                    with suppress(ValueError):
+                        self.pending[run_id].remove((last_step, intended))
+                elif kind == "created":
+                    self.on_created(self.slots[message[1]], message[2])
+                elif kind == "ready":
+                    self.ready.set_result(None)
+                elif kind == "done":
+                    self.trained.set_result(message[1])
+        except (EOFError, OSError) as exc:  # the process ended: before its result, a failure
+            asyncio.get_running_loop().remove_reader(pipe.fileno())
+            gone = RuntimeError(f"the training runs' process ended early: {exc!r}")
+            for future in (self.ready, self.trained):
+                if not future.done():
+                    future.set_exception(gone)
+
+    def on_created(self, slot: Slot, run_id: str) -> None:
+        old, slot.run_id, slot.readable = slot.run_id, run_id, False
+        self.run_ids.append(run_id)
+        self.pending[run_id] = deque()
         for user in slot.watchers:
-            self.spawn(self.watch(user, old, slot.run_id))
+            self.spawn(self.watch(user, old, run_id))
 
-    async def finish_run(self, slot: Slot) -> None:
-        response = await slot.client.patch(
-            f"/api/v1/runs/{slot.run_id}", json={"status": "FINISHED"}
-        )
+    def merge(self, trained: TrainResult) -> None:
+        result = self.result
+        result.latency_s.update(trained.latency_s)
+        for route, count in trained.errors.items():
+            result.errors[route] = result.errors.get(route, 0) + count
+        result.error_examples += trained.error_examples[: 10 - len(result.error_examples)]
+        result.refused += trained.refused
+        result.expected.update(trained.expected)
+        result.uncertain_points += trained.uncertain_points
+        result.unsent_batches += trained.unsent_batches
+        result.train_loop_lag_s = trained.loop_lag_s
+
+    async def finish_run(self, client: httpx.AsyncClient, run_id: str) -> None:
+        response = await client.patch(f"/api/v1/runs/{run_id}", json={"status": "FINISHED"})
         response.raise_for_status()
-
-    async def log_batch(self, slot: Slot, intended: float) -> None:
-        run_id, first = slot.run_id, slot.step
-        steps = list(range(first, first + STEPS_PER_BATCH))
-        sent_ms = int((self.epoch + intended) * 1000)
-        columns = [
-            {
-                "key": key,
-                "steps": steps,
-                "values": [self.rng.random() for _ in steps],
-                "timestamps": [sent_ms] * len(steps),
-            }
-            for key in KEYS
-        ]
-        self.pending[run_id].append((steps[-1], intended))
-        batch_id = f"{run_id}-{slot.batches}"
-        slot.step += STEPS_PER_BATCH
-        slot.batches += 1
-        if not await self.timed(
-            "log batch", intended, lambda: post_batch(slot.client, run_id, batch_id, columns)
-        ):
-            # Failed as far as the client knows, yet perhaps queued: may be stored, so it is
-            # neither expected nor waited for.
-            self.result.uncertain_points += len(steps) * len(KEYS)
-            with suppress(ValueError):
-                self.pending[run_id].remove((steps[-1], intended))
-            return
-        for key in KEYS:
-            ident = (run_id, key)
-            self.result.expected[ident] = self.result.expected.get(ident, 0) + len(steps)
-
-    async def train(self, slot: Slot, start: float, end: float) -> None:
-        """Batches at 1/s (phase by slot); at the end of its lifetime the run is finished
-        and the next one created, as a training script's loop would."""
-        tick = start + slot.index / self.mix.scaled_runs
-        while tick < end:
-            if time.monotonic() >= end:  # behind its schedule: the step is over all the same
-                self.result.unsent_batches += math.ceil(end - tick)
-                return
-            await self.until(tick)
-            if tick >= slot.ends_at:
-                await self.timed("run complete", tick, lambda: self.finish_run(slot))
-                created = time.monotonic()
-                await self.timed("run create", created, lambda: self.create_run(slot))
-                slot.ends_at = tick + self.mix.run_lifetime_s
-            await self.log_batch(slot, tick)
-            tick += 1.0
 
     # ------------------------------------------------------------ users
 
@@ -403,7 +373,9 @@ class Traffic:
         components["PostgreSQL (this database's backends)"] = postgres
         components["RabbitMQ (whole broker, shared)"] = named_pids("beam.smp")
         components["Redis (whole server, shared)"] = named_pids("redis-server")
-        components["this load generator"] = [os.getpid()]
+        components["this load generator (users)"] = [os.getpid()]
+        if self.trainer_pid:
+            components["this load generator (training runs)"] = [self.trainer_pid]
         self.cpu.sample(components)
 
     # ------------------------------------------------------------ the step
@@ -412,10 +384,7 @@ class Traffic:
         mix, data = self.mix, self.data
         self.result.loads = (os.getloadavg()[0], 0.0)
         n = len(self.clients)
-        self.slots = [
-            Slot(i, self.clients[i % n], data.experiment_ids[i % len(data.experiment_ids)])
-            for i in range(mix.scaled_runs)
-        ]
+        self.slots = [Slot(i) for i in range(mix.scaled_runs)]
         users = [
             User(
                 i,
@@ -425,34 +394,51 @@ class Traffic:
             )
             for i in range(mix.scaled_users)
         ]
-        # Before the clock: the runs already training (their ends spread over a lifetime)
-        # and the users' sockets open, each watching one of them.
-        now = time.monotonic()
-        for slot in self.slots:
-            await self.create_run(slot)
-            slot.ends_at = now + mix.run_lifetime_s * (slot.index + 0.5) / len(self.slots)
-        gate = asyncio.Semaphore(50)
-
-        async def open_socket(user: User) -> None:
-            slot = self.slots[user.index % len(self.slots)]
-            slot.watchers.append(user)
-            async with gate:
-                await self.connect(user, slot.run_id)
-
-        await asyncio.gather(*(open_socket(user) for user in users))
-        await asyncio.sleep(1.0)  # the subscriptions bound before the first batch
-        connection = await asyncpg.connect(self.dsn)
+        # spawn, not fork: a forked child would inherit this process's running event loop.
+        context = multiprocessing.get_context("spawn")
+        pipe, child_end = context.Pipe()
+        trainer = context.Process(
+            target=train_process,
+            args=(
+                child_end,
+                self.stack.urls,
+                data.experiment_ids,
+                mix.scaled_runs,
+                mix.run_lifetime_s,
+                self.rng.randrange(2**32),
+            ),
+            name="traffic-training-runs",
+            daemon=True,
+        )
+        loop = asyncio.get_running_loop()
+        trainer.start()
+        child_end.close()
+        self.trainer_pid = trainer.pid or 0
+        loop.add_reader(pipe.fileno(), self.on_trainer, pipe)
+        connection: asyncpg.Connection | None = None
         try:
+            # Before the clock: the runs already training (created by their process) and the
+            # users' sockets open, each watching one of them.
+            await asyncio.wait_for(self.ready, TRAINER_TIMEOUT_S)
+            gate = asyncio.Semaphore(50)
+
+            async def open_socket(user: User) -> None:
+                slot = self.slots[user.index % len(self.slots)]
+                slot.watchers.append(user)
+                async with gate:
+                    await self.connect(user, slot.run_id)
+
+            await asyncio.gather(*(open_socket(user) for user in users))
+            await asyncio.sleep(1.0)  # the subscriptions bound before the first batch
+            connection = await asyncpg.connect(self.dsn)
             before = await batch_histograms(self.clients)
             start = time.monotonic() + 0.5
             end = start + mix.duration_s
+            pipe.send(("start", start, end))
             self.sample_cpu([])
             poller = asyncio.create_task(self.poll(connection))
-            await asyncio.gather(
-                self.users_acting(users, start, end),
-                self.watch_loop(end),
-                *(self.train(slot, start, end) for slot in self.slots),
-            )
+            await asyncio.gather(self.users_acting(users, start, end), self.watch_loop(end))
+            self.merge(await asyncio.wait_for(self.trained, TRAINER_TIMEOUT_S))
             while self.tasks:
                 await asyncio.gather(*self.tasks, return_exceptions=True)
             after = await batch_histograms(self.clients)
@@ -470,21 +456,27 @@ class Traffic:
             await asyncio.gather(*self.listeners, return_exceptions=True)
             for slot in self.slots:
                 try:
-                    await self.finish_run(slot)
+                    await self.finish_run(self.clients[slot.index % n], slot.run_id)
                 except httpx.HTTPError as exc:
                     self.error("run complete", exc)
             with suppress(TimeoutError):
                 await asyncio.wait_for(poller, DRAIN_TIMEOUT_S)
         finally:
+            loop.remove_reader(pipe.fileno())
+            pipe.close()
+            trainer.join(10)
+            if trainer.is_alive():
+                trainer.kill()
             self.result.unseen_batches = sum(len(queue) for queue in self.pending.values())
-            self.result.stored_points = int(
-                await connection.fetchval(
-                    "SELECT coalesce(sum(count), 0) FROM metric_summaries "
-                    "WHERE run_id = ANY($1::text[])",
-                    self.run_ids,
+            if connection is not None:
+                self.result.stored_points = int(
+                    await connection.fetchval(
+                        "SELECT coalesce(sum(count), 0) FROM metric_summaries "
+                        "WHERE run_id = ANY($1::text[])",
+                        self.run_ids,
+                    )
                 )
-            )
-            await connection.close()
+                await connection.close()
             for client in self.clients:
                 await client.aclose()
         return self.result

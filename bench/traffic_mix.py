@@ -213,10 +213,12 @@ def step_table(result: StepResult) -> list[str]:
         f"readable: {result.unseen_batches}; batches not sent because their "
         f"run was still waiting for an earlier one when the step ended: "
         f"{result.unsent_batches:,}; batches answered 503 and retried: {result.refused:,}; "
-        f"live frames received: {result.live_frames:,}. The load generator's event loop woke "
+        f"live frames received: {result.live_frames:,}. The load generator's event loops woke "
+        f"late for a 100 ms timer (p50 / p99 / max): the users' process "
         f"{ms(result.loop_lag_s, 50)} / {ms(result.loop_lag_s, 99)} / "
-        f"{ms(result.loop_lag_s, 100)} ms late (p50 / p99 / max) for a 100 ms timer."
-        + server_batch_sentence(result),
+        f"{ms(result.loop_lag_s, 100)} ms, the training runs' process "
+        f"{ms(result.train_loop_lag_s, 50)} / {ms(result.train_loop_lag_s, 99)} / "
+        f"{ms(result.train_loop_lag_s, 100)} ms." + server_batch_sentence(result),
     ]
     if result.error_examples:
         lines += ["", "First errors:", "", *[f"- `{e}`" for e in result.error_examples]]
@@ -231,7 +233,7 @@ def step_table(result: StepResult) -> list[str]:
 
 def system_cpu(result: StepResult) -> float:
     """% of one core the system under test spent: RabbitMQ and Redis are left out (shared
-    with other work on this machine), and so is the load generator."""
+    with other work on this machine), and so are the load generator's two processes."""
     return sum(
         cpu
         for name, cpu in result.cpu.items()
@@ -282,7 +284,9 @@ def report(results: list[StepResult], args: argparse.Namespace, plan: Plan) -> s
         f"{args.user_interval_s:g} s on average ({shares}) "
         "and holds a WebSocket subscribed to its experiment and to one training run; a "
         "training run posts a batch of 10 keys x 10 steps every second and is finished "
-        f"after {args.run_lifetime_s:g} s, a new one created in its place. Latency is from "
+        f"after {args.run_lifetime_s:g} s, a new one created in its place; the training "
+        "runs post from a process of their own, apart from the users' reads and sockets. "
+        "Latency is from "
         "the intended send time (constant arrival, open loop) to the last byte; readable "
         "freshness polls the stored summary every 100 ms; live freshness is the frame's "
         "arrival minus the batch's timestamp (its intended send time). Before the first "

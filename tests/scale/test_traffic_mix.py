@@ -57,3 +57,7 @@ def test_traffic_mix_at_a_hundredth_fails_nothing_and_stores_every_point_once(
     asyncio.run(assert_each_point_stored_once(pg_url, expected))
     for component in ("API instance 1", "API instance 2", "worker 1", "worker 2"):
         assert result.cpu[component] > 0, result.cpu
+    # The training runs posted from their own process, which measured its own loop.
+    assert result.cpu["this load generator (training runs)"] > 0, result.cpu
+    assert 50 <= len(result.train_loop_lag_s) <= 100
+    assert all(0 <= s < 30 for s in result.train_loop_lag_s + result.loop_lag_s)
