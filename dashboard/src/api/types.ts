@@ -66,7 +66,10 @@ export type LiveEvent =
       run_id: string;
       experiment_id: number;
       points: Record<string, LivePoint[]>;
-      /** Set when the server sent only part of a large batch: re-fetch instead. */
+      /**
+       * Set when a key had more points than the server sends: `points` then holds each
+       * key's latest point only; re-fetch the run and its histories instead.
+       */
       truncated?: boolean;
     }
   | { event: "run_updated"; run: Run }

@@ -1,10 +1,11 @@
 import type { InfiniteData } from "@tanstack/react-query";
 import { QueryClient } from "@tanstack/react-query";
 import { describe, expect, it } from "vitest";
-import type { MetricColumns, Run, RunPage } from "../api/types";
+import type { LiveEvent, MetricColumns, Run, RunPage } from "../api/types";
 import {
   applyPointsToHistories,
   applyPointsToRun,
+  applyRunMetrics,
   prependRun,
   queryKeys,
   updateRunsInPages,
@@ -112,5 +113,32 @@ describe("histories in the query cache", () => {
     qc.setQueryData(key, history([1]));
     applyPointsToHistories(qc, "r", { loss: [[4, 1, 4]] }, true);
     expect(qc.getQueryState(key)?.isInvalidated).toBe(true);
+  });
+});
+
+describe("a run topic's metrics event", () => {
+  const event = (truncated: boolean): Extract<LiveEvent, { event: "metrics" }> => ({
+    event: "metrics",
+    run_id: "a",
+    experiment_id: 1,
+    points: { loss: [[9, 0.2, 90]] },
+    ...(truncated ? { truncated } : {}),
+  });
+
+  it("applies a whole batch's points to the cached run", () => {
+    const qc = new QueryClient();
+    qc.setQueryData(queryKeys.run("a"), run("a"));
+    applyRunMetrics(qc, "a", event(false));
+    expect(qc.getQueryData<Run>(queryKeys.run("a"))?.metrics.loss?.count).toBe(7);
+    expect(qc.getQueryState(queryKeys.run("a"))?.isInvalidated).toBe(false);
+  });
+
+  it("reads the run again when the batch was truncated to its latest points", () => {
+    const qc = new QueryClient();
+    qc.setQueryData(queryKeys.run("a"), run("a"));
+    applyRunMetrics(qc, "a", event(true));
+    // The count would be wrong by every point left out: the server's summary is read instead.
+    expect(qc.getQueryData<Run>(queryKeys.run("a"))?.metrics.loss?.count).toBe(6);
+    expect(qc.getQueryState(queryKeys.run("a"))?.isInvalidated).toBe(true);
   });
 });

@@ -1,7 +1,14 @@
 // How live events change data already in the query cache. Pure functions here;
 // the views call them through queryClient.setQueryData.
 import type { InfiniteData, QueryClient } from "@tanstack/react-query";
-import type { LivePoint, MetricColumns, MetricSummary, Run, RunPage } from "../api/types";
+import type {
+  LiveEvent,
+  LivePoint,
+  MetricColumns,
+  MetricSummary,
+  Run,
+  RunPage,
+} from "../api/types";
 import { appendPoints } from "../charts/shape";
 
 export const queryKeys = {
@@ -121,4 +128,25 @@ export function applyPointsToHistories(
       }
     }
   }
+}
+
+/**
+ * A run topic's metrics event applied to the cached run and its histories. A truncated
+ * event (a batch over the server's cap per key) carries each key's latest point only, so
+ * the run's summaries and the histories are read again instead.
+ */
+export function applyRunMetrics(
+  queryClient: QueryClient,
+  runId: string,
+  event: Extract<LiveEvent, { event: "metrics" }>,
+): void {
+  const truncated = event.truncated === true;
+  if (truncated) {
+    void queryClient.invalidateQueries({ queryKey: queryKeys.run(runId), exact: true });
+  } else {
+    queryClient.setQueryData<Run>(queryKeys.run(runId), (old) =>
+      old ? applyPointsToRun(old, event.points) : old,
+    );
+  }
+  applyPointsToHistories(queryClient, runId, event.points, truncated);
 }

@@ -16,7 +16,7 @@ import { ChartControls } from "../../components/ChartControls";
 import { formatValue } from "../../components/format";
 import { StatusBadge } from "../../components/StatusBadge";
 import { WhenVisible } from "../../components/WhenVisible";
-import { applyPointsToHistories, applyPointsToRun, queryKeys } from "../../live/cacheUpdates";
+import { applyRunMetrics, queryKeys } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
 import { runDisplayName, splitTags } from "../../mlflowTags";
 import { Link, navigate, useLocation } from "../../router";
@@ -59,10 +59,7 @@ function LiveRun({ runId }: { runId: string }) {
   const queryClient = useQueryClient();
   useLiveEvents({ run_id: runId }, (event) => {
     if (event.event === "metrics") {
-      queryClient.setQueryData<Run>(queryKeys.run(runId), (old) =>
-        old ? applyPointsToRun(old, event.points) : old,
-      );
-      applyPointsToHistories(queryClient, runId, event.points, event.truncated === true);
+      applyRunMetrics(queryClient, runId, event);
     } else if (event.run.id === runId) {
       queryClient.setQueryData<Run>(queryKeys.run(runId), event.run);
     }

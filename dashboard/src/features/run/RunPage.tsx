@@ -11,7 +11,7 @@ import { formatDuration, formatTime } from "../../components/format";
 import { EditableTitle } from "../../components/EditableTitle";
 import { StatusBadge } from "../../components/StatusBadge";
 import { WhenVisible } from "../../components/WhenVisible";
-import { applyPointsToHistories, applyPointsToRun, queryKeys } from "../../live/cacheUpdates";
+import { applyRunMetrics, queryKeys } from "../../live/cacheUpdates";
 import { useLiveEvents, usePollInterval } from "../../live/LiveProvider";
 import { NOTE_TAG, parentRunId, runDisplayName, runSource, runUser, splitTags } from "../../mlflowTags";
 import { Link, navigate, useLocation } from "../../router";
@@ -97,10 +97,7 @@ export default function RunPage({ runId }: { runId: string }) {
 
   useLiveEvents({ run_id: runId }, (event: LiveEvent) => {
     if (event.event === "metrics") {
-      queryClient.setQueryData<Run>(queryKeys.run(runId), (old) =>
-        old ? applyPointsToRun(old, event.points) : old,
-      );
-      applyPointsToHistories(queryClient, runId, event.points, event.truncated === true);
+      applyRunMetrics(queryClient, runId, event);
     } else if (event.run.id === runId) {
       queryClient.setQueryData<Run>(queryKeys.run(runId), event.run);
     }

@@ -5,9 +5,10 @@ the writing process right after each commit, and publishes on the broadcast (exc
 `trackboard.live` in the distributed mode), which fans out to every instance's sockets.
 Messages: `run_created` and `run_updated` with the run's document (one per run and
 transaction, however many of its events the transaction recorded), and `metrics` with
-points. Topics: `run.<run_id>` carries every event of one run (metric points capped per key and
-event, see `max_points_per_key`); `experiment.<id>` carries run events and, for metrics,
-only the latest point of each key (what a runs table shows).
+points. Topics: `run.<run_id>` carries every event of one run (for metrics, every
+point, or only the latest point of each key with `truncated` when a key has more than
+`max_points_per_key`); `experiment.<id>` carries run events and, for metrics, only the
+latest point of each key (what a runs table shows).
 """
 
 import logging
@@ -85,24 +86,12 @@ def _triples(
     ]
 
 
-def encode_points(
-    series: Mapping[str, PointColumns], max_points_per_key: int
-) -> tuple[dict[str, Triples], bool, dict[str, list[list[Any]]]]:
-    """(points capped per key, whether any key was capped, latest point per key by step);
-    serialise with `orjson.OPT_SERIALIZE_NUMPY`."""
-    points: dict[str, Triples] = {}
+def latest_points(series: Mapping[str, PointColumns]) -> dict[str, list[list[Any]]]:
+    """Each key's latest point, by step and then timestamp (what a run's summary shows)."""
     latest: dict[str, list[list[Any]]] = {}
-    truncated = False
     for key, columns in series.items():
-        n = len(columns.steps)
-        if n == 0:
+        if len(columns.steps) == 0:
             continue
-        start = max(0, n - max_points_per_key)
-        truncated = truncated or start > 0
-        points[key] = _triples(
-            columns.steps[start:], columns.values[start:], columns.timestamps[start:]
-        )
-        # Latest by step, ties by timestamp: what the run's summary calls its value.
         last = int(np.lexsort((columns.timestamps, columns.steps))[-1])
         latest[key] = [
             [
@@ -111,7 +100,27 @@ def encode_points(
                 int(columns.timestamps[last]),
             ]
         ]
-    return points, truncated, latest
+    return latest
+
+
+def encode_points(
+    series: Mapping[str, PointColumns], max_points_per_key: int
+) -> tuple[dict[str, Triples], bool]:
+    """A run topic's points: every point of every key, or, when a key has more than
+    `max_points_per_key`, `truncated` and only each key's latest point. Serialise with
+    `orjson.OPT_SERIALIZE_NUMPY`.
+
+    A truncated event tells live views to read the history and the run again, so the points
+    a capped event could carry would be thrown away: at full ingest rate they were most of
+    the worker's live bytes."""
+    if any(len(columns.steps) > max_points_per_key for columns in series.values()):
+        return dict(latest_points(series)), True
+    points: dict[str, Triples] = {
+        key: _triples(columns.steps, columns.values, columns.timestamps)
+        for key, columns in series.items()
+        if len(columns.steps)
+    }
+    return points, False
 
 
 class LiveService:
@@ -158,7 +167,7 @@ class LiveService:
         self, run_id: str, experiment_id: int, series: Mapping[str, PointColumns]
     ) -> None:
         """Call after the points' transaction committed (or the worker's, when queued)."""
-        points, truncated, latest = encode_points(series, self._max_points_per_key)
+        points, truncated = encode_points(series, self._max_points_per_key)
         if not points:
             return
         head: dict[str, Any] = {
@@ -173,7 +182,8 @@ class LiveService:
             run_topic(run_id), orjson.dumps(run_event, option=orjson.OPT_SERIALIZE_NUMPY)
         )
         await self._publish(
-            experiment_topic(experiment_id), orjson.dumps({**head, "points": latest})
+            experiment_topic(experiment_id),
+            orjson.dumps({**head, "points": latest_points(series)}),
         )
 
     async def publish_run_created(self, run: RunDocument) -> None:
