@@ -4,7 +4,7 @@
         [--read]
 
 Seeds `--runs` runs (as bench/dashboard.py does), loads them all in the runs table, then
-records a Chromium performance trace (DevTools timeline and V8 GC categories) while the
+records a Chromium performance trace (DevTools timeline, V8 and Oilpan GC categories) while the
 table is scrolled `--rows` rows at 20 rows a frame, the stress scroll of
 docs/benchmarks-dashboard.md. Each animation frame leaves a `console.timeStamp` in the
 trace; for every interval between two over 50 ms the main thread's events inside it are
@@ -39,6 +39,9 @@ CATEGORIES = [
     "devtools.timeline",
     "disabled-by-default-devtools.timeline",
     "v8.gc",
+    "disabled-by-default-v8.gc",
+    "cppgc",
+    "blink_gc",
     "blink.user_timing",
 ]
 
@@ -122,6 +125,14 @@ def print_gc_totals(complete: list[dict[str, Any]]) -> None:
     for name, ms in sorted(totals.items(), key=lambda kv: -kv[1]):
         print(f"  {name}: {counts[name]} events, {ms:.0f} ms")
     heaps = [e["args"] for e in complete if e["name"] == "MajorGC" and "args" in e]
+    # V8's reason for finishing each one ('finalize incremental marking via stack guard'...);
+    # why marking started is not in the trace: run Chromium with
+    # --js-flags=--trace-incremental-marking for that (V8's heap or the global limit).
+    reasons: dict[str, int] = defaultdict(int)
+    for h in heaps:
+        reasons[str(h.get("type", "?"))] += 1
+    for reason, n in sorted(reasons.items(), key=lambda kv: -kv[1]):
+        print(f"  MajorGC '{reason}': {n}")
     if heaps:
         after = [h.get("usedHeapSizeAfter", 0) / 2**20 for h in heaps]
         print(f"  heap after each major GC: {min(after):.0f}-{max(after):.0f} MB")

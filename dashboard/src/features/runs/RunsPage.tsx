@@ -82,7 +82,7 @@ import { FilterBox } from "./FilterBox";
 import { indexGroups, withGroupHeaders, type GroupHeader, type TableItem } from "./groupRows";
 import { RunTreeContext, type RunTree } from "./RunNameCell";
 import { firstRuns, loadedRuns, runAt } from "./loadedRuns";
-import { RowSlots, useBlurOnReassign } from "./rowPool";
+import { inSlotOrder, RowSlots, useBlurOnReassign } from "./rowPool";
 import { buildRunTree } from "./runTree";
 
 export const PAGE_SIZE = 500;
@@ -185,6 +185,8 @@ function bodyColumns(headers: readonly Header<typeof features, Run>[], pinned: M
 }
 
 interface RunRowProps {
+  /** Its aria-rowindex: its row number in the table, the header being 1. */
+  rowIndex: number;
   run: Run;
   start: number;
   width: number;
@@ -204,13 +206,14 @@ function cellStyle(width: number, left: number | undefined): CSSProperties {
  * Its cells are keyed by column, not by run: a row element given another run (see
  * RowSlots) keeps its cells' DOM and only their text changes. It draws the run with each
  * column's `runCell`, without TanStack rows or cells (see RunColumnMeta). */
-const RunRow = memo(function RunRow({ run, start, width, selected, columns, onToggle }: RunRowProps) {
+const RunRow = memo(function RunRow({ rowIndex, run, start, width, selected, columns, onToggle }: RunRowProps) {
   const element = useRef<HTMLDivElement>(null);
   useBlurOnReassign(element, run.id);
   return (
     <div
       ref={element}
       role="row"
+      aria-rowindex={rowIndex}
       data-run-id={run.id}
       className={`grid-row body${selected ? " selected" : ""}`}
       style={{ transform: `translateY(${start}px)`, width }}
@@ -234,6 +237,8 @@ const RunRow = memo(function RunRow({ run, start, width, selected, columns, onTo
 });
 
 interface GroupRowProps {
+  /** Its aria-rowindex, as RunRow's. */
+  rowIndex: number;
   group: GroupHeader;
   /** The grouping column ("params.optimizer"). */
   label: string;
@@ -244,11 +249,12 @@ interface GroupRowProps {
 
 /** A group's header: its value, its run count (of the whole filter) and colour; a click
  * collapses or expands the group's loaded rows. */
-const GroupRow = memo(function GroupRow({ group, label, start, width, onToggle }: GroupRowProps) {
+const GroupRow = memo(function GroupRow({ rowIndex, group, label, start, width, onToggle }: GroupRowProps) {
   const runs = group.count === null ? "" : ` (${group.count.toLocaleString()} ${group.count === 1 ? "run" : "runs"})`;
   return (
     <div
       role="row"
+      aria-rowindex={rowIndex}
       data-group={group.name}
       className="grid-row body group-row"
       style={{ transform: `translateY(${start}px)`, width }}
@@ -316,35 +322,43 @@ function VirtualRows(props: VirtualRowsProps) {
       void fetchNextPage();
     }
   }, [lastIndex, count, hasNextPage, isFetchingNextPage, fetchNextPage]);
+  const rows = visible.map((item, place) => {
+    const entry = itemAt(item.index);
+    if (!entry) return null;
+    // Row 1 is the header; the rows' DOM order is not their order on screen while scrolling.
+    const rowIndex = item.index + 2;
+    if (entry.kind === "group") {
+      return (
+        <GroupRow
+          key={`slot:${slots[place]}`}
+          rowIndex={rowIndex}
+          group={entry}
+          label={props.groupLabel}
+          start={item.start}
+          width={width}
+          onToggle={props.onToggleGroup}
+        />
+      );
+    }
+    return (
+      <RunRow
+        key={`slot:${slots[place]}`}
+        rowIndex={rowIndex}
+        run={entry.row}
+        start={item.start}
+        width={width}
+        selected={selected.has(entry.row.id)}
+        columns={props.columns}
+        onToggle={props.onToggle}
+      />
+    );
+  });
+  // While scrolling, each row element keeps its place in the DOM (see inSlotOrder): a
+  // row that moved among its siblings would have its layout rebuilt. At rest the rows are
+  // in screen order again, for keyboard focus order and screen readers.
   return (
     <div style={{ height: virtualizer.getTotalSize(), width, position: "relative" }}>
-      {visible.map((item, place) => {
-        const entry = itemAt(item.index);
-        if (!entry) return null;
-        if (entry.kind === "group") {
-          return (
-            <GroupRow
-              key={`slot:${slots[place]}`}
-              group={entry}
-              label={props.groupLabel}
-              start={item.start}
-              width={width}
-              onToggle={props.onToggleGroup}
-            />
-          );
-        }
-        return (
-          <RunRow
-            key={`slot:${slots[place]}`}
-            run={entry.row}
-            start={item.start}
-            width={width}
-            selected={selected.has(entry.row.id)}
-            columns={props.columns}
-            onToggle={props.onToggle}
-          />
-        );
-      })}
+      {virtualizer.isScrolling ? inSlotOrder(rows, slots) : rows}
     </div>
   );
 }
@@ -719,9 +733,9 @@ export default function RunsPage({ experimentId }: { experimentId: number }) {
       {otherError ? <div className="error-banner">{otherError}</div> : null}
       {exportError ? <div className="error-banner">Export failed: {exportError}</div> : null}
       <RunTreeContext.Provider value={treeContext}>
-      <div className="grid" role="table" aria-label="Runs">
+      <div className="grid" role="table" aria-label="Runs" aria-rowcount={count + 1}>
         <div className="grid-scroll" ref={scrollRef} data-testid="runs-scroll">
-          <div className="grid-row grid-head" role="row" style={{ width: totalWidth }}>
+          <div className="grid-row grid-head" role="row" aria-rowindex={1} style={{ width: totalWidth }}>
             {headers.map((h) => {
               const info = columnInfo(h.id, parseColumnId(h.id));
               const sorted =

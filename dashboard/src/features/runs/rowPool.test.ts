@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { RowSlots } from "./rowPool";
+import { inSlotOrder, RowSlots } from "./rowPool";
 
 const range = (first: number, count: number) => Array.from({ length: count }, (_, i) => first + i);
 
@@ -33,5 +33,19 @@ describe("RowSlots", () => {
     pool.assign(range(0, 30));
     const first = pool.assign(range(12, 30));
     expect(pool.assign(range(12, 30))).toEqual(first);
+  });
+});
+
+describe("inSlotOrder", () => {
+  it("puts each row at its slot, with null at the slots not in use", () => {
+    expect(inSlotOrder(["r7", "r8", "r9"], [2, 0, 4])).toEqual(["r8", null, "r7", null, "r9"]);
+  });
+
+  it("keeps a row that stays in view at the same position while rows scroll through", () => {
+    const pool = new RowSlots();
+    const before = inSlotOrder(range(0, 30), pool.assign(range(0, 30)));
+    const after = inSlotOrder(range(20, 30), pool.assign(range(20, 30)));
+    // Rows 20..29 stay in view: each at the position it had, whatever its place now.
+    for (const index of range(20, 10)) expect(after.indexOf(index)).toBe(before.indexOf(index));
   });
 });

@@ -38,6 +38,27 @@ export class RowSlots {
 }
 
 /**
+ * The rows placed at their slots: `rows[place]` goes to position `slots[place]`, unused
+ * slots hold null. Rendered in this order, a row element never changes its place among
+ * its siblings, so React never moves one. React keeps a keyed list in the order it is
+ * given by moving elements (insertBefore), and Chromium detaches a moved element's layout
+ * tree and builds it again: in index order, scrolling at 20 rows a frame moved 20 rows a
+ * frame, and the layout objects, styles and fragments rebuilt each frame filled Blink's
+ * garbage-collected heap, whose growth set off a full (mark-compact) GC every 2-3 s
+ * (`--js-flags=--trace-incremental-marking`: started at the global limit, V8's own heap
+ * at half of its limit).
+ */
+export function inSlotOrder<T>(rows: readonly T[], slots: readonly number[]): (T | null)[] {
+  const ordered: (T | null)[] = [];
+  rows.forEach((row, place) => {
+    const slot = slots[place] as number;
+    while (ordered.length <= slot) ordered.push(null);
+    ordered[slot] = row;
+  });
+  return ordered;
+}
+
+/**
  * Blurs focus held inside a pooled row element when it is given another run: a checkbox
  * focused and then scrolled away would otherwise stay focused while showing, and on a
  * key press toggling, another run. Unpooled, the element would have been removed, and
