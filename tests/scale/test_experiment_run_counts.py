@@ -1,6 +1,8 @@
-"""experiment_run_counts (migration 0012) on both stores: the triggers keep it equal to a
-count of `runs` through every kind of change, the migration fills it on a database that
-already holds runs, and the experiments list shows the counts."""
+"""experiment_run_counts (migrations 0012, 0014) on both stores: the triggers keep it equal
+to a count of `runs` through every kind of change, the migration fills it on a database that
+already holds runs, and the experiments list shows the counts. On PostgreSQL a count is the
+sum of its experiment's slots, and transactions creating runs in one experiment at once do
+not wait on each other."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -8,23 +10,28 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from tests.api.factories import make_experiment, make_run
 from tests.databases import postgres_url
 from tests.scale.test_metric_partitions import admin
 from tests.services import require_service
 from trackboard.server.backends.database import create_engine
-from trackboard.server.migrate import upgrade_database
+from trackboard.server.migrate import alembic_config, upgrade_database
 
 BEFORE = "0011_partition_metric_chunks"
+BEFORE_SLOTS = "0013_global_order_indexes"
 
 TRUTH = """
     SELECT experiment_id, COUNT(*), SUM(CASE WHEN status = 'RUNNING' THEN 1 ELSE 0 END)
     FROM runs WHERE lifecycle_stage = 'active' GROUP BY experiment_id
 """
-KEPT = "SELECT experiment_id, runs, running FROM experiment_run_counts"
+KEPT = (
+    "SELECT experiment_id, SUM(runs), SUM(running) FROM experiment_run_counts "
+    "GROUP BY experiment_id"
+)
 
 
 async def counts(
@@ -52,6 +59,11 @@ async def insert_runs(engine: AsyncEngine, experiment_id: int, statuses: list[st
             ],
         )
     return ids
+
+
+async def downgrade_database(engine: AsyncEngine, revision: str) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
 
 
 async def execute(engine: AsyncEngine, sql: str, **values: object) -> None:
@@ -175,5 +187,71 @@ async def test_the_migration_counts_the_runs_already_there(url_at_0011: str) -> 
         truth, kept = await counts(engine)
         assert kept == truth
         assert kept[3] == (1, 1)
+    finally:
+        await engine.dispose()
+
+
+async def begin_insert(connection: AsyncConnection, experiment_id: int) -> int:
+    """Insert a run in the connection's open transaction; the transaction's count slot."""
+    run_id = uuid.uuid4().hex
+    await connection.execute(
+        text(
+            'INSERT INTO runs (id, experiment_id, name, status, start_time, "user", '
+            "lifecycle_stage) VALUES (:id, :e, :id, 'RUNNING', 0, 'u', 'active')"
+        ),
+        {"id": run_id, "e": experiment_id},
+    )
+    slot = await connection.execute(text("SELECT pg_current_xact_id()::text::bigint % 16"))
+    return int(slot.scalar_one())
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_runs_created_at_once_in_one_experiment_do_not_wait_on_each_other(
+    engine: AsyncEngine,
+) -> None:
+    async with engine.connect() as first, engine.connect() as second:
+        first_slot = await begin_insert(first, 1)
+        # A lock wait fails at once instead of hanging: before 0014 the second insert
+        # waited for the first transaction's end on the experiment's one count row.
+        await second.execute(text("SET lock_timeout = '2s'"))
+        second_slot = first_slot
+        while second_slot == first_slot:
+            # Another transaction on the server may have taken the next id: this one's
+            # slot would then be the first's, a wait the test does not mean to show.
+            await second.rollback()
+            second_slot = await begin_insert(second, 1)
+        await second.commit()
+        await first.commit()
+    truth, kept = await counts(engine)
+    assert kept == truth == {1: (2, 2)}
+
+
+async def test_the_downgrade_folds_the_slots_into_one_row_per_experiment(
+    url_at_0011: str,
+) -> None:
+    engine = create_engine(url_at_0011)
+    try:
+        await upgrade_database(engine)
+        for experiment_id in (1, 2):
+            await execute(
+                engine,
+                "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, "
+                "last_update_time) VALUES (:id, :name, 'active', 0, 0)",
+                id=experiment_id,
+                name=f"e{experiment_id}",
+            )
+        # One transaction a run: on PostgreSQL they spread over the slots.
+        for status in ["RUNNING"] * 5 + ["FINISHED"] * 12:
+            await insert_runs(engine, 1, [status])
+        await insert_runs(engine, 2, ["FAILED"])
+        await execute(engine, "DELETE FROM runs WHERE experiment_id = 2")
+        await downgrade_database(engine, BEFORE_SLOTS)
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text("SELECT experiment_id, runs, running FROM experiment_run_counts")
+                )
+            ).all()
+        assert sorted(tuple(row) for row in rows) == [(1, 17, 5), (2, 0, 0)]
     finally:
         await engine.dispose()

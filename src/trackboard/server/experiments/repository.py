@@ -9,8 +9,9 @@ from trackboard.server.backends.database import one_of
 from trackboard.server.models import Experiment, ExperimentTag, Run
 from trackboard.server.models.base import BigIntId
 
-# Kept by the triggers of migration 0012 on every change of `runs`; no code writes it, so it
-# has no ORM model.
+# Kept by the triggers of migrations 0012 and 0014 on every change of `runs`; no code writes
+# it, so it has no ORM model. On PostgreSQL an experiment's count is spread over up to 16
+# rows (0014), so the count is their sum.
 RUN_COUNTS = table(
     "experiment_run_counts",
     column("experiment_id", BigIntId),
@@ -64,12 +65,18 @@ async def select_experiments(
 async def select_run_counts(
     session: AsyncSession, experiment_ids: Sequence[int]
 ) -> dict[int, tuple[int, int]]:
-    """(active runs, RUNNING runs) of each experiment that has had active runs; one
-    primary-key probe per experiment, whatever the number of runs."""
+    """(active runs, RUNNING runs) of each experiment that has had active runs; a
+    primary-key range of at most 16 rows per experiment, whatever the number of runs."""
     if not experiment_ids:
         return {}
-    query = select(RUN_COUNTS.c.experiment_id, RUN_COUNTS.c.runs, RUN_COUNTS.c.running).where(
-        one_of(session, RUN_COUNTS.c.experiment_id, experiment_ids)
+    query = (
+        select(
+            RUN_COUNTS.c.experiment_id,
+            func.sum(RUN_COUNTS.c.runs),
+            func.sum(RUN_COUNTS.c.running),
+        )
+        .where(one_of(session, RUN_COUNTS.c.experiment_id, experiment_ids))
+        .group_by(RUN_COUNTS.c.experiment_id)
     )
     return {int(e): (int(r), int(n)) for e, r, n in (await session.execute(query)).all()}
 
