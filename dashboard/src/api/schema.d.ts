@@ -214,6 +214,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/experiments/{experiment_id}/runs:batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Runs
+         * @description Create up to 1,000 runs with their params and tags in one transaction, each as the
+         *     single-run route would (a client `id` that exists already is answered, not created
+         *     again): for importers and loaders, at a fraction of the cost per run. All or none: an
+         *     invalid run fails the request. Not queued for replay while the database is unreachable
+         *     (503 with `Retry-After`): the caller sends it again.
+         */
+        post: operations["create_runs_post_/api/v1/experiments/{experiment_id}/runs:batch"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/runs/{run_id}": {
         parameters: {
             query?: never;
@@ -2127,6 +2151,29 @@ export interface components {
              */
             min_level: "info" | "warn" | "error";
         };
+        /** RunBatchCreate */
+        RunBatchCreate: {
+            /** Runs */
+            runs: components["schemas"]["RunCreate"][];
+        };
+        /** RunBatchItem */
+        RunBatchItem: {
+            /** Id */
+            id: string;
+            /**
+             * Created
+             * @description False: a run of this client id existed already.
+             */
+            created: boolean;
+        };
+        /** RunBatchRead */
+        RunBatchRead: {
+            /**
+             * Runs
+             * @description One per run of the request, in its order.
+             */
+            runs: components["schemas"]["RunBatchItem"][];
+        };
         /** RunCreate */
         RunCreate: {
             /**
@@ -2947,6 +2994,41 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WriteQueued"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "create_runs_post_/api/v1/experiments/{experiment_id}/runs:batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                experiment_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RunBatchCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RunBatchRead"];
                 };
             };
             /** @description Validation Error */

@@ -90,6 +90,7 @@ V1_ROUTES: dict[tuple[str, str], Decision] = {
     ("POST", "/api/v1/experiments/{experiment_id}/restore"): Decision(Access.WRITE),
     ("GET", "/api/v1/experiments/{experiment_id}/dashboard"): Decision(Access.READ),
     ("POST", "/api/v1/experiments/{experiment_id}/runs"): Decision(Access.WRITE),
+    ("POST", "/api/v1/experiments/{experiment_id}/runs:batch"): Decision(Access.WRITE),
     ("GET", "/api/v1/experiments/{experiment_id}/runs/groups"): Decision(Access.READ),
     # Saved views of an experiment's runs page: viewers read, editors manage; a view id is
     # looked up inside the experiment of the path, which is what the gateway checks.

@@ -25,6 +25,23 @@ class RunCreate(BaseModel):
     params: dict[str, str] = {}
 
 
+# Runs one `runs:batch` request creates at most (the body limit applies too).
+MAX_RUNS_PER_BATCH = 1000
+
+
+class RunBatchCreate(BaseModel):
+    runs: list[RunCreate] = Field(min_length=1, max_length=MAX_RUNS_PER_BATCH)
+
+
+class RunBatchItem(BaseModel):
+    id: str
+    created: bool = Field(description="False: a run of this client id existed already.")
+
+
+class RunBatchRead(BaseModel):
+    runs: list[RunBatchItem] = Field(description="One per run of the request, in its order.")
+
+
 # A client-chosen id of one write, the same on every retry: a write whose id the run has
 # already applied changes nothing (see `replay.writes`). Shares the run's metric batch ids.
 RequestId = Annotated[str, StringConstraints(min_length=1, max_length=64)]

@@ -155,6 +155,18 @@ def check_tags(tags: dict[str, str]) -> None:
         check_value_length("tag", key, value, MAX_TAG_VALUE_LENGTH)
 
 
+class NewRun(NamedTuple):
+    """A run to create, as a client describes it (`id` None: the server chooses one)."""
+
+    id: str | None
+    name: str | None
+    start_time: int | None
+    user: str
+    status: str
+    tags: dict[str, str]
+    params: dict[str, str]
+
+
 async def create_run(
     session: AsyncSession,
     experiment_id: int,
@@ -168,43 +180,76 @@ async def create_run(
     params: dict[str, str] | None = None,
 ) -> tuple[RunChange, bool]:
     """Create a run; returns it and whether it is new (a repeated client id is not)."""
-    tags = dict(tags or {})
-    params = dict(params or {})
+    spec = NewRun(run_id, name, start_time, user, status, dict(tags or {}), dict(params or {}))
+    return (await create_runs(session, experiment_id, [spec]))[0]
+
+
+async def create_runs(
+    session: AsyncSession, experiment_id: int, specs: Sequence[NewRun]
+) -> list[tuple[RunChange, bool]]:
+    """Create runs in one experiment, each as `create_run` would (a client id that exists
+    already answers that run, not new); in order, each with whether it is new. A few
+    statements for all of them, however many: what makes a batch cheaper than its runs one
+    by one. An id given twice is refused: which of the two bodies would hold is unclear."""
     experiment = await experiments.get_active_experiment(session, experiment_id)
-    check_tags(tags)
-    check_params(params)
-    if run_id is not None:
-        existing = await repository.select_run(session, run_id)
-        if existing is not None:
-            if existing.experiment_id != experiment_id:
-                raise InvalidParameter(f"run {run_id!r} exists in another experiment")
-            return await describe_change(session, existing), False
-    name = name or tags.get(RUN_NAME_TAG) or random_run_name()
-    tags[RUN_NAME_TAG] = name
-    run = Run(
-        id=run_id or uuid.uuid4().hex,
-        experiment_id=experiment_id,
-        name=name,
-        status=status,
-        start_time=start_time if start_time is not None else now_ms(),
-        end_time=None,
-        user=user,
-        lifecycle_stage="active",
+    for spec in specs:
+        check_tags(spec.tags)
+        check_params(spec.params)
+    client_ids = [spec.id for spec in specs if spec.id is not None]
+    if len(set(client_ids)) != len(client_ids):
+        raise InvalidParameter("a run id appears twice in one request")
+    existing = (
+        {run.id: run for run in await repository.select_runs(session, client_ids)}
+        if client_ids
+        else {}
     )
-    session.add(run)
-    await session.flush()
-    repository.insert_tags(session, run.id, tags)
-    if params:
-        repository.insert_params(session, run.id, params)
-    await session.flush()
-    change = await record_run_events(
-        session,
-        run,
-        [("run.created", {})],
-        project_id=experiment.project_id,
-        change=describe_new_run(run, params, tags),
-    )
-    return change, True
+    for run in existing.values():
+        if run.experiment_id != experiment_id:
+            raise InvalidParameter(f"run {run.id!r} exists in another experiment")
+    new: list[tuple[Run, dict[str, str], dict[str, str]]] = []
+    order: list[str] = []  # the answer's run ids, in the order of `specs`
+    for spec in specs:
+        if spec.id is not None and spec.id in existing:
+            order.append(spec.id)
+            continue
+        tags = dict(spec.tags)
+        name = spec.name or tags.get(RUN_NAME_TAG) or random_run_name()
+        tags[RUN_NAME_TAG] = name
+        run = Run(
+            id=spec.id or uuid.uuid4().hex,
+            experiment_id=experiment_id,
+            name=name,
+            status=spec.status,
+            start_time=spec.start_time if spec.start_time is not None else now_ms(),
+            end_time=None,
+            user=spec.user,
+            lifecycle_stage="active",
+        )
+        new.append((run, spec.params, tags))
+        order.append(run.id)
+    if new:
+        session.add_all(run for run, _, _ in new)
+        await session.flush()
+        await repository.insert_params_and_tags(
+            session,
+            [(run.id, key, value) for run, params, _ in new for key, value in params.items()],
+            [(run.id, key, value) for run, _, tags in new for key, value in tags.items()],
+        )
+    changes: dict[str, tuple[RunChange, bool]] = {}
+    for run, params, tags in new:
+        change = await record_run_events(
+            session,
+            run,
+            [("run.created", {})],
+            project_id=experiment.project_id,
+            change=describe_new_run(run, params, tags),
+        )
+        changes[run.id] = (change, True)
+    if existing:
+        views = await describe_runs(session, list(existing.values()))
+        for run, view in zip(existing.values(), views, strict=True):
+            changes[run.id] = (RunChange(run, view, RunRead.model_validate(view)), False)
+    return [changes[run_id] for run_id in order]
 
 
 async def update_run(
