@@ -43,6 +43,7 @@ from bench.retention import SCALE_HEADER, SCALE_MD
 from bench.scale_load import (
     POINT_TABLES,
     RUN_TABLES,
+    RUNS_PER_REQUEST,
     State,
     create_experiments,
     create_runs,
@@ -186,8 +187,9 @@ def report(plan: Plan, state: State, args: argparse.Namespace) -> str:
         f"{plan.experiment_runs[-1]:,}), {stored['runs']:,} runs with 10-30 params, 5-10 tags "
         f"and {stored['series']:,} series in all, {points:,} points: three series of "
         f"{plan.long_series_points:,} points, the rest {plan.points_per_run:,} a run spread "
-        "over its keys. Runs go to `POST /api/v1/experiments/{id}/runs` (params and tags in "
-        "the body, created with their final status), points as batches of at most 10,000 "
+        "over its keys. Runs go to `POST /api/v1/experiments/{id}/runs:batch`, "
+        f"{RUNS_PER_REQUEST} of one experiment a request (params and tags in the body, "
+        "created with their final status), points as batches of at most 10,000 "
         "(one a run; the long series in 10,000-point pieces) to "
         "`POST /api/v1/runs/{id}/metrics` → RabbitMQ → the workers → PostgreSQL, from "
         f"{args.clients} concurrent clients in one process (a 503 waits its Retry-After). "
