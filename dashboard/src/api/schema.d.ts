@@ -227,9 +227,10 @@ export interface paths {
          * Create Runs
          * @description Create up to 1,000 runs with their params and tags in one transaction, each as the
          *     single-run route would (a client `id` that exists already is answered, not created
-         *     again): for importers and loaders, at a fraction of the cost per run. All or none: an
-         *     invalid run fails the request. Not queued for replay while the database is unreachable
-         *     (503 with `Retry-After`): the caller sends it again.
+         *     again): for importers and loaders, at a fraction of the cost per run. The body must fit
+         *     the default request limit (`TRACKBOARD_MAX_REQUEST_BYTES`, 1 MiB unless set). All or
+         *     none: an invalid run fails the request. Not queued for replay while the database is
+         *     unreachable (503 with `Retry-After`): the caller sends it again.
          */
         post: operations["create_runs_post_/api/v1/experiments/{experiment_id}/runs:batch"];
         delete?: never;

@@ -74,9 +74,10 @@ async def create_runs(
 ) -> RunBatchRead:
     """Create up to 1,000 runs with their params and tags in one transaction, each as the
     single-run route would (a client `id` that exists already is answered, not created
-    again): for importers and loaders, at a fraction of the cost per run. All or none: an
-    invalid run fails the request. Not queued for replay while the database is unreachable
-    (503 with `Retry-After`): the caller sends it again."""
+    again): for importers and loaders, at a fraction of the cost per run. The body must fit
+    the default request limit (`TRACKBOARD_MAX_REQUEST_BYTES`, 1 MiB unless set). All or
+    none: an invalid run fails the request. Not queued for replay while the database is
+    unreachable (503 with `Retry-After`): the caller sends it again."""
     specs = [
         service.NewRun(run.id, run.name, run.start_time, run.user, run.status, run.tags, run.params)
         for run in body.runs

@@ -25,7 +25,7 @@ class RunCreate(BaseModel):
     params: dict[str, str] = {}
 
 
-# Runs one `runs:batch` request creates at most (the body limit applies too).
+# Runs one `runs:batch` request creates at most (its body must also fit the default limit).
 MAX_RUNS_PER_BATCH = 1000
 
 
