@@ -7,8 +7,9 @@ Create Date: 2026-12-08 03:45:00
 Migration 0012's triggers kept one row per experiment, updated in the transaction of every
 run written to it. That row stays locked until the writing transaction commits, so runs
 created at once in one experiment (the common case: a sweep, an importer, the scale loader)
-waited on each other for the rest of each other's transactions: 8 clients created 17-26
-runs/s into one experiment. Each experiment's count now lives in up to 16 rows (`slot`), a
+waited on each other for the rest of each other's transactions: with 8 clients creating
+runs in one experiment, 2 to 6 of their 13 database backends were waiting on it in each
+sample of pg_stat_activity. Each experiment's count now lives in up to 16 rows (`slot`), a
 transaction adding its change to the slot of its transaction id: concurrent transactions
 hold consecutive ids, so they land on different rows and do not wait. The count is the sum
 of an experiment's slots. A decrement may leave one slot negative; only the sum means
