@@ -10,8 +10,9 @@ created at once in one experiment (the common case: a sweep, an importer, the sc
 waited on each other for the rest of each other's transactions: with 8 clients creating
 runs in one experiment, 2 to 6 of their 13 database backends were waiting on it in each
 sample of pg_stat_activity. Each experiment's count now lives in up to 16 rows (`slot`), a
-transaction adding its change to the slot of its transaction id: concurrent transactions
-hold consecutive ids, so they land on different rows and do not wait. The count is the sum
+transaction adding its change to the slot of its transaction id (modulo 16): ids are
+handed out in sequence, so transactions begun close together mostly land on different rows
+and do not wait; two that share a slot wait as before. The count is the sum
 of an experiment's slots. A decrement may leave one slot negative; only the sum means
 anything. SQLite allows one writer at a time, so there it stays one row (slot 0).
 """
