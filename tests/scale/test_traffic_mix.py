@@ -59,5 +59,6 @@ def test_traffic_mix_at_a_hundredth_fails_nothing_and_stores_every_point_once(
         assert result.cpu[component] > 0, result.cpu
     # The training runs posted from their own process, which measured its own loop.
     assert result.cpu["this load generator (training runs)"] > 0, result.cpu
-    assert 50 <= len(result.train_loop_lag_s) <= 100
+    # A 100 ms timer from the start signal (half a second before the clock) to the end.
+    assert 50 <= len(result.train_loop_lag_s) <= 110
     assert all(0 <= s < 30 for s in result.train_loop_lag_s + result.loop_lag_s)
