@@ -1,9 +1,8 @@
 """`trackboard` command: server, database migrations, version (more commands register here)."""
 
-import gc as python_gc  # `gc` is the `trackboard gc` command below
 import ipaddress
 import os
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -20,9 +19,6 @@ from trackboard.cli.notify import app as notify_app
 from trackboard.cli.sync import sync
 from trackboard.cli.users import app as users_app
 from trackboard.cli.worker import worker
-
-if TYPE_CHECKING:
-    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 app = typer.Typer(
     name="trackboard",
@@ -69,42 +65,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-def create_server_app() -> "ASGIApp":
-    """The app uvicorn serves (its factory, in each worker process), which moves what
-    importing the server and starting it made (modules, classes, FastAPI's and SQLAlchemy's
-    structures, the backends: about 180,000 objects after the imports alone) out of the
-    garbage collector's reach (`gc.freeze`) once its startup is done, before any request.
-
-    Why: a full collection walks every tracked object; in each API instance of the traffic
-    mix one a minute held the event loop 36-57 ms, every request in flight waiting
-    (docs/benchmarks-traffic.md). Frozen, those objects are never walked again; they live
-    as long as the process anyway. Garbage is collected first so none of it is frozen.
-    """
-    from trackboard.server.app import create_app
-
-    return FreezeAfterStartup(create_app())
-
-
-class FreezeAfterStartup:
-    """Passes everything to `app`; freezes the heap when `app` reports its startup done."""
-
-    def __init__(self, app: "ASGIApp") -> None:
-        self.app = app
-
-    async def __call__(self, scope: "Scope", receive: "Receive", send: "Send") -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-
-        async def freeze_then_send(message: "Message") -> None:
-            if message["type"] == "lifespan.startup.complete":
-                python_gc.collect()
-                python_gc.freeze()
-            await send(message)
-
-        await self.app(scope, receive, freeze_then_send)
 
 
 @app.command()
@@ -167,7 +127,7 @@ def server(
 
     typer.echo(banner(settings), err=True)
     uvicorn.run(
-        "trackboard.cli.main:create_server_app",
+        "trackboard.server.app:create_app",
         factory=True,
         host=host,
         port=port,
