@@ -31,7 +31,7 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from bench.search_shapes import shapes
 from bench.traffic_stack import ComponentCpu, Stack, named_pids, with_children
-from bench.traffic_train import KEYS, LIMITS, TrainResult, train_process
+from bench.traffic_train import KEYS, LIMITS, TrainResult, record_error, timed, train_process
 
 PROBE_KEY = "loss"  # the key whose freshness is measured (every batch carries it)
 POLL_S = 0.1  # the readable-freshness poll: its resolution
@@ -167,25 +167,10 @@ class Traffic:
     # ------------------------------------------------------------ recording
 
     async def timed(self, route: str, intended: float, call: Callable[[], Awaitable[Any]]) -> bool:
-        """Latency of `call` from `intended` (monotonic); an exception is an error."""
-        self.result.latency_s.setdefault(route, [])
-        self.result.errors.setdefault(route, 0)
-        try:
-            await call()
-        except Exception as exc:  # any failure of the request is the route's error
-            self.error(route, exc)
-            return False
-        self.result.latency_s[route].append(time.monotonic() - intended)
-        return True
+        return await timed(self.result, route, intended, call)
 
     def error(self, route: str, exc: BaseException) -> None:
-        self.result.errors[route] = self.result.errors.get(route, 0) + 1
-        if len(self.result.error_examples) < 10:
-            if isinstance(exc, httpx.HTTPStatusError):
-                what = f"{exc.response.status_code} {exc.response.text}"
-            else:
-                what = f"{type(exc).__name__}: {exc}"
-            self.result.error_examples.append(f"{route}: {what}"[:300])
+        record_error(self.result, route, exc)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(work)

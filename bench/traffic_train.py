@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -50,6 +50,39 @@ class TrainResult:
     uncertain_points: int = 0  # of batches that failed (a timeout, a 5xx): stored or not
     unsent_batches: int = 0  # send time came while the run waited for an earlier batch
     loop_lag_s: list[float] = field(default_factory=list)  # this process's 100 ms timer
+
+
+class Timings(Protocol):
+    """What both processes of a step record per route (TrainResult, traffic_load's StepResult)."""
+
+    latency_s: dict[str, list[float]]
+    errors: dict[str, int]
+    error_examples: list[str]
+
+
+def record_error(result: Timings, route: str, exc: BaseException) -> None:
+    result.errors[route] = result.errors.get(route, 0) + 1
+    if len(result.error_examples) < 10:
+        if isinstance(exc, httpx.HTTPStatusError):
+            what = f"{exc.response.status_code} {exc.response.text}"
+        else:
+            what = f"{type(exc).__name__}: {exc}"
+        result.error_examples.append(f"{route}: {what}"[:300])
+
+
+async def timed(
+    result: Timings, route: str, intended: float, call: Callable[[], Awaitable[Any]]
+) -> bool:
+    """Latency of `call` from `intended` (monotonic) into `result`; an exception is an error."""
+    result.latency_s.setdefault(route, [])
+    result.errors.setdefault(route, 0)
+    try:
+        await call()
+    except Exception as exc:  # any failure of the request is the route's error
+        record_error(result, route, exc)
+        return False
+    result.latency_s[route].append(time.monotonic() - intended)
+    return True
 
 
 @dataclass
@@ -100,22 +133,7 @@ class Trainer:
             self.result.refused += 1
 
     async def timed(self, route: str, intended: float, call: Callable[[], Awaitable[Any]]) -> bool:
-        """Latency of `call` from `intended` (monotonic); an exception is an error."""
-        self.result.latency_s.setdefault(route, [])
-        self.result.errors.setdefault(route, 0)
-        try:
-            await call()
-        except Exception as exc:  # any failure of the request is the route's error
-            self.result.errors[route] += 1
-            if len(self.result.error_examples) < 10:
-                if isinstance(exc, httpx.HTTPStatusError):
-                    what = f"{exc.response.status_code} {exc.response.text}"
-                else:
-                    what = f"{type(exc).__name__}: {exc}"
-                self.result.error_examples.append(f"{route}: {what}"[:300])
-            return False
-        self.result.latency_s[route].append(time.monotonic() - intended)
-        return True
+        return await timed(self.result, route, intended, call)
 
     async def create_run(self, slot: TrainSlot) -> None:
         slot.generation += 1

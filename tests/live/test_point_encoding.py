@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from trackboard.server.live.service import encode_points
 from trackboard.server.metrics.points import Points
+from trackboard.server.metrics.values import render_value
 
 STEPS = st.integers(min_value=-(2**53), max_value=2**53)
 VALUES = st.floats(allow_nan=True, allow_infinity=True)
@@ -20,14 +21,6 @@ def as_json(series: dict[str, Points], cap: int) -> object:
         {"points": points, "truncated": truncated}, option=orjson.OPT_SERIALIZE_NUMPY
     )
     return json.loads(encoded)
-
-
-def word(value: float) -> float | str:
-    if np.isnan(value):
-        return "NaN"
-    if np.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    return value
 
 
 @given(st.lists(st.tuples(STEPS, VALUES, STEPS), min_size=1, max_size=50), st.integers(1, 60))
@@ -43,11 +36,11 @@ def test_points_read_back_as_step_value_timestamp_triples(
         )
     }
     answer = as_json(series, cap)
-    everything = [[s, word(v), t] for s, v, t in triples]
+    everything = [[s, render_value(v), t] for s, v, t in triples]
     if len(triples) <= cap:
         assert answer == {"points": {"loss": everything}, "truncated": False}
     else:
-            # The latest by step, then timestamp; of equal ones the last logged (a stable sort).
+        # The latest by step, then timestamp; of equal ones the last logged (a stable sort).
         latest = max(enumerate(triples), key=lambda it: (it[1][0], it[1][2], it[0]))[0]
         assert answer == {"points": {"loss": [everything[latest]]}, "truncated": True}
 
