@@ -104,17 +104,19 @@ def latest_points(series: Mapping[str, PointColumns]) -> dict[str, list[list[Any
 
 
 def encode_points(
-    series: Mapping[str, PointColumns], max_points_per_key: int
+    series: Mapping[str, PointColumns],
+    max_points_per_key: int,
+    latest: dict[str, list[list[Any]]] | None = None,
 ) -> tuple[dict[str, Triples], bool]:
     """A run topic's points: every point of every key, or, when a key has more than
-    `max_points_per_key`, `truncated` and only each key's latest point. Serialise with
-    `orjson.OPT_SERIALIZE_NUMPY`.
+    `max_points_per_key`, `truncated` and only each key's latest point (`latest`, when the
+    caller has it already). Serialise with `orjson.OPT_SERIALIZE_NUMPY`.
 
     A truncated event tells live views to read the history and the run again, so the points
     a capped event could carry would be thrown away: at full ingest rate they were most of
     the worker's live bytes."""
     if any(len(columns.steps) > max_points_per_key for columns in series.values()):
-        return dict(latest_points(series)), True
+        return dict(latest if latest is not None else latest_points(series)), True
     points: dict[str, Triples] = {
         key: _triples(columns.steps, columns.values, columns.timestamps)
         for key, columns in series.items()
@@ -167,9 +169,10 @@ class LiveService:
         self, run_id: str, experiment_id: int, series: Mapping[str, PointColumns]
     ) -> None:
         """Call after the points' transaction committed (or the worker's, when queued)."""
-        points, truncated = encode_points(series, self._max_points_per_key)
-        if not points:
+        latest = latest_points(series)
+        if not latest:
             return
+        points, truncated = encode_points(series, self._max_points_per_key, latest)
         head: dict[str, Any] = {
             "event": "metrics",
             "run_id": run_id,
@@ -183,7 +186,7 @@ class LiveService:
         )
         await self._publish(
             experiment_topic(experiment_id),
-            orjson.dumps({**head, "points": latest_points(series)}),
+            orjson.dumps({**head, "points": latest}),
         )
 
     async def publish_run_created(self, run: RunDocument) -> None:

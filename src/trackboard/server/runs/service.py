@@ -73,8 +73,15 @@ class RunChange(NamedTuple):
 
 
 async def describe_change(session: AsyncSession, run: Run) -> RunChange:
-    view = (await describe_runs(session, [run]))[0]
-    return RunChange(run, view, RunRead.model_validate(view))
+    return (await describe_changes(session, [run]))[0]
+
+
+async def describe_changes(session: AsyncSession, runs: Sequence[Run]) -> list[RunChange]:
+    views = await describe_runs(session, runs)
+    return [
+        RunChange(run, view, RunRead.model_validate(view))
+        for run, view in zip(runs, views, strict=True)
+    ]
 
 
 def describe_new_run(run: Run, params: dict[str, str], tags: dict[str, str]) -> RunChange:
@@ -245,10 +252,8 @@ async def create_runs(
             change=describe_new_run(run, params, tags),
         )
         changes[run.id] = (change, True)
-    if existing:
-        views = await describe_runs(session, list(existing.values()))
-        for run, view in zip(existing.values(), views, strict=True):
-            changes[run.id] = (RunChange(run, view, RunRead.model_validate(view)), False)
+    for change in await describe_changes(session, list(existing.values())):
+        changes[change.run.id] = (change, False)
     return [changes[run_id] for run_id in order]
 
 
