@@ -299,11 +299,20 @@ def server_env(state: State, logs: Path) -> dict[str, str]:
 def server_cpu_seconds(server: subprocess.Popen[bytes], database: str) -> float:
     """CPU seconds used so far by the API server's processes and by PostgreSQL's backends of
     `database` (found by their process titles; a backend that has exited is not counted)."""
-    root = psutil.Process(server.pid)
-    processes = [root, *root.children(recursive=True)]
+    processes = process_tree(server.pid)
     processes += [
         p for p in psutil.process_iter(["cmdline"]) if database in " ".join(p.info["cmdline"] or [])
     ]
+    return cpu_seconds(processes)
+
+
+def process_tree(pid: int) -> list[psutil.Process]:
+    root = psutil.Process(pid)
+    return [root, *root.children(recursive=True)]
+
+
+def cpu_seconds(processes: list[psutil.Process]) -> float:
+    """User + system CPU seconds of these processes so far (one that has exited counts 0)."""
     total = 0.0
     for process_ in processes:
         try:

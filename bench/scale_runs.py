@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import psutil  # type: ignore[import-untyped]
 
 from bench.ingest import AMQP, BIN, PG, admin, free_port, process, rabbitmqctl, wait_http
 from bench.report import median, write_section
 from bench.retention import SCALE_HEADER, SCALE_MD
+from bench.scale import cpu_seconds, process_tree
 from bench.scale_plan import zipf_sizes
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -105,15 +105,7 @@ class Server:
         rabbitmqctl("delete_vhost", self.vhost)
 
     def cpu_seconds(self) -> float:
-        root = psutil.Process(self.pid)
-        total = 0.0
-        for proc in [root, *root.children(recursive=True)]:
-            try:
-                times = proc.cpu_times()
-            except psutil.NoSuchProcess:
-                continue
-            total += times.user + times.system
-        return total
+        return cpu_seconds(process_tree(self.pid))
 
 
 async def create_experiments(http: aiohttp.ClientSession, server: Server) -> None:

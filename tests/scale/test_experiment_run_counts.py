@@ -5,7 +5,7 @@ sum of its experiment's slots, and transactions creating runs in one experiment 
 not wait on each other."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -71,18 +71,22 @@ async def execute(engine: AsyncEngine, sql: str, **values: object) -> None:
         await connection.execute(text(sql), values)
 
 
+async def insert_experiments(engine: AsyncEngine, experiment_ids: Sequence[int]) -> None:
+    for experiment_id in experiment_ids:
+        await execute(
+            engine,
+            "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, "
+            "last_update_time) VALUES (:id, :name, 'active', 0, 0)",
+            id=experiment_id,
+            name=f"e{experiment_id}",
+        )
+
+
 @pytest.fixture
 async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(database_url)
     try:
-        for experiment_id in (1, 2):
-            await execute(
-                engine,
-                "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, "
-                "last_update_time) VALUES (:id, :name, 'active', 0, 0)",
-                id=experiment_id,
-                name=f"e{experiment_id}",
-            )
+        await insert_experiments(engine, (1, 2))
         yield engine
     finally:
         await engine.dispose()
@@ -166,14 +170,7 @@ async def url_at_0011(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIt
 async def test_the_migration_counts_the_runs_already_there(url_at_0011: str) -> None:
     engine = create_engine(url_at_0011)
     try:
-        for experiment_id in (1, 2, 3):
-            await execute(
-                engine,
-                "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, "
-                "last_update_time) VALUES (:id, :name, 'active', 0, 0)",
-                id=experiment_id,
-                name=f"e{experiment_id}",
-            )
+        await insert_experiments(engine, (1, 2, 3))
         await insert_runs(engine, 1, ["RUNNING"] * 4 + ["FINISHED"] * 6)
         deleted = await insert_runs(engine, 2, ["FAILED", "RUNNING"])
         await execute(
@@ -232,14 +229,7 @@ async def test_the_downgrade_folds_the_slots_into_one_row_per_experiment(
     engine = create_engine(url_at_0011)
     try:
         await upgrade_database(engine)
-        for experiment_id in (1, 2):
-            await execute(
-                engine,
-                "INSERT INTO experiments (id, name, lifecycle_stage, creation_time, "
-                "last_update_time) VALUES (:id, :name, 'active', 0, 0)",
-                id=experiment_id,
-                name=f"e{experiment_id}",
-            )
+        await insert_experiments(engine, (1, 2))
         # One transaction a run: on PostgreSQL they spread over the slots.
         for status in ["RUNNING"] * 5 + ["FINISHED"] * 12:
             await insert_runs(engine, 1, [status])
